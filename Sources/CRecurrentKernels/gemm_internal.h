@@ -1,0 +1,109 @@
+#ifndef RK_GEMM_INTERNAL_H
+#define RK_GEMM_INTERNAL_H
+/*
+ * Private to CRecurrentKernels: the pieces shared by the SGEMM driver (gemm.c),
+ * the per-ISA micro-kernels (gemm_<isa>.c), the packers and the thread pool.
+ *
+ * The design is the BLIS/GotoBLAS one, written for row-major C:
+ *
+ *   C (M x N) += op(A) (M x K) * op(B) (K x N)
+ *
+ *   op(A) is packed into "A panels": MR rows x kc, stored k-major, so one k step
+ *         of the micro-kernel reads MR consecutive floats (the broadcasts);
+ *   op(B) is packed into "B panels": kc x NR, stored k-major, so one k step
+ *         reads NR consecutive floats (NR/16 zmm loads on AVX-512).
+ *
+ * Packing absorbs transA/transB, so one micro-kernel serves all four cases.
+ * Panels are zero-padded up to MR / NR, which keeps every stored element's
+ * arithmetic the same whether it sits in a full tile or an edge tile.
+ *
+ * Determinism: every element C[i][j] is, per K block, one FMA chain over k in
+ * increasing order, followed by C = alpha*acc + beta*C. K blocks depend only
+ * on K (never on the thread count) and threads only split M and N, so the
+ * result is bit-identical for any number of threads.
+ */
+#include <stddef.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RK_INLINE static inline __attribute__((always_inline))
+#define RK_RESTRICT __restrict__
+#else
+#define RK_INLINE static inline
+#define RK_RESTRICT
+#endif
+
+/* Fully unroll the following loop (constant trip count after inlining). */
+#if defined(__clang__)
+#define RK_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define RK_UNROLL _Pragma("GCC unroll 16")
+#else
+#define RK_UNROLL
+#endif
+
+/*
+ * Micro-kernel: one mr x nr tile of C (mr <= MR, nr <= NR).
+ *
+ *   a    : packed A panel, element (i, k) at a[k*MR + i]          (MR x kc)
+ *   b    : B, element (k, j) at b[k*ldbk + j]; either a packed panel
+ *          (ldbk == NR, zero-padded to NR columns) or, for archs with
+ *          direct_b, op(B) itself read in place (ldbk == ldb, only the nr
+ *          valid columns may be touched)
+ *   c    : C tile, element (i, j) at c[i*ldc + j]
+ *
+ *   C = alpha * sum_k a(i,k) b(k,j) + beta * C   (beta == 0: C is not read)
+ */
+typedef void (*rk_kernel_fn)(int kc, const float *RK_RESTRICT a, const float *RK_RESTRICT b, long ldbk,
+                             float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta);
+
+/* Packs op(B)[p0 : p0+kc, j0 : j0+nc] into ceil(nc/NR) panels of kc x NR. */
+typedef void (*rk_pack_b_fn)(int transB, const float *B, long ldb, int p0, int kc, int j0, int nc,
+                             int NR, float *RK_RESTRICT out);
+
+typedef struct {
+    int isa;
+    int mr, nr;        /* register tile */
+    int kc, mc, nc;    /* cache blocks: max K block, rows of A per pack, columns of B per pack */
+    int direct_b;      /* the kernel can read an unpacked, row-major op(B) (masked edges) */
+    rk_kernel_fn kernel;
+    rk_pack_b_fn pack_b; /* NULL: the generic packer */
+} rk_gemm_arch;
+
+extern const rk_gemm_arch rk_arch_generic;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const rk_gemm_arch rk_arch_avx2;
+extern const rk_gemm_arch rk_arch_avx512;
+#endif
+#if defined(__aarch64__)
+extern const rk_gemm_arch rk_arch_neon;
+#endif
+
+/* Portable packers (gemm_pack.c). */
+void rk_pack_a(int transA, const float *A, long lda, int i0, int mc, int p0, int kc, int MR,
+               float *RK_RESTRICT out);
+void rk_pack_b(int transB, const float *B, long ldb, int p0, int kc, int j0, int nc, int NR,
+               float *RK_RESTRICT out);
+
+/* CPU feature detection (cpu.c): 1 when the CPU and the OS support the path. */
+int rk_cpu_has(int isa);
+
+/*
+ * Persistent worker pool (threadpool.c). The calling thread is worker 0.
+ *   n = rk_pool_acquire(want): reserves the pool for one parallel call and
+ *       returns how many threads may be used (1 when the pool is busy with
+ *       another host thread: then nothing is held and the caller runs alone);
+ *   rk_pool_run(n, fn, ctx): runs fn(ctx, t, n) for t = 0..n-1, t = 0 on the
+ *       calling thread, and returns when all are done;
+ *   rk_pool_release(): ends the reservation (only when acquire returned > 1).
+ */
+typedef void (*rk_task_fn)(void *ctx, int tid, int nthreads);
+int rk_pool_acquire(int want);
+void rk_pool_run(int n, rk_task_fn fn, void *ctx);
+void rk_pool_release(void);
+int rk_pool_threads(void); /* configured thread count (>= 1) */
+void rk_pool_set_threads(int n);
+
+/* 64-byte aligned per-OS-thread scratch, grown on demand, freed at thread exit. */
+float *rk_scratch(int slot, size_t floats);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * A persistent pthread pool for the kernels, tuned for many short parallel
+ * calls (the RNN time loop issues thousands of ~50 x 2048 x 512 GEMMs per
+ * second): workers spin on a generation counter for a while after each job,
+ * so that the next call wakes them with one atomic store, and only then go
+ * to sleep on a condition variable.
+ *
+ * One parallel call at a time: a host program calling from several threads
+ * gets the pool for one of them; the others run on their own thread (the
+ * result is the same, only slower).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sched.h>
+#include <unistd.h>
+#include "gemm_internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define RK_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define RK_PAUSE() __asm__ __volatile__("yield")
+#else
+#define RK_PAUSE() ((void)0)
+#endif
+
+/* How long an idle worker spins before sleeping. */
+#define RK_SPIN_NS 200000L
+
+typedef struct {
+    pthread_mutex_t lock;      /* held by the host thread that owns the pool during a call */
+    pthread_mutex_t sleep_mu;  /* guards sleeping on `wake` */
+    pthread_cond_t wake;
+    atomic_uint gen;           /* bumped once per job (and to stop) */
+    atomic_int pending;        /* workers that have not finished the current job */
+    atomic_int stop;
+    int want;                  /* configured threads, caller included (0: not yet set) */
+    int nworkers;              /* started workers (threads - 1) */
+    pthread_t *tids;
+    /* the current job, written before `gen` is bumped */
+    rk_task_fn fn;
+    void *ctx;
+    int njob;
+} rk_pool;
+
+static rk_pool pool = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .sleep_mu = PTHREAD_MUTEX_INITIALIZER,
+    .wake = PTHREAD_COND_INITIALIZER,
+};
+
+static long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void *worker_main(void *arg) {
+    const int id = (int)(long)arg; /* 1 .. nworkers */
+    unsigned seen = atomic_load_explicit(&pool.gen, memory_order_acquire);
+    for (;;) {
+        unsigned g = atomic_load_explicit(&pool.gen, memory_order_acquire);
+        if (g == seen) {
+            const long t0 = now_ns();
+            for (int spins = 0; (g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen; spins++) {
+                RK_PAUSE();
+                if ((spins & 255) == 255 && now_ns() - t0 > RK_SPIN_NS) break;
+            }
+            if (g == seen) {
+                /* The dispatcher bumps gen before taking sleep_mu, so no wake-up is lost. */
+                pthread_mutex_lock(&pool.sleep_mu);
+                while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen)
+                    pthread_cond_wait(&pool.wake, &pool.sleep_mu);
+                pthread_mutex_unlock(&pool.sleep_mu);
+            }
+        }
+        seen = g;
+        if (atomic_load_explicit(&pool.stop, memory_order_acquire)) return NULL;
+        if (id < pool.njob) pool.fn(pool.ctx, id, pool.njob);
+        atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+    }
+}
+
+static int online_cores(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 256 ? 256 : (int)n;
+}
+
+/* Called with pool.lock held. */
+static void stop_workers(void) {
+    if (pool.nworkers == 0) return;
+    atomic_store(&pool.stop, 1);
+    atomic_fetch_add(&pool.gen, 1);
+    pthread_mutex_lock(&pool.sleep_mu);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.sleep_mu);
+    for (int i = 0; i < pool.nworkers; i++) pthread_join(pool.tids[i], NULL);
+    free(pool.tids);
+    pool.tids = NULL;
+    pool.nworkers = 0;
+    atomic_store(&pool.stop, 0);
+}
+
+/* Called with pool.lock held: make sure want-1 workers run. */
+static void start_workers(void) {
+    const int n = pool.want - 1;
+    if (pool.nworkers == n) return;
+    stop_workers();
+    if (n <= 0) return;
+    pool.tids = (pthread_t *)calloc((size_t)n, sizeof(pthread_t));
+    if (!pool.tids) return;
+    for (int i = 0; i < n; i++) {
+        if (pthread_create(&pool.tids[i], NULL, worker_main, (void *)(long)(i + 1)) != 0) break;
+        pool.nworkers++;
+    }
+}
+
+int rk_pool_threads(void) {
+    pthread_mutex_lock(&pool.lock);
+    if (pool.want == 0) pool.want = online_cores();
+    const int n = pool.want;
+    pthread_mutex_unlock(&pool.lock);
+    return n;
+}
+
+void rk_pool_set_threads(int n) {
+    if (n <= 0) n = online_cores();
+    if (n > 256) n = 256;
+    pthread_mutex_lock(&pool.lock); /* waits for a running call to finish */
+    pool.want = n;
+    if (pool.nworkers > n - 1) stop_workers(); /* more are started lazily */
+    pthread_mutex_unlock(&pool.lock);
+}
+
+int rk_pool_acquire(int want) {
+    if (want <= 1) return 1;
+    if (pthread_mutex_trylock(&pool.lock) != 0) return 1; /* busy: run on the caller */
+    if (pool.want == 0) pool.want = online_cores();
+    start_workers();
+    int n = pool.nworkers + 1;
+    if (n > want) n = want;
+    if (n <= 1) {
+        pthread_mutex_unlock(&pool.lock);
+        return 1;
+    }
+    return n;
+}
+
+void rk_pool_release(void) { pthread_mutex_unlock(&pool.lock); }
+
+void rk_pool_run(int n, rk_task_fn fn, void *ctx) {
+    if (n <= 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.njob = n;
+    atomic_store_explicit(&pool.pending, pool.nworkers, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
+    /* Wake sleepers; cheap (no syscall) when every worker is still spinning. */
+    pthread_mutex_lock(&pool.sleep_mu);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.sleep_mu);
+
+    fn(ctx, 0, n);
+
+    for (int spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++) {
+        RK_PAUSE();
+        if (spins > 4096) sched_yield(); /* a worker was descheduled: give it the core */
+    }
+}
+
+/* ---- per-thread scratch ---------------------------------------------------------- */
+
+#define RK_SLOTS 2
+typedef struct {
+    float *p[RK_SLOTS];
+    size_t cap[RK_SLOTS];
+} rk_scratch_t;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *v) {
+    rk_scratch_t *s = (rk_scratch_t *)v;
+    for (int i = 0; i < RK_SLOTS; i++) free(s->p[i]);
+    free(s);
+}
+static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+float *rk_scratch(int slot, size_t floats) {
+    pthread_once(&scratch_once, scratch_init);
+    rk_scratch_t *s = (rk_scratch_t *)pthread_getspecific(scratch_key);
+    if (!s) {
+        s = (rk_scratch_t *)calloc(1, sizeof *s);
+        if (!s) return NULL;
+        pthread_setspecific(scratch_key, s);
+    }
+    if (s->cap[slot] < floats) {
+        free(s->p[slot]);
+        s->p[slot] = NULL;
+        s->cap[slot] = 0;
+        void *p = NULL;
+        /* + 16 floats: room for kernels that read one vector past a panel */
+        if (posix_memalign(&p, 64, (floats + 16) * sizeof(float)) != 0) return NULL;
+        s->p[slot] = (float *)p;
+        s->cap[slot] = floats;
+    }
+    return s->p[slot];
+}

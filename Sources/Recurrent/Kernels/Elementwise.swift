@@ -1,0 +1,35 @@
+import Foundation
+
+/// Small elementwise and reduction loops shared by the layers. Plain Swift: these are
+/// O(B·H) per step against the GEMMs' O(B·H²), so they are not the bottleneck.
+enum Elementwise {
+    @inline(__always)
+    static func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
+
+    /// sums[j] += Σ_i x[i·ld + j] over rows i < rows, for j < cols (a bias gradient).
+    @inline(__always)
+    static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
+                              into sums: UnsafeMutablePointer<Float>) {
+        for i in 0..<rows {
+            let row = x + i * ld
+            for j in 0..<cols { sums[j] += row[j] }
+        }
+    }
+
+    /// y[i·ldy + j] += b[j]: broadcast a bias over rows.
+    @inline(__always)
+    static func addBias(_ b: UnsafePointer<Float>, rows: Int, cols: Int,
+                        to y: UnsafeMutablePointer<Float>, ld: Int) {
+        for i in 0..<rows {
+            let row = y + i * ld
+            for j in 0..<cols { row[j] += b[j] }
+        }
+    }
+
+    /// Copies a (rows, cols) block between strided buffers.
+    @inline(__always)
+    static func copy(_ x: UnsafePointer<Float>, ldx: Int, to y: UnsafeMutablePointer<Float>, ldy: Int,
+                     rows: Int, cols: Int) {
+        for i in 0..<rows { (y + i * ldy).update(from: x + i * ldx, count: cols) }
+    }
+}

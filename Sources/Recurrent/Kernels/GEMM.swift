@@ -1,0 +1,54 @@
+import CRecurrentKernels
+
+/// The Swift face of the SGEMM kernels in `CRecurrentKernels`.
+///
+/// C = α·op(A)·op(B) + β·C over row-major Float32 matrices, op(A) (M, K), op(B) (K, N).
+/// `multiply` runs the fastest path this CPU supports (AVX-512, AVX2+FMA, NEON or portable C),
+/// chosen once at start-up, on all cores; `reference` is the naive triple loop it is tested
+/// against. Results are bit-identical for every thread count.
+public enum GEMM {
+    /// An instruction-set path of the kernels.
+    public enum Path: Int32, CaseIterable, Sendable {
+        case generic = 0, avx2 = 1, avx512 = 2, neon = 3
+        public var name: String { String(cString: rk_isa_name(rawValue)) }
+        public var isAvailable: Bool { rk_isa_available(rawValue) != 0 }
+    }
+
+    /// The path in use.
+    public static var activePath: Path { Path(rawValue: rk_active_isa()) ?? .generic }
+
+    /// Selects a path; returns false when this CPU cannot run it.
+    @discardableResult
+    public static func select(_ path: Path) -> Bool { rk_set_isa(path.rawValue) == 0 }
+
+    /// Worker threads the kernels use (0 or less: one per core).
+    public static var threads: Int {
+        get { Int(rk_threads()) }
+        set { rk_set_threads(Int32(clamping: newValue)) }
+    }
+
+    /// C (M, N) = α·op(A)·op(B) + β·C through the fast path.
+    ///
+    /// - Parameters:
+    ///   - transA: A is stored (K, M) and used transposed.
+    ///   - transB: B is stored (N, K) and used transposed.
+    ///   - lda, ldb, ldc: row strides in elements.
+    ///   - beta: 0 overwrites C without reading it.
+    @inline(__always)
+    public static func multiply(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                                alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                b: UnsafePointer<Float>, ldb: Int,
+                                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        rk_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                 b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// The naive reference of `multiply` (double accumulation), for tests.
+    public static func reference(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+                                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                 b: UnsafePointer<Float>, ldb: Int,
+                                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        rk_sgemm_ref(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                     b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// The vanilla (Elman) cell of the lecture: h_t = φ(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh),
+/// with φ = tanh or relu, as PyTorch's nn.RNN.
+///
+/// Parameters, PyTorch's names and layout: `weight_ih_l{k}` (H, D), `weight_hh_l{k}` (H, H),
+/// `bias_ih_l{k}` (H), `bias_hh_l{k}` (H). State and output are both h (S = H).
+public struct RNNCell: RecurrentCell {
+    public enum Nonlinearity: String, Sendable, CaseIterable { case tanh, relu }
+
+    public let inputSize: Int
+    public let hiddenSize: Int
+    public let nonlinearity: Nonlinearity
+    public let inputWeight: Parameter
+    public let inputBias: Parameter?
+    public let recurrentWeight: Parameter
+    public let recurrentBias: Parameter
+
+    public var outputSize: Int { hiddenSize }
+    public var stateSize: Int { hiddenSize }
+    public var projectionSize: Int { hiddenSize }
+    public var cacheSize: Int { 0 }
+    public var scratchSize: Int { 0 }
+
+    /// Registers `prefix.weight_ih_l{layer}` and the rest; PyTorch's default U(±1/√H) for all.
+    public init(_ prefix: String, inputSize: Int, hiddenSize: Int, nonlinearity: Nonlinearity = .tanh,
+                layer: Int = 0, layout: inout ParameterLayout) {
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.nonlinearity = nonlinearity
+        let b = 1 / Float(hiddenSize).squareRoot()
+        let u = Initializer.uniform(low: -b, high: b)
+        inputWeight = layout.add("\(prefix).weight_ih_l\(layer)", rows: hiddenSize, cols: inputSize, initializer: u)
+        recurrentWeight = layout.add("\(prefix).weight_hh_l\(layer)", rows: hiddenSize, cols: hiddenSize, initializer: u)
+        inputBias = layout.add("\(prefix).bias_ih_l\(layer)", rows: hiddenSize, initializer: u)
+        recurrentBias = layout.add("\(prefix).bias_hh_l\(layer)", rows: hiddenSize, initializer: u)
+    }
+
+    public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                        previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                        output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                        cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                        batch: Int, arena: ParameterArena) {
+        let h = hiddenSize
+        // a (B, H) += h_{t−1}·W_hhᵀ, in place over the projection rows.
+        GEMM.multiply(transB: true, m: batch, n: h, k: h, a: previous, lda: h,
+                      b: arena.value(recurrentWeight), ldb: h, beta: 1, c: a, ldc: lda)
+        let bhh = arena.value(recurrentBias)
+        for r in 0..<batch {
+            let ar = a + r * lda, sr = state + r * h, yr = output + r * ldy
+            for j in 0..<h {
+                let pre = ar[j] + bhh[j]
+                let v = nonlinearity == .tanh ? Foundation.tanh(pre) : max(pre, 0)
+                sr[j] = v
+                yr[j] = v
+            }
+        }
+    }
+
+    public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                         previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
+                         cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
+                         scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
+        let h = hiddenSize
+        // ∂a = (∂y_t + ∂h_t)·φ'(a), with φ' read off h: tanh' = 1 − h², relu' = [h > 0].
+        for r in 0..<batch {
+            let dar = da + r * lda, sr = state + r * h, dyr = dy + r * ldy, dsr = ds + r * h
+            for j in 0..<h {
+                let g = dyr[j] + dsr[j]
+                dar[j] = nonlinearity == .tanh ? g * (1 - sr[j] * sr[j]) : (sr[j] > 0 ? g : 0)
+            }
+        }
+        let daRead = UnsafePointer(da)
+        // ∂W_hh (H, H) += ∂aᵀ·h_{t−1}; ∂b_hh += Σ_b ∂a; ∂h_{t−1} = ∂a·W_hh.
+        GEMM.multiply(transA: true, m: h, n: h, k: batch, a: daRead, lda: lda, b: previous, ldb: h,
+                      beta: 1, c: arena.gradient(recurrentWeight), ldc: h)
+        Elementwise.addColumnSums(daRead, rows: batch, cols: h, ld: lda, into: arena.gradient(recurrentBias))
+        GEMM.multiply(m: batch, n: h, k: h, a: daRead, lda: lda, b: arena.value(recurrentWeight), ldb: h,
+                      beta: 0, c: ds, ldc: h)
+    }
+}

@@ -1,0 +1,43 @@
+/// Memory a `RecurrentLayer` needs for one forward/backward pair, allocated once and reused:
+/// nothing is allocated inside the time loop. It grows when a larger (B, T) arrives.
+///
+/// Layout (time-major where the time loop walks it):
+/// - projections (B, T, P) batch-first, as the input GEMM writes them; then gradients;
+/// - states (T+1, B, S): states[0] is the initial state;
+/// - caches (T, B, C);
+/// - stateGradient (B, S) and scratch (B, scratch).
+public final class RecurrentWorkspace: @unchecked Sendable {
+    private(set) var capacity = 0
+    private(set) var buffer: UnsafeMutablePointer<Float>
+    private(set) var batch = 0
+    private(set) var steps = 0
+    private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0)
+
+    public init() { buffer = .allocate(capacity: 1) }
+    deinit { buffer.deallocate() }
+
+    /// Lays the buffers out for B rows and T steps of `cell`.
+    func prepare<Cell: RecurrentCell>(for cell: Cell, batch: Int, steps: Int) {
+        self.batch = batch
+        self.steps = steps
+        sizes = (cell.projectionSize, cell.stateSize, cell.cacheSize, cell.scratchSize)
+        let need = 2 * batch * steps * sizes.p + (steps + 1) * batch * sizes.s + steps * batch * sizes.c
+            + batch * sizes.s + batch * sizes.scratch
+        if need > capacity {
+            buffer.deallocate()
+            capacity = need
+            buffer = .allocate(capacity: need)
+            buffer.initialize(repeating: 0, count: need)
+        }
+    }
+
+    var projections: UnsafeMutablePointer<Float> { buffer }
+    var projectionGradients: UnsafeMutablePointer<Float> { buffer + batch * steps * sizes.p }
+    var states: UnsafeMutablePointer<Float> { buffer + 2 * batch * steps * sizes.p }
+    /// state_t (B, S) for t in 0...T, where state_0 is the initial state.
+    func state(_ t: Int) -> UnsafeMutablePointer<Float> { states + t * batch * sizes.s }
+    var caches: UnsafeMutablePointer<Float> { states + (steps + 1) * batch * sizes.s }
+    func cache(_ t: Int) -> UnsafeMutablePointer<Float> { caches + t * batch * sizes.c }
+    var stateGradient: UnsafeMutablePointer<Float> { caches + steps * batch * sizes.c }
+    var scratch: UnsafeMutablePointer<Float> { stateGradient + batch * sizes.s }
+}

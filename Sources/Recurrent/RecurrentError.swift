@@ -1,0 +1,26 @@
+/// The errors the library throws. Each says what was expected, what was found and, where
+/// it helps, what to do; the CLI prints `description` as a one-line message.
+public enum RecurrentError: Error, Equatable, CustomStringConvertible {
+    /// An operation got arrays whose shapes do not fit together.
+    case shapeMismatch(operation: String, expected: String, found: String)
+    /// A value outside its accepted range or set.
+    case invalidArgument(name: String, value: String, expected: String)
+    /// Training produced a loss that is NaN or infinite.
+    case divergence(step: Int, loss: Float)
+
+    public var description: String {
+        switch self {
+        case let .shapeMismatch(operation, expected, found):
+            return "\(operation): expected shape \(expected), found \(found)"
+        case let .invalidArgument(name, value, expected):
+            return "invalid \(name) '\(value)': expected \(expected)"
+        case let .divergence(step, loss):
+            return "training diverged at step \(step): loss is \(loss); lower the learning rate or clip gradients"
+        }
+    }
+}
+
+@inline(__always)
+func require(_ condition: Bool, _ error: @autoclosure () -> RecurrentError) throws {
+    if !condition { throw error() }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Recurrent
+
+/// `rnn`: the command-line face of Recurrent. It parses and prints; the library does the work.
+@main
+struct RNN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rnn",
+        abstract: "Recurrent neural networks from the lecture, trained from random weights.",
+        discussion: """
+            Examples:
+              rnn roommate                                  the lecture's perfect roommate, step by step
+              rnn roommate --start pasta --weather sunny,rainy,rainy
+              rnn roommate --train --cell rnn --seed 3      learn the rule from random weights
+              rnn bench gemm --size 1024                    matrix-multiply speed (GFLOP/s)
+            """,
+        subcommands: [RoommateCommand.self, BenchCommand.self])
+
+    /// Runs the tool; every failure ends as one line on standard error and a non-zero status.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as RecurrentError {
+            fail("\(error)")
+        } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }   // --help, --version
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            fail(message + " (see 'rnn help')")
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Foundation.exit(EXIT_FAILURE)
+    }
+}
+
+/// A seed: any whole number 0...2⁶⁴−1.
+func parseSeed(_ text: String) throws -> UInt64 {
+    guard let v = UInt64(text) else {
+        throw ValidationError("invalid seed '\(text)': expected a whole number from 0 to \(UInt64.max)")
+    }
+    return v
+}
+
+/// Minimal JSON writing with keys in the order given.
+enum JSON {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            case "\r": out += "\\r"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+    static func array(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
+    static func object(_ pairs: [(String, String)]) -> String {
+        "{" + pairs.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
+    }
+}
