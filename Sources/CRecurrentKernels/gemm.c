@@ -1,14 +1,245 @@
-/* TEMPORARY placeholder: the helper replaces this with the real dispatching, threaded GEMM. */
+/*
+ * rk_sgemm: ISA dispatch, the BLIS-style blocked driver and its split over
+ * the thread pool. The micro-kernels live in gemm_<isa>.c, the packers in
+ * gemm_pack.c, the pool in threadpool.c; gemm_internal.h has the overview.
+ *
+ * Loop nest run by each thread on its own block of C (rows i0..i1, columns
+ * j0..j1), MR x NR the register tile of the active ISA:
+ *
+ *   for p0 in K step kc                     K blocks: depend on K only
+ *     for ic in [i0,i1) step MC             pack A[ic:+MC, p0:+kc] -> MR x kc panels (L3)
+ *       for jc in [j0,j1) step NC           pack B[p0:+kc, jc:+NC] -> kc x NR panels (L2)
+ *         for ir in MC step MR              this A panel stays in L1 ...
+ *           for jr in NC step NR            ... while B panels stream from L2
+ *             kernel: C[ir:+MR, jr:+NR] = alpha * Apanel * Bpanel + beta' * C
+ *
+ * beta' is beta for the first K block and 1 afterwards. When M is small the
+ * B block is used by only a few A panels and packing it would cost as much
+ * as the multiply, so for transB == 0 the kernels that can (direct_b) read
+ * op(B) in place.
+ *
+ * Threads split C into a grid of blocks aligned to MR x NR, never K, so every
+ * element sees the same operations whatever the thread count.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include "CRecurrentKernels.h"
-int rk_isa_available(int isa) { return isa == RK_ISA_GENERIC; }
-static int active = RK_ISA_GENERIC;
-int rk_active_isa(void) { return active; }
-int rk_set_isa(int isa) { if (!rk_isa_available(isa)) return -1; active = isa; return 0; }
-const char *rk_isa_name(int isa) { switch (isa) { case 1: return "avx2"; case 2: return "avx512"; case 3: return "neon"; default: return "generic"; } }
-static int threads = 1;
-void rk_set_threads(int n) { threads = n <= 0 ? 1 : n; }
-int rk_threads(void) { return threads; }
+#include "gemm_internal.h"
+
+/* ---- ISA dispatch ------------------------------------------------------------------ */
+
+static int isa_avail[4];
+static atomic_int isa_active = -1;
+static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+
+static void isa_init(void) {
+    int best = RK_ISA_GENERIC;
+    for (int i = 0; i < 4; i++) isa_avail[i] = rk_cpu_has(i);
+    if (isa_avail[RK_ISA_NEON]) best = RK_ISA_NEON;
+    if (isa_avail[RK_ISA_AVX2]) best = RK_ISA_AVX2;
+    if (isa_avail[RK_ISA_AVX512]) best = RK_ISA_AVX512;
+    atomic_store(&isa_active, best);
+}
+
+int rk_isa_available(int isa) {
+    if (isa < 0 || isa > 3) return 0;
+    pthread_once(&isa_once, isa_init);
+    return isa_avail[isa];
+}
+
+int rk_active_isa(void) {
+    pthread_once(&isa_once, isa_init);
+    return atomic_load_explicit(&isa_active, memory_order_relaxed);
+}
+
+int rk_set_isa(int isa) {
+    if (!rk_isa_available(isa)) return -1;
+    atomic_store(&isa_active, isa);
+    return 0;
+}
+
+const char *rk_isa_name(int isa) {
+    switch (isa) {
+    case RK_ISA_AVX2: return "avx2";
+    case RK_ISA_AVX512: return "avx512";
+    case RK_ISA_NEON: return "neon";
+    default: return "generic";
+    }
+}
+
+static const rk_gemm_arch *arch_for(int isa) {
+    switch (isa) {
+#if defined(__x86_64__) || defined(_M_X64)
+    case RK_ISA_AVX512: return &rk_arch_avx512;
+    case RK_ISA_AVX2: return &rk_arch_avx2;
+#endif
+#if defined(__aarch64__)
+    case RK_ISA_NEON: return &rk_arch_neon;
+#endif
+    default: return &rk_arch_generic;
+    }
+}
+
+void rk_set_threads(int n) { rk_pool_set_threads(n); }
+int rk_threads(void) { return rk_pool_threads(); }
+
+/* ---- the blocked driver ----------------------------------------------------------- */
+
+/* Below this many flops per thread, waking another thread costs more than it saves. */
+#define RK_MIN_FLOPS_PER_THREAD 1.5e6
+/* Read op(B) in place (no packing) when M is at most this (and transB == 0). */
+#define RK_DIRECT_B_MAX_M 96
+
+typedef struct {
+    const rk_gemm_arch *ar;
+    int transA, transB, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    long lda, ldb, ldc;
+    int kc;       /* nominal K block (the last one may be shorter) */
+    int direct;   /* B read in place */
+    int tm, tn;   /* thread grid: tm blocks of rows x tn blocks of columns */
+} gemm_job;
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+/* C[i0:i1, j0:j1] for this thread. */
+static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
+    const rk_gemm_arch *ar = g->ar;
+    const int MR = ar->mr, NR = ar->nr;
+    const int MC = ar->mc, NC = ar->nc;
+    const int mc_max = imin(MC, ceil_div(i1 - i0, MR) * MR);
+    const int nc_max = imin(NC, ceil_div(j1 - j0, NR) * NR);
+    float *pa = rk_scratch(0, (size_t)mc_max * g->kc);
+    float *pb = g->direct ? NULL : rk_scratch(1, (size_t)g->kc * nc_max);
+    if (!pa || (!g->direct && !pb)) {
+        /* Out of memory for the panels (C not touched yet): slow but correct. */
+        const float *a = g->transA ? g->A + i0 : g->A + (size_t)i0 * g->lda;
+        const float *b = g->transB ? g->B + (size_t)j0 * g->ldb : g->B + j0;
+        rk_sgemm_ref(g->transA, g->transB, i1 - i0, j1 - j0, g->K, g->alpha, a, (int)g->lda, b, (int)g->ldb,
+                     g->beta, g->C + (size_t)i0 * g->ldc + j0, (int)g->ldc);
+        return;
+    }
+
+    for (int p0 = 0; p0 < g->K; p0 += g->kc) {
+        const int kc = imin(g->kc, g->K - p0);
+        const float beta = p0 == 0 ? g->beta : 1.0f;
+        for (int ic = i0; ic < i1; ic += MC) {
+            const int mc = imin(MC, i1 - ic);
+            rk_pack_a(g->transA, g->A, g->lda, ic, mc, p0, kc, MR, pa);
+            for (int jc = j0; jc < j1; jc += NC) {
+                const int nc = imin(NC, j1 - jc);
+                const float *bp;
+                long ldbk;
+                if (g->direct) {
+                    bp = g->B + (size_t)p0 * g->ldb + jc;
+                    ldbk = g->ldb;
+                } else {
+                    (ar->pack_b ? ar->pack_b : rk_pack_b)(g->transB, g->B, g->ldb, p0, kc, jc, nc, NR, pb);
+                    bp = pb;
+                    ldbk = NR;
+                }
+                for (int ir = 0; ir < mc; ir += MR) {
+                    const int mr = imin(MR, mc - ir);
+                    const float *ap = pa + (size_t)ir * kc;
+                    float *cr = g->C + (size_t)(ic + ir) * g->ldc + jc;
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        const float *b = g->direct ? bp + jr : bp + (size_t)jr * kc;
+                        ar->kernel(kc, ap, b, ldbk, cr + jr, g->ldc, mr, imin(NR, nc - jr), g->alpha, beta);
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void gemm_task(void *ctx, int t, int nt) {
+    gemm_job *g = (gemm_job *)ctx;
+    (void)nt;
+    const int MR = g->ar->mr, NR = g->ar->nr;
+    const int mb = ceil_div(g->M, MR), nb = ceil_div(g->N, NR); /* tiles */
+    const int ti = t / g->tn, tj = t % g->tn;
+    const int i0 = imin(g->M, (int)((long)mb * ti / g->tm) * MR);
+    const int i1 = imin(g->M, (int)((long)mb * (ti + 1) / g->tm) * MR);
+    const int j0 = imin(g->N, (int)((long)nb * tj / g->tn) * NR);
+    const int j1 = imin(g->N, (int)((long)nb * (tj + 1) / g->tn) * NR);
+    if (i0 < i1 && j0 < j1) gemm_block(g, i0, i1, j0, j1);
+}
+
+/*
+ * The tm x tn grid (tm * tn == nt) with the least work for the busiest
+ * thread: its share of C plus what it packs (its rows of A, and its columns
+ * of B unless B is read in place), packing an element costing about as much
+ * as 16 multiply-adds.
+ */
+static void choose_grid(gemm_job *g, int nt) {
+    const int MR = g->ar->mr, NR = g->ar->nr;
+    const int mb = ceil_div(g->M, MR), nb = ceil_div(g->N, NR);
+    double best = -1;
+    g->tm = g->tn = 1;
+    for (int tm = 1; tm <= nt; tm++) {
+        if (nt % tm) continue;
+        const int tn = nt / tm;
+        if (tm > mb || tn > nb) continue;
+        const double rows = (double)ceil_div(mb, tm) * MR, cols = (double)ceil_div(nb, tn) * NR;
+        const double cost = rows * cols + 16.0 * (rows + (g->direct ? 0.0 : cols));
+        if (best < 0 || cost < best) {
+            best = cost;
+            g->tm = tm;
+            g->tn = tn;
+        }
+    }
+}
+
+/* C = beta * C (K == 0 or alpha == 0: op(A) op(B) does not contribute). */
+static void scale_c(int M, int N, float beta, float *C, long ldc) {
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f)
+            for (int j = 0; j < N; j++) c[j] = 0.0f;
+        else if (beta != 1.0f)
+            for (int j = 0; j < N; j++) c[j] *= beta;
+    }
+}
+
 void rk_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
               const float *B, int ldb, float beta, float *C, int ldc) {
-    rk_sgemm_ref(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+
+    gemm_job g;
+    g.ar = arch_for(rk_active_isa());
+    g.transA = transA != 0;
+    g.transB = transB != 0;
+    g.M = M, g.N = N, g.K = K;
+    g.alpha = alpha, g.beta = beta;
+    g.A = A, g.B = B, g.C = C;
+    g.lda = lda, g.ldb = ldb, g.ldc = ldc;
+    /* Equal K blocks no longer than ar->kc: a function of K alone (determinism). */
+    const int nkb = ceil_div(K, g.ar->kc);
+    g.kc = imin(K, (ceil_div(K, nkb) + 7) & ~7);
+    g.direct = g.ar->direct_b && !g.transB && M <= RK_DIRECT_B_MAX_M;
+
+    const double flops = 2.0 * M * N * K;
+    int want = rk_pool_threads();
+    const int by_size = (int)(flops / RK_MIN_FLOPS_PER_THREAD);
+    if (want > by_size) want = by_size < 1 ? 1 : by_size;
+    const int mb = ceil_div(M, g.ar->mr), nb = ceil_div(N, g.ar->nr);
+    if ((long)want > (long)mb * nb) want = mb * nb;
+
+    const int nt = rk_pool_acquire(want);
+    choose_grid(&g, nt);
+    if (nt > 1) {
+        /* Threads t >= tm*tn (no grid used them all) find an empty block. */
+        rk_pool_run(nt, gemm_task, &g);
+        rk_pool_release();
+    } else {
+        gemm_task(&g, 0, 1);
+    }
 }
