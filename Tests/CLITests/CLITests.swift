@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+
+/// End-to-end tests of the `rnn` executable: real processes, real exit codes.
+final class CLITests: XCTestCase {
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        let signaled: Bool
+    }
+
+    /// The built `rnn`, in the build folder beside the test bundle (macOS runs the bundle
+    /// inside xctest, Linux runs it as the process itself).
+    static var binary: URL {
+        if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
+            return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("rnn")
+        }
+        let exe = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("rnn")
+    }
+
+    func run(_ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self),
+                      signaled: process.terminationReason == .uncaughtSignal)
+    }
+
+    func testRoommateShowsTheLectureAndTheSchedule() throws {
+        let r = try run(["roommate", "--start", "pasta", "--weather", "sunny,rainy,rainy,sunny,rainy"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Add                   = [1, 0, 0, 1, 2, 1]"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("ReLU(Add − 1)         = [0, 0, 0, 0, 1, 0]"))
+        XCTAssertTrue(r.stdout.contains("= [0, 1, 0] = burger"))
+        let rows = r.stdout.split(separator: "\n").filter { $0.hasPrefix("  Monday") || $0.hasPrefix("  Friday") }
+        XCTAssertEqual(rows.map { $0.split(separator: " ").map(String.init) },
+                       [["Monday", "sunny", "pasta"], ["Friday", "rainy", "pasta"]])
+    }
+
+    func testRoommateJSON() throws {
+        let r = try run(["roommate", "--start", "pasta", "--weather", "sunny,rainy,rainy,sunny,rainy", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["start"] as? String, "pasta")
+        XCTAssertEqual(object?["weather"] as? [String], ["sunny", "rainy", "rainy", "sunny", "rainy"])
+        XCTAssertEqual(object?["schedule"] as? [String], ["pasta", "burger", "salad", "salad", "pasta"])
+        // A seeded random week: seven days, the same for the same seed.
+        let a = try run(["roommate", "--seed", "5", "--json"]), b = try run(["roommate", "--seed", "5", "--json"])
+        XCTAssertEqual(a.stdout, b.stdout)
+        let week = try JSONSerialization.jsonObject(with: Data(a.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual((week?["schedule"] as? [String])?.count, 7)
+    }
+
+    func testRoommateTrainJSON() throws {
+        for cell in ["roommate", "rnn"] {
+            let r = try run(["roommate", "--train", "--cell", cell, "--seed", "3", "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            XCTAssertEqual(object?["cell"] as? String, cell)
+            XCTAssertEqual(object?["accuracy"] as? Double, 1.0)
+            XCTAssertEqual(object?["seed"] as? Int, 3)
+            XCTAssertGreaterThan(object?["steps"] as? Int ?? 0, 0)
+        }
+    }
+
+    /// Bad input: one line on stderr naming the bad value and what is accepted, non-zero exit, no trap.
+    func testBadInputGivesOneLineErrors() throws {
+        let cases: [([String], [String])] = [
+            (["roommate", "--start", "soup"], ["soup", "pasta, burger, salad"]),
+            (["roommate", "--weather", "sunny,snowy"], ["snowy", "sunny, rainy"]),
+            (["roommate", "--weather", ""], ["weather list", "sunny, rainy"]),
+            (["roommate", "--weather", Array(repeating: "sunny", count: 10_001).joined(separator: ",")], ["10001 days", "at most 10000"]),
+            (["roommate", "--seed", "abc"], ["abc", "whole number"]),
+            (["roommate", "--seed=-1"], ["-1", "whole number"]),
+            (["roommate", "--train", "--cell", "lstm"], ["lstm", "roommate or rnn"]),
+            (["bench", "gemm", "--size", "0"], ["size '0'"]),
+            (["frobnicate"], ["frobnicate"]),
+        ]
+        for (arguments, needles) in cases {
+            let r = try run(arguments)
+            XCTAssertFalse(r.signaled, "\(arguments) crashed")
+            XCTAssertNotEqual(r.status, 0, "\(arguments) succeeded")
+            XCTAssertLessThan(r.status, 128, "\(arguments)")
+            let lines = r.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, "\(arguments): \(r.stderr)")
+            for needle in needles { XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr) lacks \(needle)") }
+            XCTAssertTrue(r.stdout.isEmpty, "\(arguments) printed \(r.stdout)")
+        }
+    }
+
+    func testHelpShowsExamples() throws {
+        for command in [["--help"], ["roommate", "--help"], ["bench", "--help"], ["bench", "gemm", "--help"]] {
+            let r = try run(command)
+            XCTAssertEqual(r.status, 0)
+            XCTAssertTrue(r.stdout.contains("Examples:"), "\(command)")
+        }
+    }
+
+    func testBenchGEMMJSON() throws {
+        let r = try run(["bench", "gemm", "--size", "64", "--seconds", "0.05", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["size"] as? Int, 64)
+        XCTAssertGreaterThan(object?["gflops"] as? Double ?? 0, 0)
+    }
+}
