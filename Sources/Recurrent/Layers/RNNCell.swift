@@ -22,18 +22,19 @@ public struct RNNCell: RecurrentCell {
     public var cacheSize: Int { 0 }
     public var scratchSize: Int { 0 }
 
-    /// Registers `prefix.weight_ih_l{layer}` and the rest; PyTorch's default U(±1/√H) for all.
+    /// Registers `prefix.weight_ih_l{layer}{suffix}` and the rest; PyTorch's default U(±1/√H) for all.
     public init(_ prefix: String, inputSize: Int, hiddenSize: Int, nonlinearity: Nonlinearity = .tanh,
-                layer: Int = 0, layout: inout ParameterLayout) {
+                layer: Int = 0, suffix: String = "", initialization: RecurrentInitialization = .pytorch,
+                layout: inout ParameterLayout) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.nonlinearity = nonlinearity
-        let b = 1 / Float(hiddenSize).squareRoot()
-        let u = Initializer.uniform(low: -b, high: b)
-        inputWeight = layout.add("\(prefix).weight_ih_l\(layer)", rows: hiddenSize, cols: inputSize, initializer: u)
-        recurrentWeight = layout.add("\(prefix).weight_hh_l\(layer)", rows: hiddenSize, cols: hiddenSize, initializer: u)
-        inputBias = layout.add("\(prefix).bias_ih_l\(layer)", rows: hiddenSize, initializer: u)
-        recurrentBias = layout.add("\(prefix).bias_hh_l\(layer)", rows: hiddenSize, initializer: u)
+        let names = RecurrentParameterNames(prefix: prefix, layer: layer, suffix: suffix)
+        let inits = initialization.initializers(hiddenSize: hiddenSize, gates: 1, forgetGate: nil)
+        inputWeight = layout.add(names.weightIH, rows: hiddenSize, cols: inputSize, initializer: inits.inputWeight)
+        recurrentWeight = layout.add(names.weightHH, rows: hiddenSize, cols: hiddenSize, initializer: inits.recurrentWeight)
+        inputBias = layout.add(names.biasIH, rows: hiddenSize, initializer: inits.inputBias)
+        recurrentBias = layout.add(names.biasHH, rows: hiddenSize, initializer: inits.recurrentBias)
     }
 
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,

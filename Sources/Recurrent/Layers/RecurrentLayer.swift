@@ -3,6 +3,10 @@
 /// Forward: P = X·W_ihᵀ + b_ih for all B·T rows in one GEMM, then for t = 0..<T the cell's
 /// recurrent step. Backward: the steps in reverse, then one GEMM each for ∂W_ih and ∂X over
 /// all rows. Sequences are batch-first: x (B, T, D), y (B, T, H); states are (B, S).
+///
+/// Variable lengths: with `lengths` (B), row b is a sequence of lengths[b] ≤ T steps. Its
+/// outputs past the end are zero and its final state is the state after its last step —
+/// exactly what running that row alone on its own length gives.
 public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
     public let cell: Cell
 
@@ -18,11 +22,16 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
     ///   - initialState: state_0 (B, S); nil means zeros.
     ///   - output: y (B, T, H), written.
     ///   - finalState: state_T (B, S), written when given.
-    public func forward(input x: UnsafePointer<Float>, batch: Int, steps: Int,
+    ///   - lengths: valid steps per row (B), each in 0...T; nil means all T.
+    ///   - outputStride: distance between consecutive steps' outputs (default H), so a
+    ///     bidirectional layer can write each direction into its half of (B, T, 2H).
+    public func forward(input x: UnsafePointer<Float>, batch: Int, steps: Int, lengths: UnsafePointer<Int32>? = nil,
                         initialState: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>,
+                        outputStride: Int? = nil,
                         finalState: UnsafeMutablePointer<Float>?, workspace ws: RecurrentWorkspace,
                         arena: ParameterArena) {
         let (d, p, s, h) = (cell.inputSize, cell.projectionSize, cell.stateSize, cell.outputSize)
+        let ldy = outputStride ?? h
         ws.prepare(for: cell, batch: batch, steps: steps)
         // P (B·T, P) = X (B·T, D)·W_ihᵀ + b_ih: the input half of every step in one GEMM.
         GEMM.multiply(transB: true, m: batch * steps, n: p, k: d, a: x, lda: d,
@@ -38,8 +47,15 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         for t in 0..<steps {
             cell.forward(projection: ws.projections + t * p, projectionStride: steps * p,
                          previous: ws.state(t), state: ws.state(t + 1),
-                         output: y + t * h, outputStride: steps * h,
+                         output: y + t * ldy, outputStride: steps * ldy,
                          cache: ws.cache(t), scratch: ws.scratch, batch: batch, arena: arena)
+            if let lengths {
+                // Rows already past their end keep their state and output zeros.
+                for r in 0..<batch where Int(lengths[r]) <= t {
+                    (ws.state(t + 1) + r * s).update(from: ws.state(t) + r * s, count: s)
+                    (y + (r * steps + t) * ldy).update(repeating: 0, count: h)
+                }
+            }
         }
         finalState?.update(from: ws.state(steps), count: batch * s)
     }
@@ -50,13 +66,17 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
     /// - Parameters:
     ///   - outputGradient: ∂L/∂y (B, T, H).
     ///   - finalStateGradient: ∂L/∂state_T (B, S); nil means zeros.
-    public func backward(input x: UnsafePointer<Float>, batch: Int, steps: Int,
-                         outputGradient dy: UnsafePointer<Float>,
+    ///   - stateGradientNorms: when given (T), entry t receives ‖∂L/∂h_t‖ over the batch (the
+    ///     output half of the state), for seeing gradients vanish or explode.
+    public func backward(input x: UnsafePointer<Float>, batch: Int, steps: Int, lengths: UnsafePointer<Int32>? = nil,
+                         outputGradient dy: UnsafePointer<Float>, outputStride: Int? = nil,
                          finalStateGradient: UnsafePointer<Float>?,
                          inputGradient dx: UnsafeMutablePointer<Float>?,
                          initialStateGradient: UnsafeMutablePointer<Float>?,
-                         workspace ws: RecurrentWorkspace, arena: ParameterArena) {
+                         workspace ws: RecurrentWorkspace, arena: ParameterArena,
+                         stateGradientNorms: UnsafeMutablePointer<Float>? = nil) {
         let (d, p, s, h) = (cell.inputSize, cell.projectionSize, cell.stateSize, cell.outputSize)
+        let ldy = outputStride ?? h
         precondition(ws.batch == batch && ws.steps == steps, "backward needs the workspace of its forward")
         if let finalStateGradient {
             ws.stateGradient.update(from: finalStateGradient, count: batch * s)
@@ -64,11 +84,42 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
             ws.stateGradient.update(repeating: 0, count: batch * s)
         }
         for t in stride(from: steps - 1, through: 0, by: -1) {
+            if let stateGradientNorms {
+                var sum: Float = 0
+                for r in 0..<batch {
+                    let dsr = ws.stateGradient + r * s, dyr = dy + (r * steps + t) * ldy
+                    for j in 0..<h { sum += (dsr[j] + dyr[j]) * (dsr[j] + dyr[j]) }
+                }
+                stateGradientNorms[t] = sum.squareRoot()
+            }
+            var stepGradient = dy + t * ldy, stepStride = steps * ldy
+            var masked = false
+            if let lengths {
+                for r in 0..<batch where Int(lengths[r]) <= t { masked = true; break }
+            }
+            if masked, let lengths {
+                // A row past its end: its state gradient passes straight through to the step
+                // before, and it must add nothing else. Run the cell with zero incoming
+                // gradients for it, then put its state gradient back.
+                Elementwise.copy(dy + t * ldy, ldx: steps * ldy, to: ws.stepOutputGradient, ldy: h, rows: batch, cols: h)
+                ws.savedStateGradient.update(from: ws.stateGradient, count: batch * s)
+                for r in 0..<batch where Int(lengths[r]) <= t {
+                    (ws.stepOutputGradient + r * h).update(repeating: 0, count: h)
+                    (ws.stateGradient + r * s).update(repeating: 0, count: s)
+                }
+                stepGradient = UnsafePointer(ws.stepOutputGradient)
+                stepStride = h
+            }
             cell.backward(projectionGradient: ws.projectionGradients + t * p, projectionStride: steps * p,
                           previous: ws.state(t), state: ws.state(t + 1),
-                          outputGradient: dy + t * h, outputStride: steps * h,
+                          outputGradient: stepGradient, outputStride: stepStride,
                           cache: ws.cache(t), stateGradient: ws.stateGradient,
                           scratch: ws.scratch, batch: batch, arena: arena)
+            if masked, let lengths {
+                for r in 0..<batch where Int(lengths[r]) <= t {
+                    (ws.stateGradient + r * s).update(from: ws.savedStateGradient + r * s, count: s)
+                }
+            }
         }
         if let initialStateGradient {
             for i in 0..<(batch * s) { initialStateGradient[i] += ws.stateGradient[i] }

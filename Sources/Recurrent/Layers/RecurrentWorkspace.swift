@@ -5,13 +5,14 @@
 /// - projections (B, T, P) batch-first, as the input GEMM writes them; then gradients;
 /// - states (T+1, B, S): states[0] is the initial state;
 /// - caches (T, B, C);
-/// - stateGradient (B, S) and scratch (B, scratch).
+/// - stateGradient (B, S) and scratch (B, scratch);
+/// - for variable lengths: saved state gradients (B, S) and one step's output gradient (B, H).
 public final class RecurrentWorkspace: @unchecked Sendable {
     private(set) var capacity = 0
     private(set) var buffer: UnsafeMutablePointer<Float>
     private(set) var batch = 0
     private(set) var steps = 0
-    private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0)
+    private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0)
 
     public init() { buffer = .allocate(capacity: 1) }
     deinit { buffer.deallocate() }
@@ -20,9 +21,9 @@ public final class RecurrentWorkspace: @unchecked Sendable {
     func prepare<Cell: RecurrentCell>(for cell: Cell, batch: Int, steps: Int) {
         self.batch = batch
         self.steps = steps
-        sizes = (cell.projectionSize, cell.stateSize, cell.cacheSize, cell.scratchSize)
+        sizes = (cell.projectionSize, cell.stateSize, cell.cacheSize, cell.scratchSize, cell.outputSize)
         let need = 2 * batch * steps * sizes.p + (steps + 1) * batch * sizes.s + steps * batch * sizes.c
-            + batch * sizes.s + batch * sizes.scratch
+            + batch * sizes.s + batch * sizes.scratch + batch * sizes.s + batch * sizes.h
         if need > capacity {
             buffer.deallocate()
             capacity = need
@@ -40,4 +41,6 @@ public final class RecurrentWorkspace: @unchecked Sendable {
     func cache(_ t: Int) -> UnsafeMutablePointer<Float> { caches + t * batch * sizes.c }
     var stateGradient: UnsafeMutablePointer<Float> { caches + steps * batch * sizes.c }
     var scratch: UnsafeMutablePointer<Float> { stateGradient + batch * sizes.s }
+    var savedStateGradient: UnsafeMutablePointer<Float> { scratch + batch * sizes.scratch }
+    var stepOutputGradient: UnsafeMutablePointer<Float> { savedStateGradient + batch * sizes.s }
 }

@@ -14,6 +14,11 @@ public enum Initializer: Sendable, Equatable {
     /// Saxe et al. (2014): a random orthogonal matrix times `gain` (PyTorch's
     /// `nn.init.orthogonal_`: QR of a normal matrix with the signs of R's diagonal folded in).
     case orthogonal(gain: Float)
+    /// The rows split into `blocks` equal blocks (one per gate), each orthogonal on its own.
+    case blockOrthogonal(blocks: Int)
+    /// A vector of `count` equal blocks, all zero but block `one`, which is all ones
+    /// (a forget-gate bias of 1).
+    case blocks(count: Int, one: Int)
 
     /// Fills `values` (rows·cols scalars, row-major) from `rng`.
     public func fill(_ values: UnsafeMutableBufferPointer<Float>, rows: Int, cols: Int,
@@ -33,6 +38,17 @@ public enum Initializer: Sendable, Equatable {
             for i in values.indices { values[i] = rng.nextUniform(-bound, bound) }
         case let .orthogonal(gain):
             Self.fillOrthogonal(values, rows: rows, cols: cols, gain: gain, rng: &rng)
+        case let .blockOrthogonal(blocks):
+            precondition(rows % blocks == 0, "rows must split into \(blocks) blocks")
+            let n = rows / blocks * cols
+            for b in 0..<blocks {
+                Self.fillOrthogonal(UnsafeMutableBufferPointer(rebasing: values[(b * n)..<((b + 1) * n)]),
+                                    rows: rows / blocks, cols: cols, gain: 1, rng: &rng)
+            }
+        case let .blocks(count, one):
+            let n = values.count / count
+            values.update(repeating: 0)
+            for i in (one * n)..<((one + 1) * n) { values[i] = 1 }
         }
     }
 

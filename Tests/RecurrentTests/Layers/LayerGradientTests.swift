@@ -74,6 +74,24 @@ final class LayerGradientTests: XCTestCase {
                             checker: GradientChecker(epsilon: 1e-3, absoluteTolerance: 3e-3))
     }
 
+    func testLSTMCellGradients() {
+        for initialization in RecurrentInitialization.allCases {
+            var layout = ParameterLayout()
+            let layer = RecurrentLayer(cell: LSTMCell("lstm", inputSize: 4, hiddenSize: 5,
+                                                      initialization: initialization, layout: &layout))
+            checkRecurrentLayer(layer, layout: layout, batch: 3, steps: 5)
+        }
+    }
+
+    func testGRUCellGradients() {
+        for initialization in RecurrentInitialization.allCases {
+            var layout = ParameterLayout()
+            let layer = RecurrentLayer(cell: GRUCell("gru", inputSize: 4, hiddenSize: 5,
+                                                     initialization: initialization, layout: &layout))
+            checkRecurrentLayer(layer, layout: layout, batch: 3, steps: 5)
+        }
+    }
+
     func testRoommateCellGradients() {
         var layout = ParameterLayout()
         let layer = RecurrentLayer(cell: RoommateCell(layout: &layout))

@@ -1,0 +1,97 @@
+import Foundation
+
+/// Long short-term memory (Hochreiter & Schmidhuber 1997) with PyTorch's semantics:
+///
+///     i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o),   a = W_ih·x + b_ih + W_hh·h_{t−1} + b_hh
+///     c_t = f ⊙ c_{t−1} + i ⊙ g
+///     h_t = o ⊙ tanh(c_t)
+///
+/// Parameters, PyTorch's names and layout, gate order i, f, g, o (G = 4):
+/// `weight_ih_l{k}` (4H, D), `weight_hh_l{k}` (4H, H), `bias_ih_l{k}` (4H), `bias_hh_l{k}` (4H).
+/// State per row: [h | c] (S = 2H); output h.
+public struct LSTMCell: RecurrentCell {
+    public let inputSize: Int
+    public let hiddenSize: Int
+    public let inputWeight: Parameter
+    public let inputBias: Parameter?
+    public let recurrentWeight: Parameter
+    public let recurrentBias: Parameter
+
+    public var outputSize: Int { hiddenSize }
+    public var stateSize: Int { 2 * hiddenSize }
+    public var projectionSize: Int { 4 * hiddenSize }
+    /// i, f, g, o and tanh(c_t).
+    public var cacheSize: Int { 5 * hiddenSize }
+    public var scratchSize: Int { 0 }
+
+    /// Registers the four parameters under `prefix` with the names PyTorch gives layer `layer`
+    /// (`suffix` "_reverse" for the backward direction of a bidirectional layer).
+    public init(_ prefix: String, inputSize: Int, hiddenSize: Int, layer: Int = 0, suffix: String = "",
+                initialization: RecurrentInitialization = .pytorch, layout: inout ParameterLayout) {
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        let names = RecurrentParameterNames(prefix: prefix, layer: layer, suffix: suffix)
+        let inits = initialization.initializers(hiddenSize: hiddenSize, gates: 4, forgetGate: 1)
+        inputWeight = layout.add(names.weightIH, rows: 4 * hiddenSize, cols: inputSize, initializer: inits.inputWeight)
+        recurrentWeight = layout.add(names.weightHH, rows: 4 * hiddenSize, cols: hiddenSize, initializer: inits.recurrentWeight)
+        inputBias = layout.add(names.biasIH, rows: 4 * hiddenSize, initializer: inits.inputBias)
+        recurrentBias = layout.add(names.biasHH, rows: 4 * hiddenSize, initializer: inits.recurrentBias)
+    }
+
+    public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                        previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                        output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                        cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                        batch: Int, arena: ParameterArena) {
+        let h = hiddenSize
+        // a (B, 4H) += h_{t−1}·W_hhᵀ; h_{t−1} is the first half of each state row (stride 2H).
+        GEMM.multiply(transB: true, m: batch, n: 4 * h, k: h, a: previous, lda: 2 * h,
+                      b: arena.value(recurrentWeight), ldb: h, beta: 1, c: a, ldc: lda)
+        let bias = arena.value(recurrentBias)
+        for r in 0..<batch {
+            let ar = a + r * lda, cp = previous + r * 2 * h + h
+            let hr = state + r * 2 * h, cr = hr + h, yr = output + r * ldy, k = cache + r * 5 * h
+            for j in 0..<h {
+                let i = Elementwise.sigmoid(ar[j] + bias[j])
+                let f = Elementwise.sigmoid(ar[h + j] + bias[h + j])
+                let g = Foundation.tanh(ar[2 * h + j] + bias[2 * h + j])
+                let o = Elementwise.sigmoid(ar[3 * h + j] + bias[3 * h + j])
+                let c = f * cp[j] + i * g
+                let tc = Foundation.tanh(c)
+                k[j] = i; k[h + j] = f; k[2 * h + j] = g; k[3 * h + j] = o; k[4 * h + j] = tc
+                cr[j] = c
+                hr[j] = o * tc
+                yr[j] = o * tc
+            }
+        }
+    }
+
+    public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                         previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
+                         cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
+                         scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
+        let h = hiddenSize
+        for r in 0..<batch {
+            let dar = da + r * lda, dyr = dy + r * ldy, k = cache + r * 5 * h
+            let dsh = ds + r * 2 * h, dsc = dsh + h, cp = previous + r * 2 * h + h
+            for j in 0..<h {
+                let (i, f, g, o, tc) = (k[j], k[h + j], k[2 * h + j], k[3 * h + j], k[4 * h + j])
+                let dh = dyr[j] + dsh[j]
+                let dc = dsc[j] + dh * o * (1 - tc * tc)
+                dar[j] = dc * g * i * (1 - i)
+                dar[h + j] = dc * cp[j] * f * (1 - f)
+                dar[2 * h + j] = dc * i * (1 - g * g)
+                dar[3 * h + j] = dh * tc * o * (1 - o)
+                dsc[j] = dc * f                      // ∂c_{t−1}
+            }
+        }
+        let daRead = UnsafePointer(da)
+        // ∂W_hh (4H, H) += ∂aᵀ·h_{t−1}; ∂b_hh += Σ ∂a; ∂h_{t−1} = ∂a·W_hh into the h half.
+        GEMM.multiply(transA: true, m: 4 * h, n: h, k: batch, a: daRead, lda: lda, b: previous, ldb: 2 * h,
+                      beta: 1, c: arena.gradient(recurrentWeight), ldc: h)
+        Elementwise.addColumnSums(daRead, rows: batch, cols: 4 * h, ld: lda, into: arena.gradient(recurrentBias))
+        GEMM.multiply(m: batch, n: h, k: 4 * h, a: daRead, lda: lda, b: arena.value(recurrentWeight), ldb: h,
+                      beta: 0, c: ds, ldc: 2 * h)
+    }
+}

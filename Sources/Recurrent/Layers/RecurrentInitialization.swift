@@ -1,0 +1,39 @@
+/// PyTorch's parameter names for layer k of a recurrent module:
+/// `{prefix}.weight_ih_l{k}{suffix}` and so on, suffix "_reverse" for a backward direction.
+public struct RecurrentParameterNames: Sendable {
+    public let weightIH, weightHH, biasIH, biasHH: String
+    public init(prefix: String, layer: Int, suffix: String) {
+        let p = prefix.isEmpty ? "" : prefix + "."
+        weightIH = "\(p)weight_ih_l\(layer)\(suffix)"
+        weightHH = "\(p)weight_hh_l\(layer)\(suffix)"
+        biasIH = "\(p)bias_ih_l\(layer)\(suffix)"
+        biasHH = "\(p)bias_hh_l\(layer)\(suffix)"
+    }
+}
+
+/// How a recurrent cell's parameters start.
+public enum RecurrentInitialization: String, Sendable, CaseIterable {
+    /// PyTorch's default: every weight and bias U(±1/√H).
+    case pytorch
+    /// Glorot-uniform input weights, orthogonal recurrent weights (per gate block), zero biases
+    /// except a forget-gate bias of 1 in `bias_ih` (Jozefowicz et al. 2015), as Keras does.
+    case glorotOrthogonal = "glorot-orthogonal"
+
+    struct Initializers {
+        let inputWeight, recurrentWeight, inputBias, recurrentBias: Initializer
+    }
+
+    /// - Parameter forgetGate: the index of the forget gate's block, if the cell has one.
+    func initializers(hiddenSize: Int, gates: Int, forgetGate: Int?) -> Initializers {
+        switch self {
+        case .pytorch:
+            let b = 1 / Float(hiddenSize).squareRoot()
+            let u = Initializer.uniform(low: -b, high: b)
+            return Initializers(inputWeight: u, recurrentWeight: u, inputBias: u, recurrentBias: u)
+        case .glorotOrthogonal:
+            let inputBias: Initializer = forgetGate.map { .blocks(count: gates, one: $0) } ?? .zeros
+            return Initializers(inputWeight: .xavierUniform(gain: 1), recurrentWeight: .blockOrthogonal(blocks: gates),
+                                inputBias: inputBias, recurrentBias: .zeros)
+        }
+    }
+}

@@ -1,0 +1,278 @@
+/// Layers of recurrent cells, optionally bidirectional, with dropout between layers: PyTorch's
+/// nn.RNN / nn.LSTM / nn.GRU with `batch_first=True`.
+///
+/// Shapes: x (B, T, D); y (B, T, dirs·H), the forward direction's h in the first H columns
+/// and the reverse direction's in the last H; states (L·dirs, B, S) with block l·dirs + d for
+/// layer l, direction d (S = 2H for LSTM, laid out [h | c] per row; H otherwise).
+/// Parameters carry PyTorch's names (`rnn.weight_ih_l0`, `rnn.weight_ih_l0_reverse`, ...).
+///
+/// The reverse direction reads each row backwards from its own last valid step, as PyTorch
+/// does for packed sequences; its initial state enters at that step and its final state is the
+/// state after step 0.
+public struct RecurrentStack: Sendable {
+    public let kind: CellKind
+    public let inputSize: Int      // D
+    public let hiddenSize: Int     // H
+    public let layers: Int         // L
+    public let bidirectional: Bool
+    /// Dropout probability on the outputs of every layer but the last, in training only.
+    public let dropout: Float
+    /// Cells by layer and direction: index l·directions + d.
+    public let cells: [any RecurrentCell]
+
+    public var directions: Int { bidirectional ? 2 : 1 }
+    public var outputSize: Int { directions * hiddenSize }
+    /// S: the state width of one (layer, direction).
+    public var stateSize: Int { cells[0].stateSize }
+    /// Scalars of a whole stack state: L·dirs·B·S.
+    public func stateCount(batch: Int) -> Int { layers * directions * batch * stateSize }
+
+    /// Registers every layer's parameters under `prefix` in PyTorch's order
+    /// (layer 0 forward, layer 0 reverse, layer 1 forward, ...).
+    /// - Throws: `RecurrentError.invalidArgument` for sizes below 1 or dropout outside [0, 1).
+    public init(kind: CellKind, inputSize: Int, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
+                dropout: Float = 0, initialization: RecurrentInitialization = .pytorch, prefix: String = "rnn",
+                layout: inout ParameterLayout) throws {
+        try require(inputSize >= 1, .invalidArgument(name: "input size", value: "\(inputSize)", expected: "at least 1"))
+        try require(hiddenSize >= 1, .invalidArgument(name: "hidden size", value: "\(hiddenSize)", expected: "at least 1"))
+        try require(layers >= 1, .invalidArgument(name: "layers", value: "\(layers)", expected: "at least 1"))
+        try require(dropout >= 0 && dropout < 1, .invalidArgument(name: "dropout", value: "\(dropout)", expected: "0 <= p < 1"))
+        self.kind = kind
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        var cells: [any RecurrentCell] = []
+        for l in 0..<layers {
+            for d in 0..<(bidirectional ? 2 : 1) {
+                cells.append(kind.makeCell(prefix: prefix, inputSize: l == 0 ? inputSize : (bidirectional ? 2 : 1) * hiddenSize,
+                                           hiddenSize: hiddenSize, layer: l, suffix: d == 1 ? "_reverse" : "",
+                                           initialization: initialization, layout: &layout))
+            }
+        }
+        self.cells = cells
+    }
+
+    /// Checks lengths: B entries, each in 0...T.
+    /// - Throws: `RecurrentError.invalidArgument` naming the first bad row.
+    public static func validate(lengths: [Int32], batch: Int, steps: Int) throws {
+        try require(lengths.count == batch, .shapeMismatch(operation: "lengths", expected: "\(batch) entries",
+                                                           found: "\(lengths.count)"))
+        for (r, n) in lengths.enumerated() where n < 0 || Int(n) > steps {
+            throw RecurrentError.invalidArgument(name: "length of row \(r)", value: "\(n)", expected: "0...\(steps)")
+        }
+    }
+
+    // MARK: Whole sequences
+
+    /// Runs every layer over the sequences; keeps in `workspace` what `backward` needs.
+    /// - Parameters:
+    ///   - input: x (B, T, D).
+    ///   - lengths: valid steps per row (B), each in 0...T; nil means all T (see `validate`).
+    ///   - initialState: (L·dirs, B, S); nil means zeros.
+    ///   - output: y (B, T, dirs·H), written; zero past each row's end.
+    ///   - finalState: (L·dirs, B, S), written when given.
+    ///   - training: applies dropout between layers, drawing masks from `rng`.
+    public func forward(input x: UnsafePointer<Float>, batch b: Int, steps t: Int, lengths: UnsafePointer<Int32>? = nil,
+                        initialState: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>,
+                        finalState: UnsafeMutablePointer<Float>?, training: Bool = false,
+                        rng: inout SeededGenerator, workspace ws: RecurrentStackWorkspace, arena: ParameterArena) {
+        ws.prepare(for: self, batch: b, steps: t, lengths: lengths)
+        let (h, s, o) = (hiddenSize, stateSize, outputSize)
+        ws.dropoutActive = training && dropout > 0
+        var layerInput = x
+        for l in 0..<layers {
+            let din = l == 0 ? inputSize : o
+            if l > 0 && ws.dropoutActive {
+                // Inverted dropout on the previous layer's output: keep with 1 − p, scale by 1/(1 − p).
+                let mask = ws.dropoutMask(l), dropped = ws.droppedInput(l), scale = 1 / (1 - dropout)
+                for i in 0..<(b * t * din) {
+                    mask[i] = rng.nextUniform() < dropout ? 0 : scale
+                    dropped[i] = layerInput[i] * mask[i]
+                }
+                layerInput = UnsafePointer(dropped)
+            }
+            let out = l == layers - 1 ? y : ws.layerOutput(l)
+            for d in 0..<directions {
+                let index = l * directions + d
+                let h0 = initialState.map { $0 + index * b * s }
+                let hT = finalState.map { $0 + index * b * s }
+                runForward(cells[index], index: index, reverse: d == 1, input: layerInput, inputSize: din, batch: b, steps: t,
+                           initialState: h0, output: out + d * h, outputStride: o, finalState: hT,
+                           workspace: ws, layerWorkspace: ws.layers[index], arena: arena)
+            }
+            layerInput = UnsafePointer(out)
+        }
+    }
+
+    /// Backward of `forward`, same argument order, after `forward` with the same workspace.
+    /// Parameter gradients accumulate into the arena; `inputGradient` (B, T, D) and
+    /// `initialStateGradient` (L·dirs, B, S) accumulate (+=) when given.
+    /// - Parameters:
+    ///   - outputGradient: ∂L/∂y (B, T, dirs·H).
+    ///   - finalStateGradient: ∂L/∂state_T (L·dirs, B, S); nil means zeros.
+    public func backward(input x: UnsafePointer<Float>, batch b: Int, steps t: Int, lengths: UnsafePointer<Int32>? = nil,
+                         outputGradient dy: UnsafePointer<Float>, finalStateGradient: UnsafePointer<Float>?,
+                         inputGradient dx: UnsafeMutablePointer<Float>?, initialStateGradient: UnsafeMutablePointer<Float>?,
+                         workspace ws: RecurrentStackWorkspace, arena: ParameterArena) {
+        let (h, s, o) = (hiddenSize, stateSize, outputSize)
+        var upstream = dy
+        for l in stride(from: layers - 1, through: 0, by: -1) {
+            let din = l == 0 ? inputSize : o
+            let layerInput: UnsafePointer<Float>
+            if l == 0 {
+                layerInput = x
+            } else {
+                layerInput = UnsafePointer(ws.dropoutActive ? ws.droppedInput(l) : ws.layerOutput(l - 1))
+            }
+            // ∂(this layer's input): into the caller's dx for layer 0, else a workspace buffer.
+            let dInput: UnsafeMutablePointer<Float>?
+            if l == 0 {
+                dInput = dx
+            } else {
+                dInput = ws.inputGradient
+                ws.inputGradient.update(repeating: 0, count: b * t * din)
+            }
+            for d in 0..<directions {
+                let index = l * directions + d
+                runBackward(cells[index], index: index, reverse: d == 1, input: layerInput, inputSize: din, batch: b, steps: t,
+                            outputGradient: upstream + d * h, outputStride: o,
+                            finalStateGradient: finalStateGradient.map { $0 + index * b * s },
+                            inputGradient: dInput, initialStateGradient: initialStateGradient.map { $0 + index * b * s },
+                            workspace: ws, layerWorkspace: ws.layers[index], arena: arena)
+            }
+            if l > 0 {
+                if ws.dropoutActive {
+                    let mask = ws.dropoutMask(l)
+                    for i in 0..<(b * t * din) { ws.inputGradient[i] *= mask[i] }
+                }
+                // The next (lower) layer's output gradient.
+                ws.swapGradients()
+                upstream = UnsafePointer(ws.upstreamGradient)
+            }
+        }
+    }
+
+    /// One direction of one layer forward; the reverse direction runs on time-reversed copies.
+    private func runForward<Cell: RecurrentCell>(_ cell: Cell, index: Int, reverse: Bool, input: UnsafePointer<Float>, inputSize din: Int,
+                                                 batch b: Int, steps t: Int, initialState: UnsafePointer<Float>?,
+                                                 output: UnsafeMutablePointer<Float>, outputStride: Int,
+                                                 finalState: UnsafeMutablePointer<Float>?,
+                                                 workspace ws: RecurrentStackWorkspace, layerWorkspace: RecurrentWorkspace,
+                                                 arena: ParameterArena) {
+        let layer = RecurrentLayer(cell: cell)
+        let lengths = ws.lengthsPointer
+        guard reverse else {
+            layer.forward(input: input, batch: b, steps: t, lengths: lengths, initialState: initialState, output: output,
+                          outputStride: outputStride, finalState: finalState, workspace: layerWorkspace, arena: arena)
+            return
+        }
+        let h = cell.outputSize
+        let xr = ws.reversedInput(index)
+        ws.reverseTime(input, width: din, stride: din, into: xr, stride: din, batch: b, steps: t)
+        let yr = ws.reversedOutput
+        layer.forward(input: xr, batch: b, steps: t, lengths: lengths, initialState: initialState, output: yr,
+                      outputStride: h, finalState: finalState, workspace: layerWorkspace, arena: arena)
+        ws.reverseTime(yr, width: h, stride: h, into: output, stride: outputStride, batch: b, steps: t)
+    }
+
+    private func runBackward<Cell: RecurrentCell>(_ cell: Cell, index: Int, reverse: Bool, input: UnsafePointer<Float>, inputSize din: Int,
+                                                  batch b: Int, steps t: Int, outputGradient: UnsafePointer<Float>,
+                                                  outputStride: Int, finalStateGradient: UnsafePointer<Float>?,
+                                                  inputGradient: UnsafeMutablePointer<Float>?,
+                                                  initialStateGradient: UnsafeMutablePointer<Float>?,
+                                                  workspace ws: RecurrentStackWorkspace, layerWorkspace: RecurrentWorkspace,
+                                                  arena: ParameterArena) {
+        let layer = RecurrentLayer(cell: cell)
+        let lengths = ws.lengthsPointer
+        guard reverse else {
+            layer.backward(input: input, batch: b, steps: t, lengths: lengths, outputGradient: outputGradient,
+                           outputStride: outputStride, finalStateGradient: finalStateGradient, inputGradient: inputGradient,
+                           initialStateGradient: initialStateGradient, workspace: layerWorkspace, arena: arena)
+            return
+        }
+        let h = cell.outputSize
+        let dyr = ws.reversedOutput
+        ws.reverseTime(outputGradient, width: h, stride: outputStride, into: dyr, stride: h, batch: b, steps: t)
+        let dxr: UnsafeMutablePointer<Float>? = inputGradient == nil ? nil : ws.reversedInputGradient
+        dxr?.update(repeating: 0, count: b * t * din)
+        layer.backward(input: ws.reversedInput(index), batch: b, steps: t, lengths: lengths,
+                       outputGradient: dyr, outputStride: h, finalStateGradient: finalStateGradient,
+                       inputGradient: dxr, initialStateGradient: initialStateGradient, workspace: layerWorkspace, arena: arena)
+        if let inputGradient, let dxr {
+            ws.reverseTime(dxr, width: din, stride: din, into: ws.reversedScratch, stride: din, batch: b, steps: t)
+            for i in 0..<(b * t * din) { inputGradient[i] += ws.reversedScratch[i] }
+        }
+    }
+
+    // MARK: Streaming
+
+    /// One time step for every row, the state held by the caller: the streaming form of
+    /// `forward` (unidirectional stacks only; no dropout). It gives exactly the outputs of
+    /// the whole-sequence forward.
+    /// - Parameters:
+    ///   - input: x_t (B, D).
+    ///   - state: the stack's state (L, B, S), replaced by the next one.
+    ///   - output: y_t (B, H), written.
+    /// - Throws: `RecurrentError.invalidArgument` for a bidirectional stack,
+    ///   `RecurrentError.shapeMismatch` for a state of another batch size.
+    public func step(input x: UnsafePointer<Float>, state: inout RecurrentState, output y: UnsafeMutablePointer<Float>,
+                     workspace ws: StepWorkspace, arena: ParameterArena) throws {
+        try require(!bidirectional, .invalidArgument(name: "stack", value: "bidirectional",
+                                                     expected: "a unidirectional stack: the reverse direction needs the whole sequence"))
+        try require(state.stateSize == stateSize && state.layers == layers,
+                    .shapeMismatch(operation: "step state", expected: "(\(layers), B, \(stateSize))",
+                                   found: "(\(state.layers), \(state.batch), \(state.stateSize))"))
+        let b = state.batch
+        ws.prepare(for: self, batch: b)
+        var layerInput = x
+        state.values.withUnsafeMutableBufferPointer { states in
+            for l in 0..<layers {
+                let out = l == layers - 1 ? y : ws.output(l)
+                stepLayer(cells[l], input: layerInput, batch: b, state: states.baseAddress! + l * b * stateSize,
+                          output: out, workspace: ws, arena: arena)
+                layerInput = UnsafePointer(out)
+            }
+        }
+    }
+
+    private func stepLayer<Cell: RecurrentCell>(_ cell: Cell, input: UnsafePointer<Float>, batch b: Int,
+                                                state: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
+                                                workspace ws: StepWorkspace, arena: ParameterArena) {
+        let (d, p, s) = (cell.inputSize, cell.projectionSize, cell.stateSize)
+        GEMM.multiply(transB: true, m: b, n: p, k: d, a: input, lda: d, b: arena.value(cell.inputWeight), ldb: d,
+                      beta: 0, c: ws.projection, ldc: p)
+        if let bias = cell.inputBias { Elementwise.addBias(arena.value(bias), rows: b, cols: p, to: ws.projection, ld: p) }
+        cell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
+                     output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
+                     batch: b, arena: arena)
+        state.update(from: ws.nextState, count: b * s)
+    }
+}
+
+/// The state of a stack between streaming steps: (L, B, S), a value the caller holds.
+public struct RecurrentState: Sendable, Equatable {
+    public let layers: Int
+    public let batch: Int
+    public let stateSize: Int
+    /// (L, B, S) scalars; for LSTM each row is [h | c].
+    public var values: [Float]
+
+    /// A zero state for `batch` rows of `stack`.
+    public init(stack: RecurrentStack, batch: Int) {
+        layers = stack.layers * stack.directions
+        self.batch = batch
+        stateSize = stack.stateSize
+        values = [Float](repeating: 0, count: layers * batch * stateSize)
+    }
+
+    /// Zeroes row `row` in every layer: that stream starts afresh.
+    public mutating func reset(row: Int) {
+        precondition(row >= 0 && row < batch, "row \(row) out of 0..<\(batch)")
+        for l in 0..<layers {
+            let start = (l * batch + row) * stateSize
+            for i in start..<(start + stateSize) { values[i] = 0 }
+        }
+    }
+}

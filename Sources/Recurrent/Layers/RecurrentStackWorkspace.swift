@@ -1,0 +1,119 @@
+/// Buffers of a `RecurrentStack`'s forward/backward pair, grown on demand and reused, so the
+/// time loop allocates nothing: one `RecurrentWorkspace` per (layer, direction), each inner
+/// layer's output (B, T, dirs·H), dropout masks, time-reversed copies for reverse directions,
+/// and two gradient buffers that alternate between layers.
+public final class RecurrentStackWorkspace: @unchecked Sendable {
+    private(set) var layers: [RecurrentWorkspace] = []
+    private var arrays: [String: (pointer: UnsafeMutablePointer<Float>, capacity: Int)] = [:]
+    private var batch = 0, steps = 0, outputSize = 0, hidden = 0, maxInput = 0
+    var dropoutActive = false
+    /// Valid steps per row (B): the caller's lengths, or T for every row.
+    private var lengths: UnsafeMutablePointer<Int32>
+    private var lengthsCapacity = 1
+    private var hasLengths = false
+    /// Which of the two alternating gradient buffers is the current layer's input gradient.
+    private var flipped = false
+
+    public init() {
+        lengths = .allocate(capacity: 1)
+    }
+
+    deinit {
+        arrays.values.forEach { $0.pointer.deallocate() }
+        lengths.deallocate()
+    }
+
+    private func array(_ name: String, _ count: Int) -> UnsafeMutablePointer<Float> {
+        if let a = arrays[name], a.capacity >= count { return a.pointer }
+        arrays[name]?.pointer.deallocate()
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+        p.initialize(repeating: 0, count: max(count, 1))
+        arrays[name] = (p, max(count, 1))
+        return p
+    }
+
+    func prepare(for stack: RecurrentStack, batch: Int, steps: Int, lengths given: UnsafePointer<Int32>?) {
+        self.batch = batch
+        self.steps = steps
+        outputSize = stack.outputSize
+        hidden = stack.hiddenSize
+        maxInput = max(stack.inputSize, stack.outputSize)
+        while layers.count < stack.cells.count { layers.append(RecurrentWorkspace()) }
+        if batch > lengthsCapacity {
+            lengths.deallocate()
+            lengths = .allocate(capacity: batch)
+            lengthsCapacity = batch
+        }
+        hasLengths = given != nil
+        if let given {
+            self.lengths.update(from: given, count: batch)
+        } else {
+            self.lengths.update(repeating: Int32(steps), count: batch)
+        }
+        flipped = false
+    }
+
+    var lengthsPointer: UnsafePointer<Int32>? { hasLengths ? UnsafePointer(lengths) : nil }
+
+    /// ∂(current layer's input) (B, T, max(D, dirs·H)) and the gradient arriving from the layer
+    /// above; `swapGradients` turns the first into the second for the next layer down.
+    var inputGradient: UnsafeMutablePointer<Float> { array(flipped ? "gradient1" : "gradient0", batch * steps * maxInput) }
+    var upstreamGradient: UnsafeMutablePointer<Float> { array(flipped ? "gradient0" : "gradient1", batch * steps * maxInput) }
+    func swapGradients() { flipped.toggle() }
+
+    func layerOutput(_ l: Int) -> UnsafeMutablePointer<Float> { array("output\(l)", batch * steps * outputSize) }
+    func dropoutMask(_ l: Int) -> UnsafeMutablePointer<Float> { array("mask\(l)", batch * steps * outputSize) }
+    func droppedInput(_ l: Int) -> UnsafeMutablePointer<Float> { array("dropped\(l)", batch * steps * outputSize) }
+    /// The time-reversed input of cell `index`, kept from forward for backward.
+    func reversedInput(_ index: Int) -> UnsafeMutablePointer<Float> { array("reversedInput\(index)", batch * steps * maxInput) }
+    var reversedOutput: UnsafeMutablePointer<Float> { array("reversedOutput", batch * steps * hidden) }
+    var reversedInputGradient: UnsafeMutablePointer<Float> { array("reversedInputGradient", batch * steps * maxInput) }
+    var reversedScratch: UnsafeMutablePointer<Float> { array("reversedScratch", batch * steps * maxInput) }
+
+    /// dst[b, t] = src[b, len_b − 1 − t] for t < len_b and 0 after: each row reversed within
+    /// its own length (an involution, so the same call maps back).
+    func reverseTime(_ src: UnsafePointer<Float>, width: Int, stride ls: Int, into dst: UnsafeMutablePointer<Float>,
+                     stride ld: Int, batch b: Int, steps t: Int) {
+        for r in 0..<b {
+            let n = Int(lengths[r])
+            for s in 0..<t {
+                let to = dst + (r * t + s) * ld
+                if s < n {
+                    to.update(from: src + (r * t + n - 1 - s) * ls, count: width)
+                } else {
+                    to.update(repeating: 0, count: width)
+                }
+            }
+        }
+    }
+}
+
+/// Buffers for `RecurrentStack.step`: one step's projection, next state, cache, scratch and
+/// inner-layer outputs, sized once for the batch.
+public final class StepWorkspace: @unchecked Sendable {
+    private var buffer: UnsafeMutablePointer<Float>
+    private var capacity = 0
+    private var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0, b: 0)
+
+    public init() { buffer = .allocate(capacity: 1) }
+    deinit { buffer.deallocate() }
+
+    func prepare(for stack: RecurrentStack, batch b: Int) {
+        let cells = stack.cells
+        sizes = (cells.map(\.projectionSize).max()!, stack.stateSize, cells.map(\.cacheSize).max()!,
+                 cells.map(\.scratchSize).max()!, stack.outputSize, b)
+        let need = b * (sizes.p + sizes.s + sizes.c + sizes.scratch + stack.layers * sizes.h)
+        if need > capacity {
+            buffer.deallocate()
+            buffer = .allocate(capacity: need)
+            buffer.initialize(repeating: 0, count: need)
+            capacity = need
+        }
+    }
+
+    var projection: UnsafeMutablePointer<Float> { buffer }
+    var nextState: UnsafeMutablePointer<Float> { buffer + sizes.b * sizes.p }
+    var cache: UnsafeMutablePointer<Float> { nextState + sizes.b * sizes.s }
+    var scratch: UnsafeMutablePointer<Float> { cache + sizes.b * sizes.c }
+    func output(_ l: Int) -> UnsafeMutablePointer<Float> { scratch + sizes.b * sizes.scratch + l * sizes.b * sizes.h }
+}

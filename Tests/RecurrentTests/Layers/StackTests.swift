@@ -1,0 +1,229 @@
+import Foundation
+import XCTest
+@testable import Recurrent
+
+/// The stack against the Double reference, finite differences, lengths and streaming.
+final class StackTests: XCTestCase {
+    struct Setup {
+        let stack: RecurrentStack
+        let arena: ParameterArena
+        let b: Int, t: Int
+        let x: TestBuffer, s0: TestBuffer
+    }
+
+    func makeSetup(_ kind: CellKind, layers: Int, bidirectional: Bool, b: Int = 3, t: Int = 5, d: Int = 4, h: Int = 5,
+                   dropout: Float = 0, seed: UInt64 = 21) throws -> Setup {
+        var layout = ParameterLayout()
+        let stack = try RecurrentStack(kind: kind, inputSize: d, hiddenSize: h, layers: layers, bidirectional: bidirectional,
+                                       dropout: dropout, layout: &layout)
+        let arena = ParameterArena(layout: layout, seed: seed)
+        return Setup(stack: stack, arena: arena, b: b, t: t, x: TestBuffer(randomArray(b * t * d, seed: seed + 1)),
+                     s0: TestBuffer(randomArray(stack.stateCount(batch: b), seed: seed + 2, scale: 0.5)))
+    }
+
+    /// Our outputs and final states, and the reference's, for every row.
+    func compareWithReference(_ su: Setup, lengths: [Int32]?) -> Double {
+        let (stack, b, t) = (su.stack, su.b, su.t)
+        let (d, h, s, dirs) = (stack.inputSize, stack.hiddenSize, stack.stateSize, stack.directions)
+        var y = [Float](repeating: 0, count: b * t * stack.outputSize)
+        var sT = [Float](repeating: 0, count: stack.stateCount(batch: b))
+        var rng = SeededGenerator(seed: 0)
+        stack.forward(input: su.x.pointer, batch: b, steps: t, lengths: lengths, initialState: su.s0.pointer, output: &y,
+                      finalState: &sT, rng: &rng, workspace: RecurrentStackWorkspace(), arena: su.arena)
+        let reference = ReferenceRecurrent(stack: stack, arena: su.arena)
+        var worst = 0.0
+        for r in 0..<b {
+            let xr = (0..<t).map { step in (0..<d).map { Double(su.x.pointer[(r * t + step) * d + $0]) } }
+            let states = (0..<(stack.layers * dirs)).map { i -> (h: [Double], c: [Double]) in
+                let base = (i * b + r) * s
+                let hh = (0..<h).map { Double(su.s0.pointer[base + $0]) }
+                let cc = stack.kind == .lstm ? (0..<h).map { Double(su.s0.pointer[base + h + $0]) } : []
+                return (hh, cc)
+            }
+            let n = lengths.map { Int($0[r]) } ?? t
+            let ref = reference.run(x: xr, length: n, states: states)
+            for step in 0..<t {
+                for j in 0..<stack.outputSize {
+                    worst = max(worst, abs(ref.y[step][j] - Double(y[(r * t + step) * stack.outputSize + j])))
+                }
+            }
+            for i in 0..<(stack.layers * dirs) {
+                let base = (i * b + r) * s
+                for j in 0..<h { worst = max(worst, abs(ref.states[i].h[j] - Double(sT[base + j]))) }
+                if stack.kind == .lstm {
+                    for j in 0..<h { worst = max(worst, abs(ref.states[i].c[j] - Double(sT[base + h + j]))) }
+                }
+            }
+        }
+        return worst
+    }
+
+    func testForwardMatchesReferenceForEveryCellDirectionAndDepth() throws {
+        for kind in CellKind.allCases {
+            for layers in [1, 2] {
+                for bidirectional in [false, true] {
+                    let su = try makeSetup(kind, layers: layers, bidirectional: bidirectional)
+                    let worst = compareWithReference(su, lengths: nil)
+                    XCTAssertLessThan(worst, 1e-5, "\(kind) L\(layers) bi \(bidirectional): largest difference \(worst)")
+                    let ragged = compareWithReference(su, lengths: [5, 2, 0])
+                    XCTAssertLessThan(ragged, 1e-5, "\(kind) L\(layers) bi \(bidirectional) with lengths: \(ragged)")
+                }
+            }
+        }
+    }
+
+    /// ∂ of every weight, bias, input and initial state against finite differences.
+    func checkGradients(_ su: Setup, lengths: [Int32]?, training: Bool = false) -> GradientChecker.Report {
+        let (stack, b, t) = (su.stack, su.b, su.t)
+        let ws = RecurrentStackWorkspace()
+        var y = [Float](repeating: 0, count: b * t * stack.outputSize)
+        var sT = [Float](repeating: 0, count: stack.stateCount(batch: b))
+        let wy = randomArray(y.count, seed: 31), wsT = randomArray(sT.count, seed: 32)
+        func loss() -> Double {
+            var rng = SeededGenerator(seed: 77)   // the same dropout masks every time
+            stack.forward(input: su.x.pointer, batch: b, steps: t, lengths: lengths, initialState: su.s0.pointer, output: &y,
+                          finalState: &sT, training: training, rng: &rng, workspace: ws, arena: su.arena)
+            var l = 0.0
+            for i in y.indices { l += Double(wy[i] * y[i]) }
+            for i in sT.indices { l += Double(wsT[i] * sT[i]) }
+            return l
+        }
+        _ = loss()
+        su.arena.zeroGradients()
+        var dx = [Float](repeating: 0, count: b * t * stack.inputSize)
+        var ds0 = [Float](repeating: 0, count: sT.count)
+        stack.backward(input: su.x.pointer, batch: b, steps: t, lengths: lengths, outputGradient: wy, finalStateGradient: wsT,
+                       inputGradient: &dx, initialStateGradient: &ds0, workspace: ws, arena: su.arena)
+        let checker = GradientChecker(entriesPerTensor: 12)
+        var report = checker.check(su.arena, loss: loss)
+        report.merge(checker.check("input", values: su.x.pointer, analytic: dx, loss: loss))
+        report.merge(checker.check("initial state", values: su.s0.pointer, analytic: ds0, loss: loss))
+        return report
+    }
+
+    func testGradientsForEveryCellDirectionAndDepth() throws {
+        for kind in [CellKind.lstm, .gru, .rnnTanh] {
+            for layers in [1, 2] {
+                for bidirectional in [false, true] {
+                    let su = try makeSetup(kind, layers: layers, bidirectional: bidirectional)
+                    let report = checkGradients(su, lengths: nil)
+                    XCTAssertTrue(report.passed, "\(kind) L\(layers) bi \(bidirectional): \(report)")
+                    let ragged = checkGradients(su, lengths: [3, 5, 1])
+                    XCTAssertTrue(ragged.passed, "\(kind) L\(layers) bi \(bidirectional) lengths: \(ragged)")
+                }
+            }
+        }
+    }
+
+    func testGradientsWithDropout() throws {
+        let su = try makeSetup(.lstm, layers: 3, bidirectional: true, dropout: 0.3)
+        let report = checkGradients(su, lengths: nil, training: true)
+        XCTAssertTrue(report.passed, "\(report)")
+    }
+
+    func testDropoutOnlyInTrainingAndSeeded() throws {
+        let su = try makeSetup(.gru, layers: 2, bidirectional: false, dropout: 0.5)
+        func run(training: Bool, seed: UInt64) -> [Float] {
+            var y = [Float](repeating: 0, count: su.b * su.t * su.stack.outputSize)
+            var rng = SeededGenerator(seed: seed)
+            su.stack.forward(input: su.x.pointer, batch: su.b, steps: su.t, initialState: nil, output: &y, finalState: nil,
+                             training: training, rng: &rng, workspace: RecurrentStackWorkspace(), arena: su.arena)
+            return y
+        }
+        XCTAssertEqual(run(training: false, seed: 1), run(training: false, seed: 2))
+        XCTAssertEqual(run(training: true, seed: 1), run(training: true, seed: 1))
+        XCTAssertNotEqual(run(training: true, seed: 1), run(training: true, seed: 2))
+        XCTAssertNotEqual(run(training: true, seed: 1), run(training: false, seed: 1))
+    }
+
+    /// A row in a ragged batch gives exactly what it gives alone, run on its own length.
+    func testRaggedBatchRowEqualsRowAlone() throws {
+        for kind in CellKind.allCases {
+            for bidirectional in [false, true] {
+                let su = try makeSetup(kind, layers: 2, bidirectional: bidirectional, b: 4, t: 6)
+                let (stack, b, t, d, o) = (su.stack, su.b, su.t, su.stack.inputSize, su.stack.outputSize)
+                let s = stack.stateSize, blocks = stack.layers * stack.directions
+                let lengths: [Int32] = [6, 3, 1, 4]
+                var y = [Float](repeating: 9, count: b * t * o)
+                var sT = [Float](repeating: 0, count: stack.stateCount(batch: b))
+                var rng = SeededGenerator(seed: 0)
+                stack.forward(input: su.x.pointer, batch: b, steps: t, lengths: lengths, initialState: su.s0.pointer,
+                              output: &y, finalState: &sT, rng: &rng, workspace: RecurrentStackWorkspace(), arena: su.arena)
+                for r in 0..<b {
+                    let n = Int(lengths[r])
+                    let xr = Array(UnsafeBufferPointer(start: su.x.pointer + r * t * d, count: n * d))
+                    var s0: [Float] = []
+                    for i in 0..<blocks {
+                        let start: UnsafeMutablePointer<Float> = su.s0.pointer + (i * b + r) * s
+                        s0 += Array(UnsafeBufferPointer(start: start, count: s))
+                    }
+                    var yr = [Float](repeating: 0, count: n * o)
+                    var sr = [Float](repeating: 0, count: blocks * s)
+                    stack.forward(input: xr, batch: 1, steps: n, initialState: s0, output: &yr, finalState: &sr,
+                                  rng: &rng, workspace: RecurrentStackWorkspace(), arena: su.arena)
+                    XCTAssertEqual(Array(y[(r * t * o)..<((r * t + n) * o)]), yr, "\(kind) bi \(bidirectional) row \(r) outputs")
+                    XCTAssertTrue(y[((r * t + n) * o)..<((r + 1) * t * o)].allSatisfy { $0 == 0 }, "\(kind) row \(r) padding")
+                    var finals: [Float] = []
+                    for i in 0..<blocks { finals += sT[((i * b + r) * s)..<((i * b + r + 1) * s)] }
+                    XCTAssertEqual(finals, sr, "\(kind) bi \(bidirectional) row \(r) final state")
+                }
+            }
+        }
+    }
+
+    /// Stepping one token at a time gives exactly the whole-sequence outputs; reset starts a row afresh.
+    func testStreamingStepEqualsWholeSequence() throws {
+        for kind in CellKind.allCases {
+            let su = try makeSetup(kind, layers: 2, bidirectional: false, b: 3, t: 7)
+            let (stack, b, t, d, h) = (su.stack, su.b, su.t, su.stack.inputSize, su.stack.hiddenSize)
+            var y = [Float](repeating: 0, count: b * t * h)
+            var sT = [Float](repeating: 0, count: stack.stateCount(batch: b))
+            var rng = SeededGenerator(seed: 0)
+            stack.forward(input: su.x.pointer, batch: b, steps: t, initialState: nil, output: &y, finalState: &sT,
+                          rng: &rng, workspace: RecurrentStackWorkspace(), arena: su.arena)
+            var state = RecurrentState(stack: stack, batch: b)
+            let ws = StepWorkspace()
+            var xt = [Float](repeating: 0, count: b * d), yt = [Float](repeating: 0, count: b * h)
+            for step in 0..<t {
+                for r in 0..<b { for j in 0..<d { xt[r * d + j] = su.x.pointer[(r * t + step) * d + j] } }
+                try stack.step(input: xt, state: &state, output: &yt, workspace: ws, arena: su.arena)
+                for r in 0..<b {
+                    XCTAssertEqual(Array(yt[(r * h)..<((r + 1) * h)]), Array(y[((r * t + step) * h)..<((r * t + step + 1) * h)]),
+                                   "\(kind) step \(step) row \(r)")
+                }
+            }
+            XCTAssertEqual(state.values, sT, "\(kind) final state")
+            state.reset(row: 1)
+            XCTAssertTrue(stride(from: 0, to: stack.layers, by: 1).allSatisfy { l in
+                state.values[((l * b + 1) * stack.stateSize)..<((l * b + 2) * stack.stateSize)].allSatisfy { $0 == 0 }
+            })
+        }
+    }
+
+    func testBadConfigurationsThrow() {
+        var layout = ParameterLayout()
+        XCTAssertThrowsError(try RecurrentStack(kind: .lstm, inputSize: 3, hiddenSize: 0, layout: &layout)) {
+            XCTAssertEqual("\($0)", "invalid hidden size '0': expected at least 1")
+        }
+        XCTAssertThrowsError(try RecurrentStack(kind: .gru, inputSize: 3, hiddenSize: 4, dropout: 1, layout: &layout))
+        XCTAssertThrowsError(try CellKind(parsing: "transformer")) {
+            XCTAssertEqual("\($0)", "invalid cell 'transformer': expected one of lstm, gru, rnn (rnn_tanh), rnn_relu")
+        }
+        XCTAssertThrowsError(try RecurrentStack.validate(lengths: [3, 9], batch: 2, steps: 5)) {
+            XCTAssertEqual("\($0)", "invalid length of row 1 '9': expected 0...5")
+        }
+    }
+
+    func testParameterNamesAreTorchs() throws {
+        var layout = ParameterLayout()
+        _ = try RecurrentStack(kind: .lstm, inputSize: 3, hiddenSize: 4, layers: 2, bidirectional: true, layout: &layout)
+        XCTAssertEqual(layout.parameters.map(\.name), [
+            "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
+            "rnn.weight_ih_l0_reverse", "rnn.weight_hh_l0_reverse", "rnn.bias_ih_l0_reverse", "rnn.bias_hh_l0_reverse",
+            "rnn.weight_ih_l1", "rnn.weight_hh_l1", "rnn.bias_ih_l1", "rnn.bias_hh_l1",
+            "rnn.weight_ih_l1_reverse", "rnn.weight_hh_l1_reverse", "rnn.bias_ih_l1_reverse", "rnn.bias_hh_l1_reverse",
+        ])
+        XCTAssertEqual(layout.parameters.map { "\($0.rows)x\($0.cols)" }.prefix(5), ["16x3", "16x4", "16x1", "16x1", "16x3"])
+        XCTAssertEqual(layout.parameters[8].cols, 8)   // layer 1 reads both directions
+    }
+}
