@@ -20,7 +20,11 @@ let package = Package(
                 "Recurrent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "CRecurrentKernels"]),
+        .testTarget(
+            name: "RecurrentTests",
+            dependencies: ["Recurrent", "CRecurrentKernels"],
+            exclude: ["Fixtures/make_fixtures.py"],
+            resources: [.copy("Fixtures/torch_recurrent.json")]),
         .testTarget(name: "CLITests", dependencies: ["rnn"]),
     ],
     swiftLanguageModes: [.v6]
