@@ -87,7 +87,13 @@ int rk_threads(void) { return rk_pool_threads(); }
 /* ---- the blocked driver ----------------------------------------------------------- */
 
 /* Below this many flops per thread, waking another thread costs more than it saves. */
+#ifndef RK_MIN_FLOPS_PER_THREAD
 #define RK_MIN_FLOPS_PER_THREAD 1.5e6
+#endif
+/* Matrix-vector products are memory-bound: worth a second thread sooner. */
+#ifndef RK_MIN_FLOPS_PER_THREAD_GEMV
+#define RK_MIN_FLOPS_PER_THREAD_GEMV 0.25e6
+#endif
 /* Read op(B) in place (no packing) when M is at most this (and transB == 0). */
 #define RK_DIRECT_B_MAX_M 96
 
@@ -101,6 +107,7 @@ typedef struct {
     int kc;       /* nominal K block (the last one may be shorter) */
     int direct;   /* B read in place */
     int tm, tn;   /* thread grid: tm blocks of rows x tn blocks of columns */
+    const float *x; /* M == 1 through ar->gemv: op(A) as a contiguous vector, else NULL */
 } gemm_job;
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -129,7 +136,7 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
         const float beta = p0 == 0 ? g->beta : 1.0f;
         for (int ic = i0; ic < i1; ic += MC) {
             const int mc = imin(MC, i1 - ic);
-            rk_pack_a(g->transA, g->A, g->lda, ic, mc, p0, kc, MR, pa);
+            (ar->pack_a ? ar->pack_a : rk_pack_a)(g->transA, g->A, g->lda, ic, mc, p0, kc, MR, pa);
             for (int jc = j0; jc < j1; jc += NC) {
                 const int nc = imin(NC, j1 - jc);
                 const float *bp;
@@ -158,7 +165,13 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
 
 static void gemm_task(void *ctx, int t, int nt) {
     gemm_job *g = (gemm_job *)ctx;
-    (void)nt;
+    if (g->x) { /* matrix-vector: split the columns in 16-wide units */
+        const int units = ceil_div(g->N, 16);
+        const int j0 = imin(g->N, (int)((long)units * t / nt) * 16);
+        const int j1 = imin(g->N, (int)((long)units * (t + 1) / nt) * 16);
+        if (j0 < j1) g->ar->gemv(g->transB, g->K, g->alpha, g->x, g->B, g->ldb, g->beta, g->C, j0, j1);
+        return;
+    }
     const int MR = g->ar->mr, NR = g->ar->nr;
     const int mb = ceil_div(g->M, MR), nb = ceil_div(g->N, NR); /* tiles */
     const int ti = t / g->tn, tj = t % g->tn;
@@ -225,16 +238,28 @@ void rk_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
     const int nkb = ceil_div(K, g.ar->kc);
     g.kc = imin(K, (ceil_div(K, nkb) + 7) & ~7);
     g.direct = g.ar->direct_b && !g.transB && M <= RK_DIRECT_B_MAX_M;
+    g.x = NULL;
+    if (M == 1 && g.ar->gemv) {
+        if (!g.transA || lda == 1) {
+            g.x = A;
+        } else { /* op(A) is a column of a K x lda matrix: gather it */
+            float *x = rk_scratch(0, (size_t)K);
+            if (x) {
+                for (int k = 0; k < K; k++) x[k] = A[(size_t)k * lda];
+                g.x = x;
+            }
+        }
+    }
 
     const double flops = 2.0 * M * N * K;
     int want = rk_pool_threads();
-    const int by_size = (int)(flops / RK_MIN_FLOPS_PER_THREAD);
+    const int by_size = (int)(flops / (g.x ? RK_MIN_FLOPS_PER_THREAD_GEMV : RK_MIN_FLOPS_PER_THREAD));
     if (want > by_size) want = by_size < 1 ? 1 : by_size;
-    const int mb = ceil_div(M, g.ar->mr), nb = ceil_div(N, g.ar->nr);
+    const int mb = ceil_div(M, g.ar->mr), nb = ceil_div(N, g.x ? 16 : g.ar->nr);
     if ((long)want > (long)mb * nb) want = mb * nb;
 
     const int nt = rk_pool_acquire(want);
-    choose_grid(&g, nt);
+    if (!g.x) choose_grid(&g, nt);
     if (nt > 1) {
         /* Threads t >= tm*tn (no grid used them all) find an empty block. */
         rk_pool_run(nt, gemm_task, &g);

@@ -85,7 +85,7 @@ const rk_gemm_arch rk_arch_avx2 = {
     .kc = 256, .mc = 720, .nc = 256,
     .direct_b = 1,
     .kernel = kernel_avx2,
-    .pack_b = 0,
+    .pack_a = 0, .pack_b = 0, .gemv = 0,
 };
 
 #endif

@@ -108,6 +108,175 @@ static A512 void kernel_avx512(int kc, const float *RK_RESTRICT a, const float *
 #undef RK_CASE
 }
 
+/* ---- packers: the two transposing cases, 16 x 16 blocks in registers ---------------- */
+
+/* r[i] = row i of a 16 x 16 block -> r[i] = column i (4 shuffle stages, 64 shuffles). */
+RK_INLINE A512 void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    RK_UNROLL for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    RK_UNROLL for (int i = 0; i < 4; i++) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    /* r[4q + x] now holds, in each 128-bit lane l, column x + 4l of rows 4q..4q+3 */
+    RK_UNROLL for (int h = 0; h < 2; h++)
+        RK_UNROLL for (int x = 0; x < 4; x++) {
+            t[8 * h + x] = _mm512_shuffle_f32x4(r[8 * h + x], r[8 * h + 4 + x], 0x88);
+            t[8 * h + 4 + x] = _mm512_shuffle_f32x4(r[8 * h + x], r[8 * h + 4 + x], 0xdd);
+        }
+    RK_UNROLL for (int x = 0; x < 8; x++) {
+        r[x] = _mm512_shuffle_f32x4(t[x], t[8 + x], 0x88);
+        r[8 + x] = _mm512_shuffle_f32x4(t[x], t[8 + x], 0xdd);
+    }
+}
+
+/*
+ * Loads rows src + i*ld (i < rows, else zeros), kk <= 16 floats each, transposes,
+ * and stores the first kk columns as rows dst + t*dst_stride with store mask smask.
+ */
+RK_INLINE A512 void transpose_block(const float *src, long ld, int rows, int kk, float *dst, long dst_stride,
+                                    __mmask16 smask) {
+    __m512 r[16];
+    const __mmask16 lm = lane_mask(kk);
+    RK_UNROLL for (int i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(lm, src + (long)i * ld) : _mm512_setzero_ps();
+    transpose16(r);
+    if (kk == 16) {
+        RK_UNROLL for (int t = 0; t < 16; t++) _mm512_mask_storeu_ps(dst + (long)t * dst_stride, smask, r[t]);
+    } else {
+        for (int t = 0; t < kk; t++) _mm512_mask_storeu_ps(dst + (long)t * dst_stride, smask, r[t]);
+    }
+}
+
+/* A is M x K row-major: each 14-row panel is 16 x 16 transposes storing 14 lanes per k. */
+static A512 void pack_a_avx512(int transA, const float *A, long lda, int i0, int mc, int p0, int kc, int MR,
+                               float *RK_RESTRICT out) {
+    if (transA || MR > 16) {
+        rk_pack_a(transA, A, lda, i0, mc, p0, kc, MR, out);
+        return;
+    }
+    const __mmask16 smask = lane_mask(MR);
+    for (int r0 = 0; r0 < mc; r0 += MR) {
+        const int rows = mc - r0 < MR ? mc - r0 : MR;
+        const float *src = A + (size_t)(i0 + r0) * lda + p0;
+        float *dst = out + (size_t)r0 * kc;
+        for (int k0 = 0; k0 < kc; k0 += 16)
+            transpose_block(src + k0, lda, rows, kc - k0 < 16 ? kc - k0 : 16, dst + (size_t)k0 * MR, MR, smask);
+    }
+}
+
+/* B stored N x K (transB): each 32-column panel is two columns of 16 x 16 transposes. */
+static A512 void pack_b_avx512(int transB, const float *B, long ldb, int p0, int kc, int j0, int nc, int NR,
+                               float *RK_RESTRICT out) {
+    if (!transB || NR % 16) {
+        rk_pack_b(transB, B, ldb, p0, kc, j0, nc, NR, out);
+        return;
+    }
+    for (int s0 = 0; s0 < nc; s0 += NR) {
+        float *dst = out + (size_t)s0 * kc;
+        for (int h = 0; h < NR; h += 16) {
+            int rows = nc - s0 - h;
+            rows = rows < 0 ? 0 : rows > 16 ? 16 : rows;
+            const float *src = B + (size_t)(j0 + s0 + h) * ldb + p0;
+            for (int k0 = 0; k0 < kc; k0 += 16)
+                transpose_block(src + k0, ldb, rows, kc - k0 < 16 ? kc - k0 : 16, dst + (size_t)k0 * NR + h, NR,
+                                (__mmask16)0xFFFF);
+        }
+    }
+}
+
+/* ---- M == 1: y = alpha * x op(B) + beta * y, columns j0..j1 --------------------------- */
+
+/*
+ * Matrix-vector products read every element of B once, so they are bound by
+ * memory, not FMAs: no packing, and enough independent accumulators to keep
+ * the loads flowing.
+ *
+ * transB == 0 (B is K x N): 256 columns at a time in 16 zmm accumulators,
+ *   y[j] = sum_k x[k] B[k][j], one FMA chain per column in k order.
+ * transB != 0 (B is N x K): y[j] = dot(x, B[j, :]) with two 16-lane partial
+ *   sums per row (k and k+16), reduced in a fixed order; the rows are
+ *   independent of each other, so the split over threads cannot change them.
+ */
+static A512 void gemv_avx512(int transB, int K, float alpha, const float *RK_RESTRICT x, const float *RK_RESTRICT B,
+                             long ldb, float beta, float *RK_RESTRICT y, int j0, int j1) {
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    if (!transB) {
+        for (int j = j0; j < j1; j += 256) {
+            const int w = j1 - j < 256 ? j1 - j : 256;
+            __m512 acc[16];
+            __mmask16 m[16];
+            RK_UNROLL for (int v = 0; v < 16; v++) {
+                acc[v] = _mm512_setzero_ps();
+                m[v] = lane_mask(w - 16 * v);
+            }
+            const float *b = B + j;
+            if (w == 256) {
+                for (int k = 0; k < K; k++, b += ldb) {
+                    const __m512 xk = _mm512_set1_ps(x[k]);
+                    RK_UNROLL for (int v = 0; v < 16; v++)
+                        acc[v] = _mm512_fmadd_ps(xk, _mm512_loadu_ps(b + 16 * v), acc[v]);
+                }
+            } else {
+                for (int k = 0; k < K; k++, b += ldb) {
+                    const __m512 xk = _mm512_set1_ps(x[k]);
+                    RK_UNROLL for (int v = 0; v < 16; v++)
+                        acc[v] = _mm512_fmadd_ps(xk, _mm512_maskz_loadu_ps(m[v], b + 16 * v), acc[v]);
+                }
+            }
+            RK_UNROLL for (int v = 0; v < 16; v++) {
+                if (!m[v]) break;
+                __m512 r = _mm512_mul_ps(va, acc[v]);
+                if (beta != 0.0f)
+                    r = _mm512_fmadd_ps(va, acc[v], _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(m[v], y + j + 16 * v)));
+                _mm512_mask_storeu_ps(y + j + 16 * v, m[v], r);
+            }
+        }
+        return;
+    }
+    /* transB: four rows per pass for 8 independent chains; each row's arithmetic stands alone. */
+    const __mmask16 tail0 = lane_mask((K % 32)), tail1 = lane_mask((K % 32) - 16);
+    const int k32 = K - K % 32;
+    for (int j = j0; j < j1; j += 4) {
+        const int rows = j1 - j < 4 ? j1 - j : 4;
+        __m512 s0[4], s1[4];
+        RK_UNROLL for (int r = 0; r < 4; r++) s0[r] = s1[r] = _mm512_setzero_ps();
+        for (int k = 0; k < k32; k += 32) {
+            const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+            RK_UNROLL for (int r = 0; r < 4; r++) {
+                if (r < rows) {
+                    const float *b = B + (long)(j + r) * ldb + k;
+                    s0[r] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(b), s0[r]);
+                    s1[r] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(b + 16), s1[r]);
+                }
+            }
+        }
+        if (k32 < K) {
+            const __m512 x0 = _mm512_maskz_loadu_ps(tail0, x + k32), x1 = _mm512_maskz_loadu_ps(tail1, x + k32 + 16);
+            RK_UNROLL for (int r = 0; r < 4; r++) {
+                if (r < rows) {
+                    const float *b = B + (long)(j + r) * ldb + k32;
+                    s0[r] = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(tail0, b), s0[r]);
+                    s1[r] = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(tail1, b + 16), s1[r]);
+                }
+            }
+        }
+        RK_UNROLL for (int r = 0; r < 4; r++) {
+            if (r < rows) {
+                const float d = _mm512_reduce_add_ps(_mm512_add_ps(s0[r], s1[r]));
+                y[j + r] = beta == 0.0f ? alpha * d : alpha * d + beta * y[j + r];
+            }
+        }
+    }
+}
+
 #ifndef RK512_KC
 #define RK512_KC 384
 #endif
@@ -130,7 +299,8 @@ const rk_gemm_arch rk_arch_avx512 = {
     .kc = RK512_KC, .mc = RK512_MC, .nc = RK512_NC,
     .direct_b = 1,
     .kernel = kernel_avx512,
-    .pack_b = 0,
+    .pack_a = pack_a_avx512, .pack_b = pack_b_avx512,
+    .gemv = gemv_avx512,
 };
 
 #endif

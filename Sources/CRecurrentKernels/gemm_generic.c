@@ -40,5 +40,5 @@ const rk_gemm_arch rk_arch_generic = {
     .kc = 256, .mc = 512, .nc = 256,
     .direct_b = 0, /* reads all NRG columns of b: needs the zero-padded panel */
     .kernel = kernel_generic,
-    .pack_b = 0,
+    .pack_a = 0, .pack_b = 0, .gemv = 0,
 };

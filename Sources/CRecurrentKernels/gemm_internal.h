@@ -56,9 +56,19 @@
 typedef void (*rk_kernel_fn)(int kc, const float *RK_RESTRICT a, const float *RK_RESTRICT b, long ldbk,
                              float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta);
 
+/* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into ceil(mc/MR) panels of MR x kc. */
+typedef void (*rk_pack_a_fn)(int transA, const float *A, long lda, int i0, int mc, int p0, int kc,
+                             int MR, float *RK_RESTRICT out);
 /* Packs op(B)[p0 : p0+kc, j0 : j0+nc] into ceil(nc/NR) panels of kc x NR. */
 typedef void (*rk_pack_b_fn)(int transB, const float *B, long ldb, int p0, int kc, int j0, int nc,
                              int NR, float *RK_RESTRICT out);
+
+/*
+ * M == 1: y[j0:j1] = alpha * x op(B)[:, j0:j1] + beta * y[j0:j1], x contiguous (K),
+ * B as passed to rk_sgemm. Each y[j] must not depend on j0, j1 (thread split).
+ */
+typedef void (*rk_gemv_fn)(int transB, int K, float alpha, const float *RK_RESTRICT x, const float *RK_RESTRICT B,
+                           long ldb, float beta, float *RK_RESTRICT y, int j0, int j1);
 
 typedef struct {
     int isa;
@@ -66,7 +76,9 @@ typedef struct {
     int kc, mc, nc;    /* cache blocks: max K block, rows of A per pack, columns of B per pack */
     int direct_b;      /* the kernel can read an unpacked, row-major op(B) (masked edges) */
     rk_kernel_fn kernel;
-    rk_pack_b_fn pack_b; /* NULL: the generic packer */
+    rk_pack_a_fn pack_a; /* NULL: the portable packers of gemm_pack.c */
+    rk_pack_b_fn pack_b;
+    rk_gemv_fn gemv;     /* NULL: M == 1 goes through the blocked path */
 } rk_gemm_arch;
 
 extern const rk_gemm_arch rk_arch_generic;

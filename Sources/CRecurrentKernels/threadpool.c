@@ -1,9 +1,16 @@
 /*
  * A persistent pthread pool for the kernels, tuned for many short parallel
  * calls (the RNN time loop issues thousands of ~50 x 2048 x 512 GEMMs per
- * second): workers spin on a generation counter for a while after each job,
- * so that the next call wakes them with one atomic store, and only then go
- * to sleep on a condition variable.
+ * second): workers spin on the job word for a while after each job, so that
+ * the next call wakes them with one atomic store, and only then go to sleep
+ * on a condition variable.
+ *
+ * A job is n parts, claimed first come first served (a CAS on one word that
+ * holds the job's generation and the next unclaimed part). The caller claims
+ * parts too and waits only for parts that were claimed, never for a worker
+ * that has not shown up: on a loaded machine, where a worker may not get a
+ * core for milliseconds, the caller simply runs its part as well. Which
+ * thread runs a part never changes the arithmetic.
  *
  * One parallel call at a time: a host program calling from several threads
  * gets the pool for one of them; the others run on their own thread (the
@@ -11,6 +18,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,16 +42,19 @@ typedef struct {
     pthread_mutex_t lock;      /* held by the host thread that owns the pool during a call */
     pthread_mutex_t sleep_mu;  /* guards sleeping on `wake` */
     pthread_cond_t wake;
-    atomic_uint gen;           /* bumped once per job (and to stop) */
-    atomic_int pending;        /* workers that have not finished the current job */
+    /* job word: generation << 32 | next unclaimed part */
+    _Atomic uint64_t job;
+    atomic_int done;           /* parts of the current job finished */
     atomic_int stop;
+    /* the current job, written before its generation is published; read by a
+       worker before it claims a part, and only used if the claim succeeds */
+    _Atomic(rk_task_fn) fn;
+    _Atomic(void *) ctx;
+    atomic_int nparts;
     int want;                  /* configured threads, caller included (0: not yet set) */
     int nworkers;              /* started workers (threads - 1) */
     pthread_t *tids;
-    /* the current job, written before `gen` is bumped */
-    rk_task_fn fn;
-    void *ctx;
-    int njob;
+    uint32_t start_gen;        /* generation when the current workers were created */
 } rk_pool;
 
 static rk_pool pool = {
@@ -52,36 +63,70 @@ static rk_pool pool = {
     .wake = PTHREAD_COND_INITIALIZER,
 };
 
+static inline uint32_t job_gen(uint64_t w) { return (uint32_t)(w >> 32); }
+
 static long now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long)ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
+/* Claims and runs parts of job generation g until none is left. */
+static void participate(uint32_t g) {
+    const rk_task_fn fn = atomic_load_explicit(&pool.fn, memory_order_relaxed);
+    void *const ctx = atomic_load_explicit(&pool.ctx, memory_order_relaxed);
+    const int n = atomic_load_explicit(&pool.nparts, memory_order_relaxed);
+    uint64_t w = atomic_load_explicit(&pool.job, memory_order_acquire);
+    while (job_gen(w) == g && (int)(uint32_t)w < n) {
+        /* Success proves job g is still live (its parts are not all done), so
+           fn, ctx, n read above are g's: the next job is written only after. */
+        if (atomic_compare_exchange_weak_explicit(&pool.job, &w, w + 1, memory_order_acquire,
+                                                  memory_order_acquire)) {
+            fn(ctx, (int)(uint32_t)w, n);
+            atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+            w = atomic_load_explicit(&pool.job, memory_order_acquire);
+        }
+    }
+}
+
 static void *worker_main(void *arg) {
-    const int id = (int)(long)arg; /* 1 .. nworkers */
-    unsigned seen = atomic_load_explicit(&pool.gen, memory_order_acquire);
+    (void)arg;
+    /* The generation at creation, not at start-up: a job may be posted before this thread runs. */
+    uint32_t seen = pool.start_gen;
     for (;;) {
-        unsigned g = atomic_load_explicit(&pool.gen, memory_order_acquire);
+        uint32_t g = job_gen(atomic_load_explicit(&pool.job, memory_order_acquire));
         if (g == seen) {
             const long t0 = now_ns();
-            for (int spins = 0; (g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen; spins++) {
+            for (int spins = 0; (g = job_gen(atomic_load_explicit(&pool.job, memory_order_acquire))) == seen; spins++) {
                 RK_PAUSE();
                 if ((spins & 255) == 255 && now_ns() - t0 > RK_SPIN_NS) break;
             }
             if (g == seen) {
-                /* The dispatcher bumps gen before taking sleep_mu, so no wake-up is lost. */
+                /* The caller publishes a job before taking sleep_mu, so no wake-up is lost. */
                 pthread_mutex_lock(&pool.sleep_mu);
-                while ((g = atomic_load_explicit(&pool.gen, memory_order_acquire)) == seen)
+                while ((g = job_gen(atomic_load_explicit(&pool.job, memory_order_acquire))) == seen)
                     pthread_cond_wait(&pool.wake, &pool.sleep_mu);
                 pthread_mutex_unlock(&pool.sleep_mu);
             }
         }
         seen = g;
         if (atomic_load_explicit(&pool.stop, memory_order_acquire)) return NULL;
-        if (id < pool.njob) pool.fn(pool.ctx, id, pool.njob);
-        atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_release);
+        participate(g);
     }
+}
+
+/* Publishes a new generation (its parts: pool.nparts, set before). */
+static uint32_t publish(void) {
+    const uint32_t g = job_gen(atomic_load_explicit(&pool.job, memory_order_relaxed)) + 1;
+    atomic_store_explicit(&pool.job, (uint64_t)g << 32, memory_order_release);
+    return g;
+}
+
+static void wake_all(void) {
+    /* Cheap (no system call) when every worker is still spinning. */
+    pthread_mutex_lock(&pool.sleep_mu);
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.sleep_mu);
 }
 
 static int online_cores(void) {
@@ -93,10 +138,9 @@ static int online_cores(void) {
 static void stop_workers(void) {
     if (pool.nworkers == 0) return;
     atomic_store(&pool.stop, 1);
-    atomic_fetch_add(&pool.gen, 1);
-    pthread_mutex_lock(&pool.sleep_mu);
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.sleep_mu);
+    atomic_store(&pool.nparts, 0);
+    publish();
+    wake_all();
     for (int i = 0; i < pool.nworkers; i++) pthread_join(pool.tids[i], NULL);
     free(pool.tids);
     pool.tids = NULL;
@@ -112,8 +156,9 @@ static void start_workers(void) {
     if (n <= 0) return;
     pool.tids = (pthread_t *)calloc((size_t)n, sizeof(pthread_t));
     if (!pool.tids) return;
+    pool.start_gen = job_gen(atomic_load(&pool.job));
     for (int i = 0; i < n; i++) {
-        if (pthread_create(&pool.tids[i], NULL, worker_main, (void *)(long)(i + 1)) != 0) break;
+        if (pthread_create(&pool.tids[i], NULL, worker_main, NULL) != 0) break;
         pool.nworkers++;
     }
 }
@@ -156,21 +201,20 @@ void rk_pool_run(int n, rk_task_fn fn, void *ctx) {
         fn(ctx, 0, 1);
         return;
     }
-    pool.fn = fn;
-    pool.ctx = ctx;
-    pool.njob = n;
-    atomic_store_explicit(&pool.pending, pool.nworkers, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
-    /* Wake sleepers; cheap (no syscall) when every worker is still spinning. */
-    pthread_mutex_lock(&pool.sleep_mu);
-    pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.sleep_mu);
+    /* The previous job is complete (all its parts done), so no claim can use these. */
+    atomic_store_explicit(&pool.fn, fn, memory_order_relaxed);
+    atomic_store_explicit(&pool.ctx, ctx, memory_order_relaxed);
+    atomic_store_explicit(&pool.nparts, n, memory_order_relaxed);
+    atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+    const uint32_t g = publish();
+    wake_all();
 
-    fn(ctx, 0, n);
+    participate(g);
 
-    for (int spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++) {
+    /* Every part is claimed; wait for the ones still running elsewhere. */
+    for (int spins = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < n; spins++) {
         RK_PAUSE();
-        if (spins > 4096) sched_yield(); /* a worker was descheduled: give it the core */
+        if (spins > 4096) sched_yield(); /* its thread lost its core: let it have ours */
     }
 }
 

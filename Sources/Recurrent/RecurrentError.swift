@@ -5,6 +5,8 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(operation: String, expected: String, found: String)
     /// A value outside its accepted range or set.
     case invalidArgument(name: String, value: String, expected: String)
+    /// A file could not be read or written.
+    case io(path: String, reason: String)
     /// Training produced a loss that is NaN or infinite.
     case divergence(step: Int, loss: Float)
 
@@ -14,6 +16,8 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
             return "\(operation): expected shape \(expected), found \(found)"
         case let .invalidArgument(name, value, expected):
             return "invalid \(name) '\(value)': expected \(expected)"
+        case let .io(path, reason):
+            return "\(path): \(reason)"
         case let .divergence(step, loss):
             return "training diverged at step \(step): loss is \(loss); lower the learning rate or clip gradients"
         }

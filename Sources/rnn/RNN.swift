@@ -13,9 +13,10 @@ struct RNN: ParsableCommand {
               rnn roommate                                  the lecture's perfect roommate, step by step
               rnn roommate --start pasta --weather sunny,rainy,rainy
               rnn roommate --train --cell rnn --seed 3      learn the rule from random weights
+              rnn compare --task adding --length 100        vanilla RNN vs LSTM vs GRU
               rnn bench gemm --size 1024                    matrix-multiply speed (GFLOP/s)
             """,
-        subcommands: [RoommateCommand.self, BenchCommand.self])
+        subcommands: [RoommateCommand.self, CompareCommand.self, BenchCommand.self])
 
     /// Runs the tool; every failure ends as one line on standard error and a non-zero status.
     static func main() {

@@ -85,6 +85,10 @@ final class CLITests: XCTestCase {
             (["roommate", "--train", "--cell", "lstm"], ["lstm", "roommate or rnn"]),
             (["bench", "gemm", "--size", "0"], ["size '0'"]),
             (["frobnicate"], ["frobnicate"]),
+            (["compare", "--length", "1"], ["length '1'", "2...100000"]),
+            (["compare", "--hidden", "0"], ["hidden '0'"]),
+            (["compare", "--cells", "rnn,transformer"], ["transformer", "lstm, gru"]),
+            (["compare", "--task", "sorting"], ["sorting", "adding or copy"]),
         ]
         for (arguments, needles) in cases {
             let r = try run(arguments)
@@ -99,11 +103,36 @@ final class CLITests: XCTestCase {
     }
 
     func testHelpShowsExamples() throws {
-        for command in [["--help"], ["roommate", "--help"], ["bench", "--help"], ["bench", "gemm", "--help"]] {
+        for command in [["--help"], ["roommate", "--help"], ["compare", "--help"], ["bench", "--help"], ["bench", "gemm", "--help"]] {
             let r = try run(command)
             XCTAssertEqual(r.status, 0)
             XCTAssertTrue(r.stdout.contains("Examples:"), "\(command)")
         }
+    }
+
+    func testCompareWritesTableJSONAndChart() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rnn-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let svg = dir.appendingPathComponent("chart.svg").path
+        let r = try run(["compare", "--task", "copy", "--length", "5", "--cells", "rnn,gru", "--hidden", "8", "--steps", "20",
+                         "--batch", "8", "--svg", svg, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["task"] as? String, "copy")
+        XCTAssertEqual(object?["length"] as? Int, 5)
+        XCTAssertEqual(object?["baseline"] as? Double ?? 0, 10 * log(8.0) / 25, accuracy: 1e-9)
+        let results = object?["results"] as? [[String: Any]] ?? []
+        XCTAssertEqual(results.map { $0["cell"] as? String }, ["rnn", "gru"])
+        XCTAssertTrue(results.allSatisfy { ($0["test_loss"] as? Double ?? -1) > 0 && ($0["steps"] as? Int) == 20 })
+        let chart = try String(contentsOfFile: svg, encoding: .utf8)
+        XCTAssertTrue(chart.hasPrefix("<svg"))
+        XCTAssertTrue(chart.contains("baseline"))
+        let text = try run(["compare", "--task", "adding", "--length", "6", "--cells", "lstm", "--hidden", "4", "--steps", "5",
+                            "--svg", svg])
+        XCTAssertEqual(text.status, 0, text.stderr)
+        XCTAssertTrue(text.stdout.contains("‖∂L/∂h_t‖"))
+        XCTAssertTrue(text.stdout.contains("lstm"))
     }
 
     func testBenchGEMMJSON() throws {

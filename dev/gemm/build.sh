@@ -7,3 +7,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 src="$here/../../Sources/CRecurrentKernels"
 CC=${CC:-/opt/swift/usr/bin/clang}
 $CC -O2 -std=gnu11 -Wall -Wextra -I"$src/include" "$@" "$src"/*.c "$here/bench.c" -lpthread -lm -o "$here/bench"
+# Shared library for side-by-side timing against MKL (mkl_compare.py, ctypes).
+$CC -O2 -std=gnu11 -fPIC -shared -I"$src/include" "$@" "$src"/*.c -lpthread -lm -o "$here/librk.so"

@@ -112,9 +112,11 @@ public struct RecurrentStack: Sendable {
     /// - Parameters:
     ///   - outputGradient: ∂L/∂y (B, T, dirs·H).
     ///   - finalStateGradient: ∂L/∂state_T (L·dirs, B, S); nil means zeros.
+    ///   - stateGradientNorms: when given (T), ‖∂L/∂h_t‖ of the first layer's forward direction.
     public func backward(input x: UnsafePointer<Float>, batch b: Int, steps t: Int, lengths: UnsafePointer<Int32>? = nil,
                          outputGradient dy: UnsafePointer<Float>, finalStateGradient: UnsafePointer<Float>?,
                          inputGradient dx: UnsafeMutablePointer<Float>?, initialStateGradient: UnsafeMutablePointer<Float>?,
+                         stateGradientNorms: UnsafeMutablePointer<Float>? = nil,
                          workspace ws: RecurrentStackWorkspace, arena: ParameterArena) {
         let (h, s, o) = (hiddenSize, stateSize, outputSize)
         var upstream = dy
@@ -140,6 +142,7 @@ public struct RecurrentStack: Sendable {
                             outputGradient: upstream + d * h, outputStride: o,
                             finalStateGradient: finalStateGradient.map { $0 + index * b * s },
                             inputGradient: dInput, initialStateGradient: initialStateGradient.map { $0 + index * b * s },
+                            stateGradientNorms: index == 0 ? stateGradientNorms : nil,
                             workspace: ws, layerWorkspace: ws.layers[index], arena: arena)
             }
             if l > 0 {
@@ -182,6 +185,7 @@ public struct RecurrentStack: Sendable {
                                                   outputStride: Int, finalStateGradient: UnsafePointer<Float>?,
                                                   inputGradient: UnsafeMutablePointer<Float>?,
                                                   initialStateGradient: UnsafeMutablePointer<Float>?,
+                                                  stateGradientNorms: UnsafeMutablePointer<Float>?,
                                                   workspace ws: RecurrentStackWorkspace, layerWorkspace: RecurrentWorkspace,
                                                   arena: ParameterArena) {
         let layer = RecurrentLayer(cell: cell)
@@ -189,7 +193,8 @@ public struct RecurrentStack: Sendable {
         guard reverse else {
             layer.backward(input: input, batch: b, steps: t, lengths: lengths, outputGradient: outputGradient,
                            outputStride: outputStride, finalStateGradient: finalStateGradient, inputGradient: inputGradient,
-                           initialStateGradient: initialStateGradient, workspace: layerWorkspace, arena: arena)
+                           initialStateGradient: initialStateGradient, workspace: layerWorkspace, arena: arena,
+                           stateGradientNorms: stateGradientNorms)
             return
         }
         let h = cell.outputSize

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Recurrent
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Vanilla vs LSTM: train each cell on a long-range task and compare.",
+        discussion: """
+            Trains every cell on the same data and prints the final test loss next to the task's
+            memoryless baseline, writes an SVG of the learning curves and of the gradient norms
+            ‖∂L/∂h_t‖ at initialisation, and prints those norms so vanishing gradients show.
+            A cell counts as solved below one-sixteenth of the baseline.
+
+            Examples:
+              rnn compare --task adding --length 100
+              rnn compare --task copy --length 50 --cells lstm,gru --steps 3000
+              rnn compare --task adding --length 30 --steps 300 --json
+            """)
+
+    @Option(help: "adding or copy.")
+    var task: String = "adding"
+
+    @Option(help: "The gap T (at least 2): sequence length for adding, blanks + 1 for copy.")
+    var length: Int = 100
+
+    @Option(help: "Comma-separated cells: rnn (tanh), rnn_relu, lstm, gru.")
+    var cells: String = "rnn,lstm,gru"
+
+    @Option(help: "Hidden units.")
+    var hidden: Int = 128
+
+    @Option(help: "Training steps per cell.")
+    var steps: Int = 2000
+
+    @Option(help: "Sequences per batch.")
+    var batch: Int = 50
+
+    @Option(help: "Adam learning rate.")
+    var lr: Float = 2e-3
+
+    @Option(help: "Seed for the weights and the data.", transform: parseSeed)
+    var seed: UInt64 = 1
+
+    @Option(help: "Where to write the SVG chart (default: compare-TASK.svg).")
+    var svg: String?
+
+    @Flag(help: "Print JSON: {\"task\", \"length\", \"baseline\", \"results\": [...]}.")
+    var json = false
+
+    func validate() throws {
+        guard LongRangeTask(rawValue: task) != nil else {
+            throw ValidationError("invalid task '\(task)': expected adding or copy")
+        }
+        guard length >= 2 && length <= 100_000 else { throw ValidationError("invalid length '\(length)': expected 2...100000") }
+        guard hidden >= 1 && hidden <= 8192 else { throw ValidationError("invalid hidden '\(hidden)': expected 1...8192") }
+        guard steps >= 1 && steps <= 10_000_000 else { throw ValidationError("invalid steps '\(steps)': expected at least 1") }
+        guard batch >= 1 && batch <= 100_000 else { throw ValidationError("invalid batch '\(batch)': expected at least 1") }
+        guard lr > 0 && lr.isFinite else { throw ValidationError("invalid lr '\(lr)': expected a positive number") }
+        for name in cells.split(separator: ",", omittingEmptySubsequences: false) {
+            do { _ = try CellKind(parsing: String(name)) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    func run() throws {
+        var config = CellComparisonConfiguration()
+        config.task = LongRangeTask(rawValue: task)!
+        config.length = length
+        config.cells = try cells.split(separator: ",").map { try CellKind(parsing: String($0)) }
+        config.hiddenSize = hidden
+        config.steps = steps
+        config.batch = batch
+        config.learningRate = lr
+        config.seed = seed
+        config.evaluateEvery = max(1, min(100, steps / 10))
+        let interactive = !json && isatty(STDERR_FILENO) != 0
+        let result = try compareCells(config) { cell, step, loss in
+            if interactive {
+                FileHandle.standardError.write(Data(String(format: "\r%@ step %d/%d  test loss %.4f   ",
+                                                           cell.displayName, step, config.steps, loss).utf8))
+                if step == config.steps { FileHandle.standardError.write(Data("\n".utf8)) }
+            }
+        }
+        let path = svg ?? "compare-\(task).svg"
+        try writeAtomically(Data(Self.chart(result).utf8), to: path)
+        if json {
+            print(JSON.object([
+                ("task", JSON.string(result.task.rawValue)), ("length", "\(result.length)"),
+                ("baseline", JSON.number(result.baseline)),
+                ("results", JSON.array(result.runs.map { run in
+                    JSON.object([("cell", JSON.string(run.cell.displayName)), ("test_loss", JSON.number(run.testLoss)),
+                                 ("steps", "\(run.steps)"), ("seconds", JSON.number((run.seconds * 10).rounded() / 10)),
+                                 ("solved", run.solved ? "true" : "false")])
+                })),
+            ]))
+            return
+        }
+        print("Task \(result.task.rawValue), T = \(result.length), hidden \(hidden), \(steps) steps of batch \(batch), seed \(seed)")
+        print("cell       test loss   baseline   solved   seconds")
+        for run in result.runs {
+            print(String(format: "%-10@ %-11.4f %-10.4f %-8@ %.1f", run.cell.displayName, run.testLoss, result.baseline,
+                         run.solved ? "yes" : "no", run.seconds))
+        }
+        print()
+        print("‖∂L/∂h_t‖ at initialisation (first test batch):")
+        let l = result.runs[0].gradientNorms.count
+        let ts = Array(Set((0...10).map { min(l - 1, $0 * (l - 1) / 10) })).sorted()
+        print("t" + ts.map { String(format: "%10d", $0) }.joined())
+        for run in result.runs {
+            print(run.cell.displayName.padding(toLength: 1, withPad: " ", startingAt: 0)
+                  + ts.map { String(format: "%10.2e", run.gradientNorms[$0]) }.joined() + "  " + run.cell.displayName)
+        }
+        print()
+        print("Chart: \(path)")
+    }
+
+    static func chart(_ result: CellComparisonResult) -> String {
+        let curves = LineChart(
+            title: "\(result.task.rawValue) problem, T = \(result.length): test loss", xLabel: "training step",
+            yLabel: "test loss", logY: true,
+            series: result.runs.map { run in .init(name: run.cell.displayName, points: run.curve.map { (Double($0.step), $0.loss) }) }
+                + [.init(name: "baseline", points: [(0, result.baseline), (Double(result.runs[0].steps), result.baseline)],
+                         dashed: true)])
+        let norms = LineChart(
+            title: "‖∂L/∂h_t‖ at initialisation", xLabel: "time step t", yLabel: "gradient norm", logY: true,
+            series: result.runs.map { run in
+                .init(name: run.cell.displayName, points: run.gradientNorms.enumerated().map { (Double($0.offset), Double($0.element)) })
+            })
+        return LineChart.document([curves, norms])
+    }
+}
