@@ -9,17 +9,19 @@
  *   for p0 in K step kc                     K blocks: depend on K only
  *     for ic in [i0,i1) step MC             pack A[ic:+MC, p0:+kc] -> MR x kc panels (L3)
  *       for jc in [j0,j1) step NC           pack B[p0:+kc, jc:+NC] -> kc x NR panels (L2)
- *         for ir in MC step MR              this A panel stays in L1 ...
+ *         for ir in MC step ~MR             this A panel stays in L1 ...
  *           for jr in NC step NR            ... while B panels stream from L2
  *             kernel: C[ir:+MR, jr:+NR] = alpha * Apanel * Bpanel + beta' * C
  *
  * beta' is beta for the first K block and 1 afterwards. When M is small the
  * B block is used by only a few A panels and packing it would cost as much
- * as the multiply, so for transB == 0 the kernels that can (direct_b) read
- * op(B) in place.
+ * as the multiply, so for transB == 0 and M <= ar->direct_b_max_m the kernel
+ * reads op(B) in place.
  *
  * Threads split C into a grid of blocks aligned to MR x NR, never K, so every
- * element sees the same operations whatever the thread count.
+ * element sees the same operations whatever the thread count. M == 1 goes to
+ * the ISA's matrix-vector routine when it has one (a function of the shape,
+ * not of the threads, so determinism holds there too).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -86,16 +88,15 @@ int rk_threads(void) { return rk_pool_threads(); }
 
 /* ---- the blocked driver ----------------------------------------------------------- */
 
-/* Below this many flops per thread, waking another thread costs more than it saves. */
+/* Below this many flops per thread, waking another thread costs more than it
+   saves (measured: with the worker spinning, 64^3 already gains from 2 threads). */
 #ifndef RK_MIN_FLOPS_PER_THREAD
-#define RK_MIN_FLOPS_PER_THREAD 1.5e6
+#define RK_MIN_FLOPS_PER_THREAD 0.5e6
 #endif
 /* Matrix-vector products are memory-bound: worth a second thread sooner. */
 #ifndef RK_MIN_FLOPS_PER_THREAD_GEMV
 #define RK_MIN_FLOPS_PER_THREAD_GEMV 0.25e6
 #endif
-/* Read op(B) in place (no packing) when M is at most this (and transB == 0). */
-#define RK_DIRECT_B_MAX_M 96
 
 typedef struct {
     const rk_gemm_arch *ar;
@@ -136,7 +137,12 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
         const float beta = p0 == 0 ? g->beta : 1.0f;
         for (int ic = i0; ic < i1; ic += MC) {
             const int mc = imin(MC, i1 - ic);
-            (ar->pack_a ? ar->pack_a : rk_pack_a)(g->transA, g->A, g->lda, ic, mc, p0, kc, MR, pa);
+            /* Balanced row panels: 32 rows run as 11+11+10, not 14+14+4 (a 4-row
+               tile does 8 FMAs per pair of B loads and stalls on them). */
+            const int np = ceil_div(mc, MR), base = mc / np, extra = mc % np;
+            for (int q = 0, r = 0; q < np; r += base + (q < extra), q++)
+                (ar->pack_a ? ar->pack_a : rk_pack_a)(g->transA, g->A, g->lda, ic + r, base + (q < extra), p0, kc, MR,
+                                                      pa + (size_t)q * MR * kc);
             for (int jc = j0; jc < j1; jc += NC) {
                 const int nc = imin(NC, j1 - jc);
                 const float *bp;
@@ -149,9 +155,9 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
                     bp = pb;
                     ldbk = NR;
                 }
-                for (int ir = 0; ir < mc; ir += MR) {
-                    const int mr = imin(MR, mc - ir);
-                    const float *ap = pa + (size_t)ir * kc;
+                for (int q = 0, ir = 0; q < np; ir += base + (q < extra), q++) {
+                    const int mr = base + (q < extra);
+                    const float *ap = pa + (size_t)q * MR * kc;
                     float *cr = g->C + (size_t)(ic + ir) * g->ldc + jc;
                     for (int jr = 0; jr < nc; jr += NR) {
                         const float *b = g->direct ? bp + jr : bp + (size_t)jr * kc;
@@ -163,13 +169,14 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
     }
 }
 
+/* Part t of nt: a block of the tm x tn grid, or a column range for M == 1. */
 static void gemm_task(void *ctx, int t, int nt) {
     gemm_job *g = (gemm_job *)ctx;
     if (g->x) { /* matrix-vector: split the columns in 16-wide units */
         const int units = ceil_div(g->N, 16);
         const int j0 = imin(g->N, (int)((long)units * t / nt) * 16);
         const int j1 = imin(g->N, (int)((long)units * (t + 1) / nt) * 16);
-        if (j0 < j1) g->ar->gemv(g->transB, g->K, g->alpha, g->x, g->B, g->ldb, g->beta, g->C, j0, j1);
+        if (j0 < j1) g->ar->gemv(g->K, g->kc, g->alpha, g->x, g->B, g->ldb, g->beta, g->C, j0, j1);
         return;
     }
     const int MR = g->ar->mr, NR = g->ar->nr;
@@ -237,9 +244,9 @@ void rk_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
     /* Equal K blocks no longer than ar->kc: a function of K alone (determinism). */
     const int nkb = ceil_div(K, g.ar->kc);
     g.kc = imin(K, (ceil_div(K, nkb) + 7) & ~7);
-    g.direct = g.ar->direct_b && !g.transB && M <= RK_DIRECT_B_MAX_M;
+    g.direct = !g.transB && M <= g.ar->direct_b_max_m;
     g.x = NULL;
-    if (M == 1 && g.ar->gemv) {
+    if (M == 1 && !g.transB && g.ar->gemv) {
         if (!g.transA || lda == 1) {
             g.x = A;
         } else { /* op(A) is a column of a K x lda matrix: gather it */
@@ -259,10 +266,13 @@ void rk_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
     if ((long)want > (long)mb * nb) want = mb * nb;
 
     const int nt = rk_pool_acquire(want);
-    if (!g.x) choose_grid(&g, nt);
+    int parts = nt; /* blocks of C, claimed by whichever pool thread comes first */
+    if (!g.x) {
+        choose_grid(&g, nt);
+        parts = g.tm * g.tn; /* < nt when no tm x tn grid fits nt */
+    }
     if (nt > 1) {
-        /* Threads t >= tm*tn (no grid used them all) find an empty block. */
-        rk_pool_run(nt, gemm_task, &g);
+        rk_pool_run(parts, gemm_task, &g);
         rk_pool_release();
     } else {
         gemm_task(&g, 0, 1);

@@ -4,8 +4,8 @@
  * + 1 broadcast). One k step: 2 ymm loads, 6 broadcasts, 12 FMAs.
  *
  * Edges: mr < 6 is instantiated per row count; nr < 16 uses maskload /
- * maskstore, which do not fault on the masked-off lanes, so the kernel can
- * also read an unpacked op(B) in place.
+ * maskstore, which do not fault on the masked-off lanes (so the kernel could
+ * also read an unpacked op(B) in place; see direct_b_max_m below).
  */
 #include "gemm_internal.h"
 #include "CRecurrentKernels.h"
@@ -44,8 +44,11 @@ RK_INLINE A256 void tile256(const int R, const int EDGE, int kc, const float *RK
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     RK_UNROLL for (int i = 0; i < R; i++) {
         float *ci = c + (long)i * ldc;
-        __m256 r0 = _mm256_mul_ps(va, acc[i][0]), r1 = _mm256_mul_ps(va, acc[i][1]);
-        if (beta != 0.0f) {
+        __m256 r0, r1;
+        if (beta == 0.0f) { /* C is not read: NaNs in it vanish */
+            r0 = _mm256_mul_ps(va, acc[i][0]);
+            r1 = _mm256_mul_ps(va, acc[i][1]);
+        } else {
             const __m256 o0 = EDGE ? _mm256_maskload_ps(ci, m0) : _mm256_loadu_ps(ci);
             const __m256 o1 = EDGE ? _mm256_maskload_ps(ci + 8, m1) : _mm256_loadu_ps(ci + 8);
             r0 = _mm256_fmadd_ps(va, acc[i][0], _mm256_mul_ps(vb, o0));
@@ -83,7 +86,9 @@ const rk_gemm_arch rk_arch_avx2 = {
     .isa = RK_ISA_AVX2,
     .mr = MR2, .nr = NR2,
     .kc = 256, .mc = 720, .nc = 256,
-    .direct_b = 1,
+    /* Reading B in place (one cache line per k row, rows ldb apart) lost to
+       packing on Zen 5 for M = 50, N*K = 1M; only small B gained: keep packing. */
+    .direct_b_max_m = 0,
     .kernel = kernel_avx2,
     .pack_a = 0, .pack_b = 0, .gemv = 0,
 };

@@ -38,7 +38,7 @@ const rk_gemm_arch rk_arch_generic = {
     .isa = RK_ISA_GENERIC,
     .mr = MRG, .nr = NRG,
     .kc = 256, .mc = 512, .nc = 256,
-    .direct_b = 0, /* reads all NRG columns of b: needs the zero-padded panel */
+    .direct_b_max_m = 0, /* reads all NRG columns of b: needs the zero-padded panel */
     .kernel = kernel_generic,
     .pack_a = 0, .pack_b = 0, .gemv = 0,
 };

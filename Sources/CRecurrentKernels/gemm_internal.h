@@ -47,8 +47,8 @@
  *   a    : packed A panel, element (i, k) at a[k*MR + i]          (MR x kc)
  *   b    : B, element (k, j) at b[k*ldbk + j]; either a packed panel
  *          (ldbk == NR, zero-padded to NR columns) or, for archs with
- *          direct_b, op(B) itself read in place (ldbk == ldb, only the nr
- *          valid columns may be touched)
+ *          direct_b_max_m > 0, op(B) itself read in place (ldbk == ldb, only
+ *          the nr valid columns may be touched)
  *   c    : C tile, element (i, j) at c[i*ldc + j]
  *
  *   C = alpha * sum_k a(i,k) b(k,j) + beta * C   (beta == 0: C is not read)
@@ -64,17 +64,20 @@ typedef void (*rk_pack_b_fn)(int transB, const float *B, long ldb, int p0, int k
                              int NR, float *RK_RESTRICT out);
 
 /*
- * M == 1: y[j0:j1] = alpha * x op(B)[:, j0:j1] + beta * y[j0:j1], x contiguous (K),
- * B as passed to rk_sgemm. Each y[j] must not depend on j0, j1 (thread split).
+ * M == 1, transB == 0: y[j0:j1] = alpha * x B[:, j0:j1] + beta * y[j0:j1], x contiguous (K).
+ * Each y[j] must be bit-identical to what the blocked path computes for that element
+ * (the same K blocks of kc, one FMA chain each, the same alpha/beta update), so no
+ * row of C depends on M, and none on j0, j1 (the thread split).
  */
-typedef void (*rk_gemv_fn)(int transB, int K, float alpha, const float *RK_RESTRICT x, const float *RK_RESTRICT B,
+typedef void (*rk_gemv_fn)(int K, int kc, float alpha, const float *RK_RESTRICT x, const float *RK_RESTRICT B,
                            long ldb, float beta, float *RK_RESTRICT y, int j0, int j1);
 
 typedef struct {
     int isa;
     int mr, nr;        /* register tile */
     int kc, mc, nc;    /* cache blocks: max K block, rows of A per pack, columns of B per pack */
-    int direct_b;      /* the kernel can read an unpacked, row-major op(B) (masked edges) */
+    int direct_b_max_m; /* read op(B) in place, unpacked, when transB == 0 and M <= this
+                           (the kernel must then touch only the nr valid columns) */
     rk_kernel_fn kernel;
     rk_pack_a_fn pack_a; /* NULL: the portable packers of gemm_pack.c */
     rk_pack_b_fn pack_b;

@@ -71,7 +71,7 @@ const rk_gemm_arch rk_arch_neon = {
     .isa = RK_ISA_NEON,
     .mr = MRN, .nr = NRN,
     .kc = 256, .mc = 512, .nc = 384,
-    .direct_b = 0, /* reads all 12 columns: needs the zero-padded panel */
+    .direct_b_max_m = 0, /* reads all 12 columns: needs the zero-padded panel */
     .kernel = kernel_neon,
     .pack_a = 0, .pack_b = 0, .gemv = 0,
 };

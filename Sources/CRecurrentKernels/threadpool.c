@@ -51,7 +51,7 @@ typedef struct {
     _Atomic(rk_task_fn) fn;
     _Atomic(void *) ctx;
     atomic_int nparts;
-    int want;                  /* configured threads, caller included (0: not yet set) */
+    atomic_int want;           /* configured threads, caller included (0: not yet set) */
     int nworkers;              /* started workers (threads - 1) */
     pthread_t *tids;
     uint32_t start_gen;        /* generation when the current workers were created */
@@ -150,7 +150,7 @@ static void stop_workers(void) {
 
 /* Called with pool.lock held: make sure want-1 workers run. */
 static void start_workers(void) {
-    const int n = pool.want - 1;
+    const int n = atomic_load(&pool.want) - 1;
     if (pool.nworkers == n) return;
     stop_workers();
     if (n <= 0) return;
@@ -163,11 +163,14 @@ static void start_workers(void) {
     }
 }
 
+/* Lock-free: must not wait while another host thread holds the pool. */
 int rk_pool_threads(void) {
-    pthread_mutex_lock(&pool.lock);
-    if (pool.want == 0) pool.want = online_cores();
-    const int n = pool.want;
-    pthread_mutex_unlock(&pool.lock);
+    int n = atomic_load_explicit(&pool.want, memory_order_relaxed);
+    if (n == 0) {
+        int expected = 0;
+        n = online_cores();
+        if (!atomic_compare_exchange_strong(&pool.want, &expected, n)) n = expected;
+    }
     return n;
 }
 
@@ -175,7 +178,7 @@ void rk_pool_set_threads(int n) {
     if (n <= 0) n = online_cores();
     if (n > 256) n = 256;
     pthread_mutex_lock(&pool.lock); /* waits for a running call to finish */
-    pool.want = n;
+    atomic_store(&pool.want, n);
     if (pool.nworkers > n - 1) stop_workers(); /* more are started lazily */
     pthread_mutex_unlock(&pool.lock);
 }
@@ -183,7 +186,7 @@ void rk_pool_set_threads(int n) {
 int rk_pool_acquire(int want) {
     if (want <= 1) return 1;
     if (pthread_mutex_trylock(&pool.lock) != 0) return 1; /* busy: run on the caller */
-    if (pool.want == 0) pool.want = online_cores();
+    rk_pool_threads(); /* resolves want == 0 */
     start_workers();
     int n = pool.nworkers + 1;
     if (n > want) n = want;

@@ -37,7 +37,10 @@ struct CompareCommand: ParsableCommand {
     var batch: Int = 50
 
     @Option(help: "Adam learning rate.")
-    var lr: Float = 2e-3
+    var lr: Float = 1e-2
+
+    @Option(help: "Initialisation: glorot-orthogonal (forget-gate bias 1) or pytorch (U(±1/√H)).")
+    var `init`: String = "glorot-orthogonal"
 
     @Option(help: "Seed for the weights and the data.", transform: parseSeed)
     var seed: UInt64 = 1
@@ -53,6 +56,9 @@ struct CompareCommand: ParsableCommand {
             throw ValidationError("invalid task '\(task)': expected adding or copy")
         }
         guard length >= 2 && length <= 100_000 else { throw ValidationError("invalid length '\(length)': expected 2...100000") }
+        guard RecurrentInitialization(rawValue: `init`) != nil else {
+            throw ValidationError("invalid init '\(`init`)': expected glorot-orthogonal or pytorch")
+        }
         guard hidden >= 1 && hidden <= 8192 else { throw ValidationError("invalid hidden '\(hidden)': expected 1...8192") }
         guard steps >= 1 && steps <= 10_000_000 else { throw ValidationError("invalid steps '\(steps)': expected at least 1") }
         guard batch >= 1 && batch <= 100_000 else { throw ValidationError("invalid batch '\(batch)': expected at least 1") }
@@ -72,6 +78,7 @@ struct CompareCommand: ParsableCommand {
         config.batch = batch
         config.learningRate = lr
         config.seed = seed
+        config.initialization = RecurrentInitialization(rawValue: `init`)!
         config.evaluateEvery = max(1, min(100, steps / 10))
         let interactive = !json && isatty(STDERR_FILENO) != 0
         let result = try compareCells(config) { cell, step, loss in
@@ -96,19 +103,20 @@ struct CompareCommand: ParsableCommand {
             return
         }
         print("Task \(result.task.rawValue), T = \(result.length), hidden \(hidden), \(steps) steps of batch \(batch), seed \(seed)")
-        print("cell       test loss   baseline   solved   seconds")
+        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+        print(pad("cell", 10) + pad("test loss", 12) + pad("baseline", 11) + pad("solved", 8) + "seconds")
         for run in result.runs {
-            print(String(format: "%-10@ %-11.4f %-10.4f %-8@ %.1f", run.cell.displayName, run.testLoss, result.baseline,
-                         run.solved ? "yes" : "no", run.seconds))
+            print(pad(run.cell.displayName, 10) + pad(String(format: "%.4f", run.testLoss), 12)
+                  + pad(String(format: "%.4f", result.baseline), 11) + pad(run.solved ? "yes" : "no", 8)
+                  + String(format: "%.1f", run.seconds))
         }
         print()
         print("‖∂L/∂h_t‖ at initialisation (first test batch):")
         let l = result.runs[0].gradientNorms.count
         let ts = Array(Set((0...10).map { min(l - 1, $0 * (l - 1) / 10) })).sorted()
-        print("t" + ts.map { String(format: "%10d", $0) }.joined())
+        print(pad("t =", 8) + ts.map { String(format: "%10d", $0) }.joined())
         for run in result.runs {
-            print(run.cell.displayName.padding(toLength: 1, withPad: " ", startingAt: 0)
-                  + ts.map { String(format: "%10.2e", run.gradientNorms[$0]) }.joined() + "  " + run.cell.displayName)
+            print(pad(run.cell.displayName, 8) + ts.map { String(format: "%10.2e", run.gradientNorms[$0]) }.joined())
         }
         print()
         print("Chart: \(path)")

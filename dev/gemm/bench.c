@@ -4,6 +4,7 @@
  *   ./build.sh                 # clang -O2, like a SwiftPM release build
  *   ./bench check              # every ISA vs rk_sgemm_ref, awkward shapes, determinism
  *   ./bench perf [isa ...]     # GFLOP/s table, 1 and 2 threads (best of reps)
+ *   ./bench stress             # concurrent callers + pool resizing, results compared
  *   ./bench one M N K [tA tB] [threads] [isa]   # a single shape
  */
 #include <math.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include "CRecurrentKernels.h"
 
 static uint64_t rng = 88172645463325252ull;
@@ -20,7 +22,7 @@ static float frand(void) { /* xorshift64, uniform in [-1, 1) */
     return (float)((rng >> 40) * (1.0 / (1 << 23))) - 1.0f;
 }
 static float *randv(size_t n) {
-    float *p = malloc(n * sizeof(float) + 64);
+    float *p = malloc((n ? n : 1) * sizeof(float)); /* exact: ASan builds catch over-reads */
     for (size_t i = 0; i < n; i++) p[i] = frand();
     return p;
 }
@@ -34,7 +36,7 @@ static double now(void) {
 static int check_one(int tA, int tB, int M, int N, int K, float alpha, float beta, int pad, int nanC) {
     const int lda = (tA ? M : K) + pad, ldb = (tB ? K : N) + pad, ldc = N + pad;
     const size_t sa = (size_t)(tA ? K : M) * lda, sb = (size_t)(tB ? N : K) * ldb, sc = (size_t)M * ldc;
-    float *A = randv(sa + 1), *B = randv(sb + 1), *C = randv(sc + 1);
+    float *A = randv(sa), *B = randv(sb), *C = randv(sc);
     float *C0 = malloc((sc + 1) * 4), *Cr = malloc((sc + 1) * 4);
     if (nanC) for (size_t i = 0; i < sc; i++) C[i] = NAN;
     memcpy(C0, C, sc * 4); memcpy(Cr, C, sc * 4);
@@ -104,6 +106,12 @@ static int check(void) {
                                            alphas[ai], betas[bi], (int)(s + t) % 3 * 3, 0);
                         runs++;
                     }
+        for (int m = 1; m <= 30; m++) /* every micro-kernel height, full + edge column tiles */
+            for (int t = 0; t < 4; t++) {
+                fails += check_one(t >> 1, t & 1, m, 45, 9, alphas[(m + t) % 3], 0.0f, (m + t) % 2 * 3, 0);
+                fails += check_one(t >> 1, t & 1, m, 45, 9, alphas[(m + t) % 3], 0.3f, (m + t) % 2 * 3, 0);
+                runs += 2;
+            }
         for (int t = 0; t < 4; t++) {
             fails += check_one(t >> 1, t & 1, 37, 45, 29, 1.0f, 0.0f, 2, 1);
             fails += check_one(t >> 1, t & 1, 20, 30, 0, 1.0f, 0.5f, 1, 0);
@@ -124,7 +132,7 @@ static double gflops(int M, int N, int K, int tA, int tB) {
     const int lda = tA ? M : K, ldb = tB ? K : N;
     float *A = randv((size_t)M * K), *B = randv((size_t)K * N), *C = randv((size_t)M * N);
     const double flop = 2.0 * M * N * K;
-    int iters = (int)(0.05e9 * 2 / flop); /* ~ 25 ms per rep at 200 GFLOP/s */
+    int iters = (int)(5e9 / flop); /* ~ 25 ms per rep at 200 GFLOP/s */
     if (iters < 1) iters = 1;
     rk_sgemm(tA, tB, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, N);
     double best = 1e30;
@@ -177,8 +185,51 @@ static void perf(int argc, char **argv) {
     rk_set_threads(0);
 }
 
+
+/* Pool stress: host threads hammering rk_sgemm while another one resizes the pool. */
+enum { SM = 50, SN = 300, SK = 128 };
+#ifndef STRESS_N
+#define STRESS_N 20000L
+#endif
+static float *sA, *sB, *sWant;
+static volatile int stress_bad;
+static void *stress_caller(void *arg) {
+    float *c = malloc(sizeof(float) * SM * SN);
+    for (int it = 0; it < (int)(long)arg; it++) {
+        rk_sgemm(0, 0, SM, SN, SK, 1.0f, sA, SK, sB, SN, 0.0f, c, SN);
+        if (memcmp(c, sWant, sizeof(float) * SM * SN)) stress_bad = 1;
+    }
+    free(c);
+    return NULL;
+}
+static void *stress_resizer(void *arg) {
+    for (int it = 0; it < (int)(long)arg; it++) {
+        rk_set_threads(1 + it % 4);
+        struct timespec ts = {0, 200000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+static int stress(void) {
+    sA = randv(SM * SK); sB = randv(SK * SN); sWant = malloc(sizeof(float) * SM * SN);
+    rk_set_threads(1);
+    rk_sgemm(0, 0, SM, SN, SK, 1.0f, sA, SK, sB, SN, 0.0f, sWant, SN);
+    rk_set_threads(0);
+    double t0 = now();
+    pthread_t th[5];
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, stress_caller, (void *)STRESS_N);
+    pthread_create(&th[4], NULL, stress_resizer, (void *)2000L);
+    for (int i = 0; i < 5; i++) pthread_join(th[i], NULL);
+    rk_set_threads(0);
+    /* one host thread, back-to-back small calls: the dispatch path */
+    stress_caller((void *)(STRESS_N * 5));
+    printf("stress: %s (%.2f s)\n", stress_bad ? "FAIL results differ" : "ok", now() - t0);
+    return stress_bad;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "check")) return check();
+    if (argc >= 2 && !strcmp(argv[1], "stress")) return stress();
     if (argc >= 2 && !strcmp(argv[1], "perf")) { perf(argc - 2, argv + 2); return 0; }
     if (argc >= 5 && !strcmp(argv[1], "one")) {
         int M = atoi(argv[2]), N = atoi(argv[3]), K = atoi(argv[4]);
@@ -189,6 +240,6 @@ int main(int argc, char **argv) {
                M, N, K, tA, tB, gflops(M, N, K, tA, tB));
         return 0;
     }
-    fprintf(stderr, "usage: %s check | perf [isa...] | one M N K [tA tB] [threads] [isa]\n", argv[0]);
+    fprintf(stderr, "usage: %s check | stress | perf [isa...] | one M N K [tA tB] [threads] [isa]\n", argv[0]);
     return 2;
 }

@@ -7,5 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src="$here/../../Sources/CRecurrentKernels"
 CC=${CC:-/opt/swift/usr/bin/clang}
 $CC -O2 -std=gnu11 -Wall -Wextra -I"$src/include" "$@" "$src"/*.c "$here/bench.c" -lpthread -lm -o "$here/bench"
-# Shared library for side-by-side timing against MKL (mkl_compare.py, ctypes).
-$CC -O2 -std=gnu11 -fPIC -shared -I"$src/include" "$@" "$src"/*.c -lpthread -lm -o "$here/librk.so"
+# Shared library for side-by-side timing against MKL (mkl_compare.py, ctypes),
+# kept in the git-ignored .build-gemm folder.
+mkdir -p "$here/../../.build-gemm"
+$CC -O2 -std=gnu11 -fPIC -shared -I"$src/include" "$@" "$src"/*.c -lpthread -lm -o "$here/../../.build-gemm/librk.so"

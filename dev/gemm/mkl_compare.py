@@ -1,4 +1,4 @@
-"""Side-by-side SGEMM GFLOP/s: rk_sgemm (dev/gemm/librk.so, built by build.sh) vs
+"""Side-by-side SGEMM GFLOP/s: rk_sgemm (.build-gemm/librk.so, built by build.sh) vs
 MKL through PyTorch's torch.mm, interleaved size by size in one process so that
 both see the same machine load.
 
@@ -10,7 +10,7 @@ import torch
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 reps = int(sys.argv[2]) if len(sys.argv) > 2 else 7
 torch.set_num_threads(threads)
-lib = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "librk.so"))
+lib = ctypes.CDLL(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".build-gemm", "librk.so"))
 lib.rk_set_threads(threads)
 lib.rk_sgemm.argtypes = [ctypes.c_int] * 5 + [ctypes.c_float, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
                                                ctypes.c_int, ctypes.c_float, ctypes.c_void_p, ctypes.c_int]
@@ -18,15 +18,23 @@ lib.rk_isa_name.restype = ctypes.c_char_p
 isa = lib.rk_isa_name(lib.rk_active_isa()).decode()
 
 
-def best_time(fn, flop):
+def best_times(fns, flop, rounds=3):
+    """Best seconds per call of each fn. Each library runs its repetitions back
+    to back (its steady state: MKL's OpenMP threads spin ~200 ms after a call,
+    ours 0.2 ms, and each would steal the other's core if interleaved call by
+    call), after a pause that lets the other's threads go to sleep; the blocks
+    alternate for `rounds` rounds so that load from other processes hits both."""
     iters = max(1, int(5e9 / flop))  # ~25 ms per rep at 200 GFLOP/s
-    fn()
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        for _ in range(iters):
+    best = [float("inf")] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            time.sleep(0.3)
             fn()
-        best = min(best, (time.perf_counter() - t) / iters)
+            for _ in range(reps):
+                t = time.perf_counter()
+                for _ in range(iters):
+                    fn()
+                best[i] = min(best[i], (time.perf_counter() - t) / iters)
     return best
 
 
@@ -41,8 +49,8 @@ for m, n, k, ta, tb in shapes:
     at, bt = (a.t() if ta else a), (b.t() if tb else b)
     flop = 2.0 * m * n * k
     args = (ta, tb, m, n, k, 1.0, a.data_ptr(), a.shape[1], b.data_ptr(), b.shape[1], 0.0, c.data_ptr(), n)
-    g_mkl = flop / best_time(lambda: torch.mm(at, bt, out=c), flop) * 1e-9
-    g_rk = flop / best_time(lambda: lib.rk_sgemm(*args), flop) * 1e-9
+    t_mkl, t_rk = best_times([lambda: torch.mm(at, bt, out=c), lambda: lib.rk_sgemm(*args)], flop)
+    g_mkl, g_rk = flop / t_mkl * 1e-9, flop / t_rk * 1e-9
     ref = at @ bt
     err = (c - ref).abs().max().item() / max(1e-30, ref.abs().max().item())
     assert err < 1e-4, f"mismatch {err}"

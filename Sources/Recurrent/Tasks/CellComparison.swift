@@ -10,9 +10,10 @@ public struct CellComparisonConfiguration: Sendable {
     public var hiddenSize = 128
     public var steps = 2000
     public var batch = 50
-    public var learningRate: Float = 2e-3
+    public var learningRate: Float = 1e-2
     public var clip: Float = 1
     public var seed: UInt64 = 1
+    public var initialization: RecurrentInitialization = .glorotOrthogonal
     /// Test loss is measured every this many steps.
     public var evaluateEvery = 100
     public var testSize = 500
@@ -72,7 +73,7 @@ public func compareCells(_ config: CellComparisonConfiguration,
         let started = Date()
         var layout = ParameterLayout()
         let model = try SequenceModel(input: .features(task.inputFeatures), kind: kind, hiddenSize: config.hiddenSize,
-                                      outputs: task.outputs, layout: &layout)
+                                      outputs: task.outputs, initialization: config.initialization, layout: &layout)
         let arena = ParameterArena(layout: layout, seed: config.seed)
         let optimizer = Adam(arena: arena, learningRate: config.learningRate)
         let ws = SequenceModelWorkspace()

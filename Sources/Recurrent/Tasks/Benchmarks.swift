@@ -1,0 +1,84 @@
+import Foundation
+
+/// A character-model benchmark case: Embedding(V, H) → stack → Linear(H, V) on B streams of
+/// T steps of random tokens.
+public struct BenchmarkCase: Sendable, Equatable {
+    public let name: String
+    public let kind: CellKind
+    public let hiddenSize: Int
+    public let layers: Int
+    public let batch: Int
+    public let steps: Int
+    public var vocabulary = 65
+
+    public init(name: String? = nil, kind: CellKind, hiddenSize: Int, layers: Int, batch: Int, steps: Int) {
+        self.name = name ?? "\(kind.displayName)-\(hiddenSize)x\(layers)-b\(batch)-t\(steps)"
+        self.kind = kind
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.batch = batch
+        self.steps = steps
+    }
+
+    /// The standard cases, as the performance work measures them against PyTorch.
+    public static let standard: [BenchmarkCase] = [
+        BenchmarkCase(kind: .lstm, hiddenSize: 128, layers: 2, batch: 50, steps: 50),
+        BenchmarkCase(kind: .lstm, hiddenSize: 512, layers: 2, batch: 50, steps: 100),
+        BenchmarkCase(kind: .gru, hiddenSize: 256, layers: 2, batch: 32, steps: 64),
+        BenchmarkCase(kind: .rnnTanh, hiddenSize: 100, layers: 1, batch: 1, steps: 25),
+    ]
+}
+
+public struct TrainingBenchmarkResult: Sendable {
+    public let steps: Int
+    public let secondsPerStep: Double
+    public let tokensPerSecond: Double
+}
+
+/// Times training steps — forward, backward, global-norm clip 5 and Adam — on random tokens,
+/// carrying the state from step to step. Runs one untimed warm-up step, then steps until
+/// `seconds` have passed (at least `minimumSteps`); reports the median step time.
+public func benchmarkTraining(_ c: BenchmarkCase, seconds: Double = 3, minimumSteps: Int = 3,
+                              seed: UInt64 = 1) throws -> TrainingBenchmarkResult {
+    var layout = ParameterLayout()
+    let model = try SequenceModel(input: .tokens(vocabulary: c.vocabulary, embedding: c.hiddenSize), kind: c.kind,
+                                  hiddenSize: c.hiddenSize, layers: c.layers, outputs: c.vocabulary, layout: &layout)
+    let arena = ParameterArena(layout: layout, seed: seed)
+    let adam = Adam(arena: arena, learningRate: 2e-3)
+    let ws = SequenceModelWorkspace()
+    var rng = SeededGenerator(seed: seed)
+    let (b, t, v) = (c.batch, c.steps, c.vocabulary)
+    let tokens = (0..<(b * t)).map { _ in Int32(rng.nextInt(below: v)) }
+    let targets = (0..<(b * t)).map { _ in Int32(rng.nextInt(below: v)) }
+    var logits = [Float](repeating: 0, count: b * t * v), dLogits = logits
+    var state = [Float](repeating: 0, count: model.stack.stateCount(batch: b)), next = state
+
+    func step() {
+        tokens.withUnsafeBufferPointer { ids in
+            model.forward(tokens: ids.baseAddress!, batch: b, steps: t, initialState: state, output: &logits,
+                          finalState: &next, training: true, rng: &rng, workspace: ws, arena: arena)
+            targets.withUnsafeBufferPointer {
+                _ = Loss.softmaxCrossEntropy(logits: logits, rows: b * t, classes: v, targets: $0.baseAddress!, gradient: &dLogits)
+            }
+            arena.zeroGradients()
+            model.backward(tokens: ids.baseAddress!, batch: b, steps: t, outputGradient: dLogits, workspace: ws, arena: arena)
+        }
+        GradientClipping.clip(arena, maxNorm: 5)
+        adam.step(arena)
+        swap(&state, &next)
+    }
+
+    step()
+    var times: [Double] = []
+    var total = 0.0
+    while total < seconds || times.count < minimumSteps {
+        let start = DispatchTime.now().uptimeNanoseconds
+        step()
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        times.append(elapsed)
+        total += elapsed
+    }
+    times.sort()
+    let median = times[times.count / 2]
+    return TrainingBenchmarkResult(steps: times.count, secondsPerStep: median, tokensPerSecond: Double(b * t) / median)
+}
