@@ -106,7 +106,7 @@ struct CompareCommand: ParsableCommand {
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         print(pad("cell", 10) + pad("test loss", 12) + pad("baseline", 11) + pad("solved", 8) + "seconds")
         for run in result.runs {
-            print(pad(run.cell.displayName, 10) + pad(String(format: "%.4f", run.testLoss), 12)
+            print(pad(run.cell.displayName, 10) + pad(String(format: "%.3g", run.testLoss), 12)
                   + pad(String(format: "%.4f", result.baseline), 11) + pad(run.solved ? "yes" : "no", 8)
                   + String(format: "%.1f", run.seconds))
         }

@@ -74,7 +74,8 @@ public struct LineChart: Sendable {
             out.append("<text x=\"\(left - 6)\" y=\"\(y + 4)\" font-size=\"11\" text-anchor=\"end\">\(label)</text>")
         }
         for i in 0...4 {
-            let v = x0 + Double(i) * (x1 - x0) / 4
+            var v = x0 + Double(i) * (x1 - x0) / 4
+            if x1 - x0 >= 20 { v = v.rounded() }   // whole steps on step axes
             out.append("<text x=\"\(px(v))\" y=\"\(top + upper + plotH + 16)\" font-size=\"11\" text-anchor=\"middle\">\(Self.format(v))</text>")
         }
         out.append("<text x=\"\(left + plotW / 2)\" y=\"\(top + height - 8)\" font-size=\"12\" text-anchor=\"middle\">\(Self.escape(xLabel))</text>")

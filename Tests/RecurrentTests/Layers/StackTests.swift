@@ -227,3 +227,38 @@ final class StackTests: XCTestCase {
         XCTAssertEqual(layout.parameters[8].cols, 8)   // layer 1 reads both directions
     }
 }
+
+final class StackArrayAPITests: XCTestCase {
+    func testShapeMismatchesNameExpectedAndActualShapes() throws {
+        var layout = ParameterLayout()
+        let stack = try RecurrentStack(kind: .lstm, inputSize: 3, hiddenSize: 4, layers: 2, layout: &layout)
+        let arena = ParameterArena(layout: layout, seed: 1)
+        let ws = RecurrentStackWorkspace()
+        var rng = SeededGenerator(seed: 1)
+        XCTAssertThrowsError(try stack.forward([Float](repeating: 0, count: 29), batch: 2, steps: 5, rng: &rng,
+                                               workspace: ws, arena: arena)) {
+            XCTAssertEqual("\($0)", "RecurrentStack.forward input: expected shape (B, T, D) = (2, 5, 3) = 30 scalars, found 29 scalars")
+        }
+        XCTAssertThrowsError(try stack.forward([Float](repeating: 0, count: 30), batch: 2, steps: 5, initialState: [0, 0],
+                                               rng: &rng, workspace: ws, arena: arena)) {
+            XCTAssertEqual("\($0)", "RecurrentStack.forward initial state: expected shape (L·dirs, B, S) = (2, 2, 8) = 32 scalars, found 2 scalars")
+        }
+        let (y, state) = try stack.forward([Float](repeating: 0.1, count: 30), batch: 2, steps: 5, rng: &rng,
+                                           workspace: ws, arena: arena)
+        XCTAssertEqual(y.count, 40)
+        XCTAssertEqual(state.count, 32)
+        XCTAssertThrowsError(try stack.backward([Float](repeating: 0.1, count: 30), batch: 2, steps: 5,
+                                                outputGradient: [1], workspace: ws, arena: arena)) {
+            XCTAssertEqual("\($0)", "RecurrentStack.backward output gradient: expected shape (B, T, dirs·H) = (2, 5, 4) = 40 scalars, found 1 scalars")
+        }
+        let (dx, ds0) = try stack.backward([Float](repeating: 0.1, count: 30), batch: 2, steps: 5,
+                                           outputGradient: [Float](repeating: 1, count: 40), workspace: ws, arena: arena)
+        XCTAssertEqual(dx.count, 30)
+        XCTAssertEqual(ds0.count, 32)
+        var s = RecurrentState(stack: stack, batch: 2)
+        XCTAssertThrowsError(try stack.step([1, 2, 3], state: &s, workspace: StepWorkspace(), arena: arena)) {
+            XCTAssertEqual("\($0)", "RecurrentStack.step input: expected shape (B, D) = (2, 3) = 6 scalars, found 3 scalars")
+        }
+        XCTAssertEqual(try stack.step([1, 2, 3, 4, 5, 6], state: &s, workspace: StepWorkspace(), arena: arena).count, 8)
+    }
+}
