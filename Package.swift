@@ -23,8 +23,7 @@ let package = Package(
         .testTarget(
             name: "RecurrentTests",
             dependencies: ["Recurrent", "CRecurrentKernels"],
-            exclude: ["Fixtures/make_fixtures.py"],
-            resources: [.copy("Fixtures/torch_recurrent.json")]),
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["rnn"]),
     ],
     swiftLanguageModes: [.v6]

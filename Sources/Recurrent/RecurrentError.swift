@@ -7,6 +7,8 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
     case invalidArgument(name: String, value: String, expected: String)
     /// A file could not be read or written.
     case io(path: String, reason: String)
+    /// A file was read but its contents are not what was expected (format, encoding, shapes).
+    case invalidFile(path: String, reason: String)
     /// Training produced a loss that is NaN or infinite.
     case divergence(step: Int, loss: Float)
 
@@ -17,6 +19,8 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
         case let .invalidArgument(name, value, expected):
             return "invalid \(name) '\(value)': expected \(expected)"
         case let .io(path, reason):
+            return "\(path): \(reason)"
+        case let .invalidFile(path, reason):
             return "\(path): \(reason)"
         case let .divergence(step, loss):
             return "training diverged at step \(step): loss is \(loss); lower the learning rate or clip gradients"

@@ -14,9 +14,11 @@ struct RNN: ParsableCommand {
               rnn roommate --start pasta --weather sunny,rainy,rainy
               rnn roommate --train --cell rnn --seed 3      learn the rule from random weights
               rnn compare --task adding --length 100        vanilla RNN vs LSTM vs GRU
+              rnn train --text input.txt --out runs/char    a char-rnn language model
+              rnn sample --checkpoint runs/char/best.safetensors --prime "ROMEO:"
               rnn bench gemm --size 1024                    matrix-multiply speed (GFLOP/s)
             """,
-        subcommands: [RoommateCommand.self, CompareCommand.self, BenchCommand.self])
+        subcommands: [RoommateCommand.self, CompareCommand.self, TrainCommand.self, SampleCommand.self, ScoreCommand.self, BenchCommand.self])
 
     /// Runs the tool; every failure ends as one line on standard error and a non-zero status.
     static func main() {

@@ -33,7 +33,7 @@ public final class SGD: Optimizer {
     public let momentum: Float
     public let nesterov: Bool
     public let weightDecay: Float
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
     public let moments: MomentBuffers
 
     public init(arena: ParameterArena, learningRate: Float, momentum: Float = 0, nesterov: Bool = false,
@@ -64,7 +64,7 @@ public final class SGD: Optimizer {
 public final class Adagrad: Optimizer {
     public var learningRate: Float
     public let epsilon: Float
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
     public let moments: MomentBuffers
 
     public init(arena: ParameterArena, learningRate: Float, epsilon: Float = 1e-8) {
@@ -89,7 +89,7 @@ public final class RMSprop: Optimizer {
     public var learningRate: Float
     public let alpha: Float
     public let epsilon: Float
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
     public let moments: MomentBuffers
 
     public init(arena: ParameterArena, learningRate: Float, alpha: Float = 0.99, epsilon: Float = 1e-8) {
@@ -119,7 +119,7 @@ public final class Adam: Optimizer {
     public let epsilon: Float
     public let weightDecay: Float
     public let decoupledWeightDecay: Bool
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
     public let moments: MomentBuffers
 
     public init(arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,

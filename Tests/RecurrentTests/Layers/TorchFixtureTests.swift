@@ -48,7 +48,7 @@ final class TorchFixtureTests: XCTestCase {
     }
 
     func testAgainstPyTorch() throws {
-        let url = try XCTUnwrap(Bundle.module.url(forResource: "torch_recurrent", withExtension: "json"))
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "torch_recurrent", withExtension: "json", subdirectory: "Fixtures"))
         let file = try JSONDecoder().decode(File.self, from: Data(contentsOf: url))
         XCTAssertEqual(file.cases.count, 16)
         for fx in file.cases {

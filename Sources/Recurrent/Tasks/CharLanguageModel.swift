@@ -1,0 +1,197 @@
+import Foundation
+
+/// The shape of a character model, as a checkpoint's `config` metadata records it:
+/// `{"cell": "lstm", "vocab": [...], "embedding_size": E, "hidden_size": H, "num_layers": L}`.
+public struct CharModelConfiguration: Sendable, Equatable {
+    public var cell: CellKind
+    public var vocabulary: Vocabulary
+    public var embeddingSize: Int
+    public var hiddenSize: Int
+    public var layers: Int
+
+    public init(cell: CellKind, vocabulary: Vocabulary, embeddingSize: Int, hiddenSize: Int, layers: Int) {
+        self.cell = cell
+        self.vocabulary = vocabulary
+        self.embeddingSize = embeddingSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+    }
+
+    /// The config JSON, keys in the contract's order (the same bytes every time).
+    public var json: String {
+        let vocab = vocabulary.symbols.map(SafetensorsFile.jsonString).joined(separator: ", ")
+        return "{\"cell\": \"\(cell.rawValue)\", \"vocab\": [\(vocab)], \"embedding_size\": \(embeddingSize), "
+            + "\"hidden_size\": \(hiddenSize), \"num_layers\": \(layers)}"
+    }
+
+    /// Parses a config JSON.
+    /// - Throws: `RecurrentError.invalidFile` naming the missing or bad field.
+    public init(json: String, path: String) throws {
+        func bad(_ reason: String) -> RecurrentError { .invalidFile(path: path, reason: "bad config metadata: \(reason)") }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+            throw bad("not a JSON object")
+        }
+        guard let cellName = object["cell"] as? String else { throw bad("no \"cell\"") }
+        guard let cell = try? CellKind(parsing: cellName), cellName == cell.rawValue || cellName == "rnn" else {
+            throw bad("unknown cell '\(cellName)', expected lstm, gru, rnn_tanh or rnn_relu")
+        }
+        guard let vocab = object["vocab"] as? [String] else { throw bad("no \"vocab\" list of strings") }
+        func positive(_ key: String) throws -> Int {
+            guard let n = object[key] as? NSNumber, let v = Int(exactly: n.doubleValue), v >= 1, v <= 1 << 20 else {
+                throw bad("\"\(key)\" must be a positive integer")
+            }
+            return v
+        }
+        do {
+            self.init(cell: cell, vocabulary: try Vocabulary(symbols: vocab), embeddingSize: try positive("embedding_size"),
+                      hiddenSize: try positive("hidden_size"), layers: try positive("num_layers"))
+        } catch let error as RecurrentError {
+            if case .invalidFile = error { throw error }
+            throw bad("\(error)")
+        }
+    }
+}
+
+/// A character-level language model: Embedding(V, E) → recurrent stack → Linear(H, V),
+/// parameters named as PyTorch names a module with submodules `embedding`, `rnn`, `head`.
+public final class CharLanguageModel: @unchecked Sendable {
+    public let configuration: CharModelConfiguration
+    public let model: SequenceModel
+    public let arena: ParameterArena
+    /// The names of the contract tensors, in PyTorch's state-dict order.
+    public let contractNames: [String]
+
+    /// A model with fresh weights drawn from `seed` (PyTorch's default initialisation).
+    public init(configuration c: CharModelConfiguration, dropout: Float = 0, seed: UInt64) throws {
+        configuration = c
+        var layout = ParameterLayout()
+        model = try SequenceModel(input: .tokens(vocabulary: c.vocabulary.count, embedding: c.embeddingSize), kind: c.cell,
+                                  hiddenSize: c.hiddenSize, layers: c.layers, dropout: dropout, outputs: c.vocabulary.count,
+                                  layout: &layout)
+        arena = ParameterArena(layout: layout, seed: seed)
+        contractNames = layout.parameters.map(\.name)
+    }
+
+    /// Loads the contract tensors and config of a checkpoint; further tensors are ignored.
+    /// F32 tensors are used as they are; F16, BF16 and F64 are converted.
+    /// - Throws: `RecurrentError.invalidFile` for a file that is not a character-model
+    ///   checkpoint, whose config disagrees with its tensors, or whose weights are not finite.
+    public convenience init(checkpoint file: SafetensorsFile, dropout: Float = 0) throws {
+        guard let json = file.metadata["config"] else {
+            throw RecurrentError.invalidFile(path: file.path, reason: "no \"config\" metadata: not a character-model checkpoint "
+                                             + "(HINT: save it with metadata={\"config\": ...}, see the README)")
+        }
+        let c = try CharModelConfiguration(json: json, path: file.path)
+        try self.init(configuration: c, dropout: dropout, seed: 0)
+        for p in arena.parameters {
+            guard let t = file[p.name] else {
+                throw RecurrentError.invalidFile(path: file.path, reason: "missing tensor '\(p.name)' for a \(c.layers)-layer \(c.cell.rawValue) model")
+            }
+            let expected = p.cols == 1 ? [p.rows] : [p.rows, p.cols]
+            guard t.shape == expected else {
+                throw RecurrentError.invalidFile(path: file.path, reason: "tensor '\(p.name)' has shape \(t.shape), "
+                                                 + "but the config (vocab \(c.vocabulary.count), embedding \(c.embeddingSize), "
+                                                 + "hidden \(c.hiddenSize)) needs \(expected)")
+            }
+            let values = try file.floats(p.name)
+            if let i = values.firstIndex(where: { !$0.isFinite }) {
+                throw RecurrentError.invalidFile(path: file.path, reason: "tensor '\(p.name)' holds \(values[i]) at index \(i); weights must be finite")
+            }
+            values.withUnsafeBufferPointer { arena.value(p).update(from: $0.baseAddress!, count: p.count) }
+        }
+    }
+
+    /// Reads a checkpoint file and loads it.
+    public convenience init(contentsOf path: String) throws {
+        try self.init(checkpoint: SafetensorsFile(contentsOf: path))
+    }
+
+    /// The contract tensors as safetensors entries (F32, PyTorch's shapes).
+    public func contractEntries() -> [SafetensorsFile.Entry] {
+        arena.parameters.map { p in
+            SafetensorsFile.Entry(p.name, shape: p.cols == 1 ? [p.rows] : [p.rows, p.cols],
+                                  floats: Array(UnsafeBufferPointer(start: arena.value(p), count: p.count)))
+        }
+    }
+
+    // MARK: Scoring
+
+    /// The mean negative log-likelihood of `ids` read as one stream from a zero state: each token
+    /// predicted from all tokens before it (N − 1 predictions), in chunks of `chunk` steps.
+    /// - Returns: total nats and the number of predictions.
+    public func negativeLogLikelihood(_ ids: [Int32], chunk: Int = 256) -> (nats: Double, predictions: Int) {
+        guard ids.count >= 2 else { return (0, 0) }
+        let v = configuration.vocabulary.count
+        let ws = SequenceModelWorkspace()
+        var rng = SeededGenerator(seed: 0)
+        var state = [Float](repeating: 0, count: model.stack.stateCount(batch: 1)), next = state
+        var logits = [Float](repeating: 0, count: chunk * v)
+        var total = 0.0
+        var start = 0
+        while start < ids.count - 1 {
+            let t = min(chunk, ids.count - 1 - start)
+            ids.withUnsafeBufferPointer { all in
+                model.forward(tokens: all.baseAddress! + start, batch: 1, steps: t, initialState: state, output: &logits,
+                              finalState: &next, rng: &rng, workspace: ws, arena: arena)
+                let (loss, count) = Loss.softmaxCrossEntropy(logits: logits, rows: t, classes: v,
+                                                             targets: all.baseAddress! + start + 1, gradient: nil)
+                total += Double(loss) * Double(count)
+            }
+            swap(&state, &next)
+            start += t
+        }
+        return (total, ids.count - 1)
+    }
+
+    // MARK: Sampling
+
+    /// Generates `length` characters, one step at a time with the streaming API (batch 1),
+    /// after reading `prime` (or a newline, or the first symbol, when `prime` is empty).
+    /// - Parameters:
+    ///   - temperature: logits are divided by it (> 0).
+    ///   - topK: sample among the K most likely characters only (nil: all).
+    ///   - emit: receives each generated character as soon as it exists.
+    /// - Throws: `RecurrentError.invalidArgument` for a prime character outside the vocabulary.
+    public func sample(length: Int, temperature: Float = 1, topK: Int? = nil, prime: String = "", seed: UInt64,
+                       emit: (Character) -> Void) throws {
+        let vocab = configuration.vocabulary
+        let v = vocab.count
+        var primeIds = try vocab.encode(prime, source: "the prime text")
+        if primeIds.isEmpty { primeIds = [vocab.id(of: "\n") ?? 0] }
+        var rng = SeededGenerator(seed: seed)
+        var state = RecurrentState(stack: model.stack, batch: 1)
+        let ws = StepWorkspace()
+        let e = configuration.embeddingSize, h = model.stack.outputSize
+        var x = [Float](repeating: 0, count: e), y = [Float](repeating: 0, count: h)
+        var logits = [Float](repeating: 0, count: v), probabilities = logits
+        let embedding = model.embedding!
+        var order = Array(0..<v)
+
+        func step(_ id: Int32) throws {
+            var token = id
+            embedding.forward(&token, rows: 1, output: &x, arena: arena)
+            try model.stack.step(input: x, state: &state, output: &y, workspace: ws, arena: arena)
+            model.head.forward(y, rows: 1, output: &logits, arena: arena)
+        }
+        for id in primeIds { try step(id) }
+        for _ in 0..<length {
+            for j in 0..<v { logits[j] /= temperature }
+            if let topK, topK < v {
+                // Keep the K largest logits (ties broken by id, so the same seed gives the same text).
+                order.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+                for j in order[topK...] { logits[j] = -.infinity }
+            }
+            Softmax.row(logits, count: v, into: &probabilities)
+            // Inverse CDF; rounding can leave u ≥ 0 at the end: then the last possible character.
+            var u = rng.nextUniform()
+            var next = -1
+            for j in 0..<v where probabilities[j] > 0 {
+                next = j
+                u -= probabilities[j]
+                if u < 0 { break }
+            }
+            emit(Character(vocab.symbol(Int32(next))))
+            try step(Int32(next))
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import Recurrent
+
+struct SampleCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sample",
+        abstract: "Generate text from a character model, one character at a time.",
+        discussion: """
+            Streams characters to standard output as they are generated. The same seed gives the
+            same text.
+
+            Examples:
+              rnn sample --checkpoint runs/shakespeare/best.safetensors
+              rnn sample --checkpoint model.safetensors --length 500 --temperature 0.8 --prime "ROMEO:" --seed 7
+              rnn sample --checkpoint model.safetensors --top-k 5
+            """)
+
+    @Option(help: "A checkpoint (.safetensors) written by rnn train, or by PyTorch under the README's contract.")
+    var checkpoint: String
+
+    @Option(help: "Characters to generate.")
+    var length: Int = 1000
+
+    @Option(help: "Softmax temperature (> 0): lower is more conservative.")
+    var temperature: Float = 1
+
+    @Option(help: "Sample among the K most likely characters only.")
+    var topK: Int?
+
+    @Option(help: "Text to read first; it is printed, then continued.")
+    var prime: String = ""
+
+    @Option(help: "Seed for sampling.", transform: parseSeed)
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        guard length >= 0 && length <= 100_000_000 else { throw ValidationError("invalid length '\(length)': expected 0...100000000") }
+        guard temperature > 0 && temperature.isFinite else {
+            throw ValidationError("invalid temperature '\(temperature)': expected a positive number")
+        }
+        if let topK, topK < 1 { throw ValidationError("invalid top-k '\(topK)': expected at least 1") }
+    }
+
+    func run() throws {
+        let model = try CharLanguageModel(contentsOf: checkpoint)
+        var buffer = ""
+        try model.sample(length: 0, prime: prime, seed: seed) { _ in }   // checks the prime before printing anything
+        FileHandle.standardOutput.write(Data(prime.utf8))
+        try model.sample(length: length, temperature: temperature, topK: topK, prime: prime, seed: seed) { c in
+            buffer.append(c)
+            if c == "\n" || buffer.utf8.count >= 64 {
+                FileHandle.standardOutput.write(Data(buffer.utf8))
+                buffer = ""
+            }
+        }
+        FileHandle.standardOutput.write(Data((buffer + "\n").utf8))
+    }
+}
+
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Mean negative log-likelihood of a text under a character model.",
+        discussion: """
+            The text is read as one stream from a zero state; each character is predicted from all
+            the characters before it (N − 1 predictions).
+
+            Examples:
+              rnn score --checkpoint runs/shakespeare/best.safetensors --text valid.txt
+              rnn score --checkpoint model.safetensors --text valid.txt --json
+            """)
+
+    @Option(help: "A character-model checkpoint (.safetensors).")
+    var checkpoint: String
+
+    @Option(help: "The text to score (UTF-8).")
+    var text: String
+
+    @Flag(help: "Print {\"chars\": N, \"nats_per_char\": x, \"bits_per_char\": y}.")
+    var json = false
+
+    func run() throws {
+        let model = try CharLanguageModel(contentsOf: checkpoint)
+        let contents = try TextFile.read(text)
+        let ids = try model.configuration.vocabulary.encode(contents, source: text)
+        guard ids.count >= 2 else {
+            throw RecurrentError.invalidFile(path: text, reason: "1 character: scoring needs at least 2")
+        }
+        let (nats, predictions) = model.negativeLogLikelihood(ids)
+        let perChar = nats / Double(predictions)
+        if json {
+            print(JSON.object([("chars", "\(ids.count)"), ("nats_per_char", JSON.number(perChar)),
+                               ("bits_per_char", JSON.number(perChar / log(2)))]))
+        } else {
+            print(String(format: "%d characters, %d predictions: %.4f nats/char, %.4f bits/char, perplexity %.3f",
+                         ids.count, predictions, perChar, perChar / log(2), exp(perChar)))
+        }
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import XCTest
+@testable import Recurrent
+
+/// A temporary folder removed after the test.
+final class TemporaryFolder {
+    let path: String
+    init() {
+        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("recurrent-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    @discardableResult
+    func write(_ name: String, _ text: String) -> String {
+        FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
+        return file(name)
+    }
+    @discardableResult
+    func write(_ name: String, bytes: [UInt8]) -> String {
+        FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
+        return file(name)
+    }
+}
+
+/// A small generated text with structure to learn: a repeated little song with variations.
+func generatedText(_ characters: Int, seed: UInt64 = 5) -> String {
+    let words = ["the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "to", "it"]
+    var rng = SeededGenerator(seed: seed)
+    var out = ""
+    while out.unicodeScalars.count < characters {
+        out += words[rng.nextInt(below: words.count)]
+        out += rng.nextInt(below: 8) == 0 ? ".\n" : " "
+    }
+    return String(String.UnicodeScalarView(out.unicodeScalars.prefix(characters)))
+}
+
+final class VocabularyAndTextTests: XCTestCase {
+    func testVocabularyIsSortedDistinctScalars() throws {
+        let v = Vocabulary(text: "baé\na!b")
+        XCTAssertEqual(v.symbols, ["\n", "!", "a", "b", "é"])
+        XCTAssertEqual(try v.encode("ab\n"), [2, 3, 0])
+        XCTAssertThrowsError(try v.encode("abz", source: "valid.txt")) {
+            XCTAssertEqual("\($0)", "invalid character in valid.txt at position 2 'z (U+007A)': expected one of the model's 5 characters")
+        }
+        XCTAssertThrowsError(try v.encode("a\tb")) { XCTAssertTrue("\($0)".contains("U+0009")) }
+        XCTAssertThrowsError(try Vocabulary(symbols: ["a", "bc"]))
+        XCTAssertThrowsError(try Vocabulary(symbols: ["a", "a"]))
+    }
+
+    func testTextFileRefusesBadFiles() {
+        let dir = TemporaryFolder()
+        XCTAssertEqual(try TextFile.read(dir.write("ok.txt", "héllo")), "héllo")
+        let cases: [(String, String)] = [
+            (dir.file("missing.txt"), "no such file"),
+            (dir.write("empty.txt", ""), "the file is empty"),
+            (dir.write("binary.bin", bytes: [0x41, 0x00, 0x42]), "binary data (a NUL byte at offset 1)"),
+            (dir.write("latin1.txt", bytes: [0x61, 0x62, 0xE9, 0x63]), "not valid UTF-8 text (at byte 2)"),
+            (dir.path, "is a directory"),
+        ]
+        for (path, reason) in cases {
+            XCTAssertThrowsError(try TextFile.read(path)) { XCTAssertTrue("\($0)".contains(reason), "\($0)") }
+        }
+    }
+}
+
+final class CharLanguageModelTests: XCTestCase {
+    struct Expected: Decodable {
+        struct Result: Decodable { let nats_per_char: Double; let first_logits: [Float] }
+        let text: String
+        let models: [String: [String: Result]]
+    }
+
+    /// Checkpoints written by PyTorch under the contract (F32, F16, BF16) load and score as PyTorch scores them.
+    func testPyTorchCheckpointsLoadAndScore() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "charlm_expected", withExtension: "json", subdirectory: "Fixtures"))
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: url))
+        XCTAssertEqual(expected.models.count, 2)
+        for (cell, results) in expected.models {
+            for (dtype, result) in results {
+                let path = try XCTUnwrap(Bundle.module.path(forResource: "charlm_\(cell)_\(dtype)", ofType: "safetensors",
+                                                            inDirectory: "Fixtures"))
+                let model = try CharLanguageModel(contentsOf: path)
+                XCTAssertEqual(model.configuration.cell.rawValue, cell)
+                let ids = try model.configuration.vocabulary.encode(expected.text)
+                let (nats, n) = model.negativeLogLikelihood(ids, chunk: 7)
+                XCTAssertEqual(n, ids.count - 1)
+                XCTAssertEqual(nats / Double(n), result.nats_per_char, accuracy: 1e-5 * result.nats_per_char, "\(cell) \(dtype)")
+                // The first step's logits.
+                var logits = [Float](repeating: 0, count: model.configuration.vocabulary.count)
+                var rng = SeededGenerator(seed: 0)
+                model.model.forward(tokens: [ids[0]], batch: 1, steps: 1, output: &logits, rng: &rng,
+                                    workspace: SequenceModelWorkspace(), arena: model.arena)
+                for (a, b) in zip(logits, result.first_logits) { XCTAssertEqual(a, b, accuracy: 1e-5 * (1 + abs(b)), "\(cell) \(dtype)") }
+            }
+        }
+    }
+
+    func testCheckpointsThatDoNotFitAreRefused() throws {
+        let dir = TemporaryFolder()
+        let vocab = Vocabulary(text: "abc")
+        let config = CharModelConfiguration(cell: .gru, vocabulary: vocab, embeddingSize: 4, hiddenSize: 5, layers: 1)
+        let model = try CharLanguageModel(configuration: config, seed: 1)
+        func write(_ name: String, entries: [SafetensorsFile.Entry], metadata: [String: String]) -> String {
+            let path = dir.file(name)
+            FileManager.default.createFile(atPath: path, contents: SafetensorsFile.encode(entries, metadata: metadata))
+            return path
+        }
+        let good = write("good.safetensors", entries: model.contractEntries(), metadata: ["config": config.json])
+        XCTAssertEqual(try CharLanguageModel(contentsOf: good).configuration, config)
+        var wrong = config
+        wrong.hiddenSize = 6
+        let mismatched = write("mismatch.safetensors", entries: model.contractEntries(), metadata: ["config": wrong.json])
+        XCTAssertThrowsError(try CharLanguageModel(contentsOf: mismatched)) {
+            XCTAssertTrue("\($0)".contains("tensor 'embedding.weight' has shape [3, 4]") || "\($0)".contains("has shape"), "\($0)")
+        }
+        let noConfig = write("noconfig.safetensors", entries: model.contractEntries(), metadata: [:])
+        XCTAssertThrowsError(try CharLanguageModel(contentsOf: noConfig)) { XCTAssertTrue("\($0)".contains("no \"config\" metadata")) }
+        let missing = write("missing.safetensors", entries: Array(model.contractEntries().dropLast()), metadata: ["config": config.json])
+        XCTAssertThrowsError(try CharLanguageModel(contentsOf: missing)) { XCTAssertTrue("\($0)".contains("missing tensor 'head.bias'")) }
+        var entries = model.contractEntries()
+        entries[0] = .init(entries[0].name, shape: entries[0].shape, floats: [Float.nan] + entries[0].floats!.dropFirst())
+        let nan = write("nan.safetensors", entries: entries, metadata: ["config": config.json])
+        XCTAssertThrowsError(try CharLanguageModel(contentsOf: nan)) { XCTAssertTrue("\($0)".contains("weights must be finite")) }
+        let badConfig = write("badconfig.safetensors", entries: model.contractEntries(), metadata: ["config": "{\"cell\": \"lstm\"}"])
+        XCTAssertThrowsError(try CharLanguageModel(contentsOf: badConfig)) { XCTAssertTrue("\($0)".contains("bad config metadata")) }
+        let truncated = dir.write("truncated.safetensors", bytes: Array(try Data(contentsOf: URL(fileURLWithPath: good)).prefix(100)))
+        XCTAssertThrowsError(try CharLanguageModel(contentsOf: truncated)) { XCTAssertTrue("\($0)".contains("not a valid safetensors file")) }
+    }
+
+    func testSamplingIsSeededAndRespectsTopK() throws {
+        let config = CharModelConfiguration(cell: .lstm, vocabulary: Vocabulary(text: "abcdef"), embeddingSize: 4, hiddenSize: 8, layers: 2)
+        let model = try CharLanguageModel(configuration: config, seed: 3)
+        func sample(seed: UInt64, topK: Int? = nil) throws -> String {
+            var s = ""
+            try model.sample(length: 200, topK: topK, prime: "ab", seed: seed) { s.append($0) }
+            return s
+        }
+        XCTAssertEqual(try sample(seed: 1), try sample(seed: 1))
+        XCTAssertNotEqual(try sample(seed: 1), try sample(seed: 2))
+        XCTAssertEqual(try sample(seed: 1).count, 200)
+        XCTAssertLessThanOrEqual(Set(try sample(seed: 4, topK: 1)).count, 6)
+        XCTAssertThrowsError(try model.sample(length: 1, prime: "xyz", seed: 1) { _ in }) {
+            XCTAssertTrue("\($0)".contains("the prime text at position 0"), "\($0)")
+        }
+        // Top-1 is greedy: the same text whatever the seed.
+        XCTAssertEqual(try sample(seed: 5, topK: 1), try sample(seed: 6, topK: 1))
+    }
+}
+
+final class CharTrainerTests: XCTestCase {
+    func options(steps: Int) -> CharTrainingOptions {
+        var o = CharTrainingOptions()
+        o.hiddenSize = 24
+        o.layers = 2
+        o.batch = 4
+        o.sequence = 16
+        o.steps = steps
+        o.evaluateEvery = 10
+        o.dropout = 0.1
+        o.learningRate = 1e-2
+        return o
+    }
+
+    func testTrainingLearnsAndWritesItsFiles() throws {
+        let dir = TemporaryFolder()
+        let text = dir.write("text.txt", generatedText(4000))
+        let out = dir.file("run")
+        let trainer = try CharTrainer(text: text, options: options(steps: 60), output: out)
+        var evaluations: [Double] = []
+        let summary = try trainer.run(report: { event in
+            if case let .evaluation(_, _, v, _) = event { evaluations.append(v!) }
+        })
+        XCTAssertEqual(summary.steps, 60)
+        XCTAssertEqual(evaluations.count, 6)
+        XCTAssertLessThan(evaluations.last!, evaluations.first! - 0.3, "validation loss \(evaluations)")
+        for name in ["last.safetensors", "best.safetensors", "metrics.jsonl", "loss.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent(name)), name)
+        }
+        let lines = try String(contentsOfFile: (out as NSString).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+            .split(separator: "\n")
+        XCTAssertEqual(lines.count, 6)
+        // No temporary files left behind.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(),
+                       ["best.safetensors", "last.safetensors", "loss.svg", "metrics.jsonl"])
+        // The best checkpoint scores the validation text as the trainer measured it.
+        let best = try CharLanguageModel(contentsOf: (out as NSString).appendingPathComponent("best.safetensors"))
+        XCTAssertEqual(best.configuration.vocabulary, trainer.model.configuration.vocabulary)
+        // A second fresh run into the same folder is refused: nothing is overwritten.
+        XCTAssertThrowsError(try CharTrainer(text: text, options: options(steps: 60), output: out)) {
+            XCTAssertTrue("\($0)".contains("--resume"), "\($0)")
+        }
+    }
+
+    /// N steps, then a resume for N more, gives the same checkpoint bytes as 2N straight.
+    func testResumeIsBitExact() throws {
+        let dir = TemporaryFolder()
+        let text = dir.write("text.txt", generatedText(3000))
+        let straight = dir.file("straight"), split = dir.file("split")
+        _ = try CharTrainer(text: text, options: options(steps: 40), output: straight).run()
+        _ = try CharTrainer(text: text, options: options(steps: 20), output: split).run()
+        let resumed = try CharTrainer(resume: split, text: nil, steps: 40, epochs: nil)
+        XCTAssertEqual(resumed.step, 20)
+        _ = try resumed.run()
+        for name in ["last.safetensors", "best.safetensors"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: (straight as NSString).appendingPathComponent(name)))
+            let b = try Data(contentsOf: URL(fileURLWithPath: (split as NSString).appendingPathComponent(name)))
+            XCTAssertEqual(a, b, "\(name) differs")
+        }
+    }
+
+    func testStopWritesTheLastCheckpoint() throws {
+        let dir = TemporaryFolder()
+        let text = dir.write("text.txt", generatedText(3000))
+        let out = dir.file("run")
+        var calls = 0
+        let summary = try CharTrainer(text: text, options: options(steps: 40), output: out).run(shouldStop: {
+            calls += 1
+            return calls > 7
+        })
+        XCTAssertTrue(summary.interrupted)
+        XCTAssertEqual(summary.steps, 7)
+        let resumed = try CharTrainer(resume: out, text: nil, steps: nil, epochs: nil)
+        XCTAssertEqual(resumed.step, 7)
+        XCTAssertEqual(resumed.totalSteps, 40)
+    }
+
+    func testBadTrainingInputsAreRefused() throws {
+        let dir = TemporaryFolder()
+        let short = dir.write("short.txt", "abcdefghij")
+        XCTAssertThrowsError(try CharTrainer(text: short, options: options(steps: 5), output: dir.file("a"))) {
+            XCTAssertTrue("\($0)".contains("needs at least 68 (B·(T+1))"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("a")), "nothing written for a refused run")
+        XCTAssertThrowsError(try CharTrainer(resume: dir.file("nothing"), text: nil, steps: nil, epochs: nil)) {
+            XCTAssertTrue("\($0)".contains("no last.safetensors to resume from"))
+        }
+        let text = dir.write("text.txt", generatedText(3000))
+        let out = dir.file("run")
+        _ = try CharTrainer(text: text, options: options(steps: 10), output: out).run()
+        let other = dir.write("other.txt", generatedText(3000, seed: 9))
+        XCTAssertThrowsError(try CharTrainer(resume: out, text: other, steps: 20, epochs: nil)) {
+            XCTAssertTrue("\($0)".contains("not the text the checkpoint"), "\($0)")
+        }
+        var bad = options(steps: 10)
+        bad.dropout = 1
+        XCTAssertThrowsError(try CharTrainer(text: text, options: bad, output: dir.file("b")))
+    }
+}
