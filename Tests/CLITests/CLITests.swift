@@ -3,38 +3,9 @@ import XCTest
 
 /// End-to-end tests of the `rnn` executable: real processes, real exit codes.
 final class CLITests: XCTestCase {
-    struct Result {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-        let signaled: Bool
-    }
-
-    /// The built `rnn`, in the build folder beside the test bundle (macOS runs the bundle
-    /// inside xctest, Linux runs it as the process itself).
-    static var binary: URL {
-        if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
-            return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("rnn")
-        }
-        let exe = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
-        return exe.deletingLastPathComponent().appendingPathComponent("rnn")
-    }
-
-    func run(_ arguments: [String]) throws -> Result {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self),
-                      signaled: process.terminationReason == .uncaughtSignal)
-    }
+    typealias Result = CLIResult
+    static var binary: URL { rnnBinary }
+    func run(_ arguments: [String]) throws -> CLIResult { try runRNN(arguments) }
 
     func testRoommateShowsTheLectureAndTheSchedule() throws {
         let r = try run(["roommate", "--start", "pasta", "--weather", "sunny,rainy,rainy,sunny,rainy"])
@@ -142,4 +113,38 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(object?["size"] as? Int, 64)
         XCTAssertGreaterThan(object?["gflops"] as? Double ?? 0, 0)
     }
+}
+
+/// What one run of `rnn` did.
+struct CLIResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    let signaled: Bool
+}
+
+/// The built `rnn`, in the build folder beside the test bundle (macOS runs the bundle inside
+/// xctest, Linux runs it as the process itself).
+var rnnBinary: URL {
+    if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
+        return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("rnn")
+    }
+    let exe = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
+    return exe.deletingLastPathComponent().appendingPathComponent("rnn")
+}
+
+/// Runs `rnn` with `arguments` and collects everything it did.
+func runRNN(_ arguments: [String]) throws -> CLIResult {
+    let process = Process()
+    process.executableURL = rnnBinary
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                     stderr: String(decoding: errData, as: UTF8.self), signaled: process.terminationReason == .uncaughtSignal)
 }

@@ -1,0 +1,129 @@
+import Foundation
+import XCTest
+
+/// `rnn train`, `sample` and `score` as a user runs them, on small generated text.
+final class CharModelCLITests: XCTestCase {
+    var dir = ""
+
+    override func setUp() {
+        dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-cli-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+
+    func write(_ name: String, _ text: String) -> String {
+        FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))
+        return path(name)
+    }
+
+    func text(_ n: Int) -> String {
+        let words = ["to", "be", "or", "not", "that", "is", "the", "question"]
+        var s = "", i = 0
+        while s.count < n { s += words[(i * 7 + i / 3) % words.count] + (i % 6 == 5 ? ".\n" : " "); i += 1 }
+        return String(s.prefix(n))
+    }
+
+    func run(_ arguments: [String]) throws -> CLIResult { try runRNN(arguments) }
+
+    func testTrainSampleScore() throws {
+        let corpus = write("corpus.txt", text(6000))
+        let out = path("run")
+        let train = try run(["train", "--text", corpus, "--hidden", "32", "--layers", "1", "--batch", "8", "--seq", "20",
+                             "--steps", "40", "--eval-every", "20", "--out", out])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        XCTAssertTrue(train.stdout.contains("step 40"), train.stdout)
+        XCTAssertTrue(train.stdout.contains("validation"), train.stdout)
+        let best = (out as NSString).appendingPathComponent("best.safetensors")
+
+        let a = try run(["sample", "--checkpoint", best, "--length", "80", "--prime", "to be", "--seed", "4"])
+        let b = try run(["sample", "--checkpoint", best, "--length", "80", "--prime", "to be", "--seed", "4"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertEqual(a.stdout, b.stdout)
+        XCTAssertTrue(a.stdout.hasPrefix("to be"))
+        XCTAssertEqual(a.stdout.unicodeScalars.count, 5 + 80 + 1)
+
+        let score = try run(["score", "--checkpoint", best, "--text", corpus, "--json"])
+        XCTAssertEqual(score.status, 0, score.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(score.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["chars"] as? Int, 6000)
+        let nats = try XCTUnwrap(object?["nats_per_char"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(object?["bits_per_char"] as? Double), nats / log(2), accuracy: 1e-9)
+        XCTAssertLessThan(nats, log(Double(Set(text(6000)).count)), "better than uniform")
+
+        let resumed = try run(["train", "--resume", out, "--steps", "60"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resuming at step 40"), resumed.stdout)
+    }
+
+    func testBadInputsFailCleanlyAndWriteNothing() throws {
+        let corpus = write("corpus.txt", text(3000))
+        FileManager.default.createFile(atPath: path("empty.txt"), contents: Data())
+        FileManager.default.createFile(atPath: path("binary.bin"), contents: Data([0x50, 0x4B, 0x00, 0x03]))
+        FileManager.default.createFile(atPath: path("latin1.txt"), contents: Data([0x63, 0x61, 0x66, 0xE9]))
+        FileManager.default.createFile(atPath: path("junk.safetensors"), contents: Data((0..<64).map { UInt8($0) }))
+        let cases: [([String], String)] = [
+            (["train", "--text", path("missing.txt"), "--out", path("o1")], "no such file"),
+            (["train", "--text", path("empty.txt"), "--out", path("o2")], "the file is empty"),
+            (["train", "--text", path("binary.bin"), "--out", path("o3")], "binary data"),
+            (["train", "--text", path("latin1.txt"), "--out", path("o4")], "not valid UTF-8"),
+            (["train", "--text", write("short.txt", "to be or not"), "--out", path("o5")], "needs at least"),
+            (["train", "--resume", path("nowhere")], "no last.safetensors"),
+            (["train", "--text", corpus], "missing --out"),
+            (["train", "--text", corpus, "--out", path("o6"), "--cell", "tree"], "tree"),
+            (["train", "--text", corpus, "--out", path("o7"), "--optimizer", "lbfgs"], "lbfgs"),
+            (["sample", "--checkpoint", path("missing.safetensors")], "cannot read the file"),
+            (["sample", "--checkpoint", path("junk.safetensors")], "not a valid safetensors file"),
+            (["sample", "--checkpoint", corpus], "not a valid safetensors file"),
+            (["sample", "--checkpoint", path("x"), "--temperature", "0"], "temperature '0.0'"),
+            (["score", "--checkpoint", path("junk.safetensors"), "--text", corpus], "not a valid safetensors file"),
+        ]
+        for (arguments, needle) in cases {
+            let r = try run(arguments)
+            XCTAssertFalse(r.signaled, "\(arguments) crashed")
+            XCTAssertNotEqual(r.status, 0, "\(arguments) succeeded")
+            XCTAssertLessThan(r.status, 128)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(arguments): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr) lacks \(needle)")
+        }
+        for o in ["o1", "o2", "o3", "o4", "o5", "o6", "o7"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path(o)), "\(o) was created")
+        }
+        // Scoring a character the model never saw names it and its position.
+        let out = path("run")
+        XCTAssertEqual(try run(["train", "--text", corpus, "--hidden", "8", "--layers", "1", "--batch", "4", "--seq", "10",
+                                "--steps", "2", "--out", out]).status, 0)
+        let other = write("other.txt", "to be, or not")
+        let r = try run(["score", "--checkpoint", (out as NSString).appendingPathComponent("last.safetensors"), "--text", other])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("position 5 ', (U+002C)'"), r.stderr)
+    }
+
+    /// Ctrl-C: the run writes its last checkpoint, says how to continue, and the checkpoint resumes.
+    func testInterruptWritesTheLastCheckpoint() throws {
+        let corpus = write("corpus.txt", text(20000))
+        let out = path("run")
+        let process = Process()
+        process.executableURL = rnnBinary
+        process.arguments = ["train", "--text", corpus, "--hidden", "64", "--layers", "2", "--batch", "16", "--seq", "50",
+                             "--steps", "100000", "--eval-every", "100000", "--out", out]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 1.5)
+        process.interrupt()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .exit)
+        XCTAssertEqual(process.terminationStatus, 130)
+        XCTAssertTrue(output.contains("interrupted at step"), output)
+        XCTAssertTrue(output.contains("--resume"), output)
+        let last = (out as NSString).appendingPathComponent("last.safetensors")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: last))
+        let resumed = try run(["train", "--resume", out, "--steps", "1"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+    }
+}
