@@ -1,5 +1,6 @@
 #ifndef CRECURRENT_KERNELS_H
 #define CRECURRENT_KERNELS_H
+#include <stdint.h>
 /*
  * CRecurrentKernels: the hot loops of Recurrent, in C. No stable API: the Swift
  * target `Recurrent` is the only client.
@@ -49,6 +50,82 @@ void rk_sgemm_ref(int transA, int transB, int M, int N, int K,
                   float alpha, const float *A, int lda,
                   const float *B, int ldb,
                   float beta, float *C, int ldc);
+
+/*
+ * ---- Elementwise kernels: fused gate math, softmax cross-entropy, optimiser loops ----
+ *
+ * Letters: B batch rows, H hidden width, V classes. Every block is row-strided
+ * (row b starts at base + b*ld). Each kernel runs on the active ISA path (the
+ * GEMM's); the _ref sibling is the naive libm loop it is tested against. A
+ * row's results never depend on B or on the other rows. Transcendentals are
+ * vectorised polynomials accurate to a few ulp (see gates_body.h).
+ */
+/* LSTM step, gate order i, f, g, o. a (B, 4H): x*W_ih^T + b_ih + h_{t-1}*W_hh^T; bias b_hh (4H);
+   c_prev (B, H). Writes h, c, y (B, H) and cache (B, 5H) = [i | f | g | o | tanh(c)]. */
+void rk_lstm_forward(long B, long H, const float *a, long lda, const float *bias, const float *c_prev, long ldcp,
+                     float *h, long ldh, float *c, long ldc, float *y, long ldy, float *cache, long ldk);
+/* Backward of rk_lstm_forward. dy, dh (B, H): dL/dy_t and dL/dh_t from later steps; dc (B, H): dL/dc_t
+   on entry, dL/dc_{t-1} on return. Writes da (B, 4H). */
+void rk_lstm_backward(long B, long H, float *da, long lda, const float *dy, long ldy, const float *dh, long lddh,
+                      float *dc, long lddc, const float *cache, long ldk, const float *c_prev, long ldcp);
+
+/* GRU step, gate order r, z, n. a (B, 3H): x*W_ih^T + b_ih; q (B, 3H): h_{t-1}*W_hh^T; bias b_hh (3H).
+   Writes h, y (B, H) and cache (B, 4H) = [r | z | n | W_hn*h_{t-1} + b_hn]. */
+void rk_gru_forward(long B, long H, const float *a, long lda, const float *q, long ldq, const float *bias,
+                    const float *h_prev, long ldhp, float *h, long ldh, float *y, long ldy, float *cache, long ldk);
+/* Backward of rk_gru_forward. dh (B, H): dL/dh_t on entry, z*dL/dh_t (the direct part of dL/dh_{t-1})
+   on return. Writes da (B, 3H) and dq (B, 3H), the gradient of h_{t-1}*W_hh^T + b_hh. */
+void rk_gru_backward(long B, long H, float *da, long lda, float *dq, long ldq, const float *dy, long ldy,
+                     float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp);
+
+/* Vanilla RNN step, h = phi(a + b_hh), phi = relu when relu != 0, else tanh. Writes h and y (B, H). */
+void rk_rnn_forward(long B, long H, int relu, const float *a, long lda, const float *bias, float *h, long ldh,
+                    float *y, long ldy);
+/* da = (dy + dh) * phi'(a), phi' read off h (tanh: 1 - h^2, relu: h > 0). */
+void rk_rnn_backward(long B, long H, int relu, float *da, long lda, const float *h, long ldh, const float *dy,
+                     long ldy, const float *dh, long lddh);
+
+/* Softmax cross-entropy over z (R, V). Rows with targets[r] < 0 are ignored (dz row zeroed); targets must
+   be < V. Returns the sum over counted rows of logsumexp(z_r) - z_r[y_r]; when dz is not NULL writes
+   dz = (softmax(z) - onehot(y)) * scale. */
+double rk_softmax_xent(long R, long V, const float *z, long ldz, const int32_t *targets, float scale, float *dz,
+                       long lddz);
+
+/* One Adam step over n scalars (see Optimizer.swift for the maths): w, m, v updated from g. */
+void rk_adam(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2, float eps,
+             float weight_decay, int decoupled, float step_size, float c2_root);
+/* Sum of x[i]^2 accumulated in double. */
+double rk_sum_squares(long n, const float *x);
+/* x *= s. */
+void rk_scale(long n, float *x, float s);
+/* y[i][j] += b[j], i < rows, j < cols. */
+void rk_add_bias(long rows, long cols, const float *b, float *y, long ldy);
+/* sums[j] += x[i][j] over i = 0..rows-1 in order, j < cols. */
+void rk_column_sums(long rows, long cols, const float *x, long ldx, float *sums);
+
+/* The kernels' own exp, sigmoid and tanh over n values (tests). */
+enum { RK_MAP_EXP = 0, RK_MAP_SIGMOID = 1, RK_MAP_TANH = 2 };
+void rk_map(int fn, long n, const float *x, float *y);
+
+/* Naive references: one element at a time, libm expf/tanhf, the scalar formulas. */
+void rk_lstm_forward_ref(long B, long H, const float *a, long lda, const float *bias, const float *c_prev, long ldcp,
+                         float *h, long ldh, float *c, long ldc, float *y, long ldy, float *cache, long ldk);
+void rk_lstm_backward_ref(long B, long H, float *da, long lda, const float *dy, long ldy, const float *dh, long lddh,
+                          float *dc, long lddc, const float *cache, long ldk, const float *c_prev, long ldcp);
+void rk_gru_forward_ref(long B, long H, const float *a, long lda, const float *q, long ldq, const float *bias,
+                        const float *h_prev, long ldhp, float *h, long ldh, float *y, long ldy, float *cache,
+                        long ldk);
+void rk_gru_backward_ref(long B, long H, float *da, long lda, float *dq, long ldq, const float *dy, long ldy,
+                         float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp);
+void rk_rnn_forward_ref(long B, long H, int relu, const float *a, long lda, const float *bias, float *h, long ldh,
+                        float *y, long ldy);
+void rk_rnn_backward_ref(long B, long H, int relu, float *da, long lda, const float *h, long ldh, const float *dy,
+                         long ldy, const float *dh, long lddh);
+double rk_softmax_xent_ref(long R, long V, const float *z, long ldz, const int32_t *targets, float scale, float *dz,
+                           long lddz);
+void rk_adam_ref(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2, float eps,
+                 float weight_decay, int decoupled, float step_size, float c2_root);
+void rk_map_ref(int fn, long n, const float *x, float *y);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,8 @@
+import CRecurrentKernels
 import Foundation
 
-/// Small elementwise and reduction loops shared by the layers. Plain Swift: these are
-/// O(B·H) per step against the GEMMs' O(B·H²), so they are not the bottleneck.
+/// Small elementwise and reduction loops shared by the layers. The bias loops run in the C
+/// kernels (vectorised, the same order of additions per element as the scalar loops).
 enum Elementwise {
     @inline(__always)
     static func sigmoid(_ x: Float) -> Float { 1 / (1 + Foundation.exp(-x)) }
@@ -10,20 +11,14 @@ enum Elementwise {
     @inline(__always)
     static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
                               into sums: UnsafeMutablePointer<Float>) {
-        for i in 0..<rows {
-            let row = x + i * ld
-            for j in 0..<cols { sums[j] += row[j] }
-        }
+        rk_column_sums(rows, cols, x, ld, sums)
     }
 
     /// y[i·ldy + j] += b[j]: broadcast a bias over rows.
     @inline(__always)
     static func addBias(_ b: UnsafePointer<Float>, rows: Int, cols: Int,
                         to y: UnsafeMutablePointer<Float>, ld: Int) {
-        for i in 0..<rows {
-            let row = y + i * ld
-            for j in 0..<cols { row[j] += b[j] }
-        }
+        rk_add_bias(rows, cols, b, y, ld)
     }
 
     /// Copies a (rows, cols) block between strided buffers.

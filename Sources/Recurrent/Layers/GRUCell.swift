@@ -1,4 +1,4 @@
-import Foundation
+import CRecurrentKernels
 
 /// Gated recurrent unit (Cho et al. 2014) with PyTorch's and cuDNN's semantics: the reset
 /// gate multiplies the recurrent product, after it is computed.
@@ -48,21 +48,9 @@ public struct GRUCell: RecurrentCell {
         // q (B, 3H) = h_{t−1}·W_hhᵀ; kept apart from the input half because r gates only q_n.
         GEMM.multiply(transB: true, m: batch, n: 3 * h, k: h, a: previous, lda: h,
                       b: arena.value(recurrentWeight), ldb: h, beta: 0, c: q, ldc: 3 * h)
-        let bias = arena.value(recurrentBias)
-        for row in 0..<batch {
-            let ar = a + row * lda, qr = q + row * 3 * h, hp = previous + row * h
-            let sr = state + row * h, yr = output + row * ldy, k = cache + row * 4 * h
-            for j in 0..<h {
-                let r = Elementwise.sigmoid(ar[j] + qr[j] + bias[j])
-                let z = Elementwise.sigmoid(ar[h + j] + qr[h + j] + bias[h + j])
-                let hn = qr[2 * h + j] + bias[2 * h + j]
-                let n = Foundation.tanh(ar[2 * h + j] + r * hn)
-                let v = (1 - z) * n + z * hp[j]
-                k[j] = r; k[h + j] = z; k[2 * h + j] = n; k[3 * h + j] = hn
-                sr[j] = v
-                yr[j] = v
-            }
-        }
+        // Gates, h_t and the cache in one fused pass (vectorised σ and tanh).
+        rk_gru_forward(batch, h, a, lda, q, 3 * h, arena.value(recurrentBias), previous, h, state, h,
+                       output, ldy, cache, 4 * h)
     }
 
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
@@ -71,27 +59,14 @@ public struct GRUCell: RecurrentCell {
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let h = hiddenSize
-        let dq = scratch, direct = scratch + batch * 3 * h
-        for row in 0..<batch {
-            let dar = da + row * lda, dyr = dy + row * ldy, k = cache + row * 4 * h, hp = previous + row * h
-            let dsr = ds + row * h, dqr = dq + row * 3 * h, dr0 = direct + row * h
-            for j in 0..<h {
-                let (r, z, n, hn) = (k[j], k[h + j], k[2 * h + j], k[3 * h + j])
-                let dh = dyr[j] + dsr[j]
-                let dan = dh * (1 - z) * (1 - n * n)
-                let daz = dh * (hp[j] - n) * z * (1 - z)
-                let dar0 = dan * hn * r * (1 - r)
-                dar[j] = dar0; dar[h + j] = daz; dar[2 * h + j] = dan
-                dqr[j] = dar0; dqr[h + j] = daz; dqr[2 * h + j] = dan * r
-                dr0[j] = dh * z
-            }
-        }
+        // ∂a (B, 3H) and ∂q (B, 3H); ∂h in ds becomes its direct part z ⊙ ∂h in place.
+        let dq = scratch
+        rk_gru_backward(batch, h, da, lda, dq, 3 * h, dy, ldy, ds, h, cache, 4 * h, previous, h)
         let dqRead = UnsafePointer(dq)
         // ∂W_hh (3H, H) += ∂qᵀ·h_{t−1}; ∂b_hh += Σ ∂q; ∂h_{t−1} = z ⊙ ∂h + ∂q·W_hh.
         GEMM.multiply(transA: true, m: 3 * h, n: h, k: batch, a: dqRead, lda: 3 * h, b: previous, ldb: h,
                       beta: 1, c: arena.gradient(recurrentWeight), ldc: h)
         Elementwise.addColumnSums(dqRead, rows: batch, cols: 3 * h, ld: 3 * h, into: arena.gradient(recurrentBias))
-        ds.update(from: direct, count: batch * h)
         GEMM.multiply(m: batch, n: h, k: 3 * h, a: dqRead, lda: 3 * h, b: arena.value(recurrentWeight), ldb: h,
                       beta: 1, c: ds, ldc: h)
     }

@@ -1,4 +1,4 @@
-import Foundation
+import CRecurrentKernels
 
 /// Long short-term memory (Hochreiter & Schmidhuber 1997) with PyTorch's semantics:
 ///
@@ -47,23 +47,9 @@ public struct LSTMCell: RecurrentCell {
         // a (B, 4H) += h_{t−1}·W_hhᵀ; h_{t−1} is the first half of each state row (stride 2H).
         GEMM.multiply(transB: true, m: batch, n: 4 * h, k: h, a: previous, lda: 2 * h,
                       b: arena.value(recurrentWeight), ldb: h, beta: 1, c: a, ldc: lda)
-        let bias = arena.value(recurrentBias)
-        for r in 0..<batch {
-            let ar = a + r * lda, cp = previous + r * 2 * h + h
-            let hr = state + r * 2 * h, cr = hr + h, yr = output + r * ldy, k = cache + r * 5 * h
-            for j in 0..<h {
-                let i = Elementwise.sigmoid(ar[j] + bias[j])
-                let f = Elementwise.sigmoid(ar[h + j] + bias[h + j])
-                let g = Foundation.tanh(ar[2 * h + j] + bias[2 * h + j])
-                let o = Elementwise.sigmoid(ar[3 * h + j] + bias[3 * h + j])
-                let c = f * cp[j] + i * g
-                let tc = Foundation.tanh(c)
-                k[j] = i; k[h + j] = f; k[2 * h + j] = g; k[3 * h + j] = o; k[4 * h + j] = tc
-                cr[j] = c
-                hr[j] = o * tc
-                yr[j] = o * tc
-            }
-        }
+        // Gates, c_t, h_t and the cache in one fused pass (vectorised σ and tanh).
+        rk_lstm_forward(batch, h, a, lda, arena.value(recurrentBias), previous + h, 2 * h,
+                        state, 2 * h, state + h, 2 * h, output, ldy, cache, 5 * h)
     }
 
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
@@ -72,20 +58,8 @@ public struct LSTMCell: RecurrentCell {
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let h = hiddenSize
-        for r in 0..<batch {
-            let dar = da + r * lda, dyr = dy + r * ldy, k = cache + r * 5 * h
-            let dsh = ds + r * 2 * h, dsc = dsh + h, cp = previous + r * 2 * h + h
-            for j in 0..<h {
-                let (i, f, g, o, tc) = (k[j], k[h + j], k[2 * h + j], k[3 * h + j], k[4 * h + j])
-                let dh = dyr[j] + dsh[j]
-                let dc = dsc[j] + dh * o * (1 - tc * tc)
-                dar[j] = dc * g * i * (1 - i)
-                dar[h + j] = dc * cp[j] * f * (1 - f)
-                dar[2 * h + j] = dc * i * (1 - g * g)
-                dar[3 * h + j] = dh * tc * o * (1 - o)
-                dsc[j] = dc * f                      // ∂c_{t−1}
-            }
-        }
+        // ∂a (B, 4H) from ∂h = ∂y + ∂h_t and ∂c_t; ∂c_{t−1} = ∂c·f replaces ∂c_t in place.
+        rk_lstm_backward(batch, h, da, lda, dy, ldy, ds, 2 * h, ds + h, 2 * h, cache, 5 * h, previous + h, 2 * h)
         let daRead = UnsafePointer(da)
         // ∂W_hh (4H, H) += ∂aᵀ·h_{t−1}; ∂b_hh += Σ ∂a; ∂h_{t−1} = ∂a·W_hh into the h half.
         GEMM.multiply(transA: true, m: 4 * h, n: h, k: batch, a: daRead, lda: lda, b: previous, ldb: 2 * h,

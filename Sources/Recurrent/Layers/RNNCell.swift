@@ -1,4 +1,4 @@
-import Foundation
+import CRecurrentKernels
 
 /// The vanilla (Elman) cell of the lecture: h_t = φ(W_ih·x_t + b_ih + W_hh·h_{t−1} + b_hh),
 /// with φ = tanh or relu, as PyTorch's nn.RNN.
@@ -46,16 +46,7 @@ public struct RNNCell: RecurrentCell {
         // a (B, H) += h_{t−1}·W_hhᵀ, in place over the projection rows.
         GEMM.multiply(transB: true, m: batch, n: h, k: h, a: previous, lda: h,
                       b: arena.value(recurrentWeight), ldb: h, beta: 1, c: a, ldc: lda)
-        let bhh = arena.value(recurrentBias)
-        for r in 0..<batch {
-            let ar = a + r * lda, sr = state + r * h, yr = output + r * ldy
-            for j in 0..<h {
-                let pre = ar[j] + bhh[j]
-                let v = nonlinearity == .tanh ? Foundation.tanh(pre) : max(pre, 0)
-                sr[j] = v
-                yr[j] = v
-            }
-        }
+        rk_rnn_forward(batch, h, nonlinearity == .relu ? 1 : 0, a, lda, arena.value(recurrentBias), state, h, output, ldy)
     }
 
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
@@ -65,13 +56,7 @@ public struct RNNCell: RecurrentCell {
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let h = hiddenSize
         // ∂a = (∂y_t + ∂h_t)·φ'(a), with φ' read off h: tanh' = 1 − h², relu' = [h > 0].
-        for r in 0..<batch {
-            let dar = da + r * lda, sr = state + r * h, dyr = dy + r * ldy, dsr = ds + r * h
-            for j in 0..<h {
-                let g = dyr[j] + dsr[j]
-                dar[j] = nonlinearity == .tanh ? g * (1 - sr[j] * sr[j]) : (sr[j] > 0 ? g : 0)
-            }
-        }
+        rk_rnn_backward(batch, h, nonlinearity == .relu ? 1 : 0, da, lda, state, h, dy, ldy, ds, h)
         let daRead = UnsafePointer(da)
         // ∂W_hh (H, H) += ∂aᵀ·h_{t−1}; ∂b_hh += Σ_b ∂a; ∂h_{t−1} = ∂a·W_hh.
         GEMM.multiply(transA: true, m: h, n: h, k: batch, a: daRead, lda: lda, b: previous, ldb: h,

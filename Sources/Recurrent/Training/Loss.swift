@@ -1,3 +1,4 @@
+import CRecurrentKernels
 import Foundation
 
 /// Numerically stable softmax.
@@ -36,29 +37,13 @@ public enum Loss {
                                            targets: UnsafePointer<Int32>,
                                            gradient dz: UnsafeMutablePointer<Float>?) -> (loss: Float, count: Int) {
         var counted = 0
-        for r in 0..<rows where targets[r] >= 0 { counted += 1 }
-        let scale = counted > 0 ? 1 / Float(counted) : 0
-        var total = 0.0
-        for r in 0..<rows {
-            let zr = z + r * v
-            let y = Int(targets[r])
-            guard y >= 0 else {
-                dz?.advanced(by: r * v).update(repeating: 0, count: v)
-                continue
-            }
-            precondition(y < v, "target \(y) out of range 0..<\(v)")
-            var m = -Float.infinity
-            for j in 0..<v { m = max(m, zr[j]) }
-            var sum: Float = 0
-            for j in 0..<v { sum += Foundation.exp(zr[j] - m) }
-            let logSumExp = m + Foundation.log(sum)
-            total += Double(logSumExp - zr[y])
-            if let dz {
-                let gr = dz + r * v
-                for j in 0..<v { gr[j] = Foundation.exp(zr[j] - logSumExp) * scale }
-                gr[y] -= scale
-            }
+        for r in 0..<rows where targets[r] >= 0 {
+            precondition(Int(targets[r]) < v, "target \(targets[r]) out of range 0..<\(v)")
+            counted += 1
         }
+        let scale = counted > 0 ? 1 / Float(counted) : 0
+        // One vectorised pass per row: max, Σ e^{z−max}, then the gradient from the stored exps.
+        let total = rk_softmax_xent(rows, v, z, v, targets, scale, dz, v)
         return (Float(total * Double(scale)), counted)
     }
 

@@ -1,3 +1,4 @@
+import CRecurrentKernels
 import Foundation
 
 /// A rule that updates every parameter of an arena from its gradient. Moments live in flat
@@ -146,17 +147,11 @@ public final class Adam: Optimizer {
         let stepSize = learningRate / c1
         let c2Root = c2.squareRoot()
         let (w, g, m, v) = (arena.values, arena.gradients, moments.buffers[0], moments.buffers[1])
-        for i in 0..<arena.count {
-            var gi = g[i]
-            if decoupledWeightDecay {
-                w[i] -= learningRate * weightDecay * w[i]
-            } else {
-                gi += weightDecay * w[i]
-            }
-            m[i] = beta1 * m[i] + (1 - beta1) * gi
-            v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
-            w[i] -= stepSize * m[i] / (v[i].squareRoot() / c2Root + epsilon)
-        }
+        // One vectorised flat loop, the same operations per scalar as
+        //   g += λθ (or θ −= lr·λ·θ); m = β₁m + (1 − β₁)g; v = β₂v + (1 − β₂)g²;
+        //   θ −= (lr/c₁)·m / (√v/√c₂ + ε).
+        rk_adam(arena.count, w, g, m, v, learningRate, beta1, beta2, epsilon, weightDecay,
+                decoupledWeightDecay ? 1 : 0, stepSize, c2Root)
     }
 }
 
@@ -164,10 +159,8 @@ public final class Adam: Optimizer {
 public enum GradientClipping {
     /// The L2 norm of all gradients in the arena together.
     public static func globalNorm(_ arena: ParameterArena) -> Float {
-        var sum = 0.0
-        let g = arena.gradients
-        for i in 0..<arena.count { sum += Double(g[i]) * Double(g[i]) }
-        return Float(sum.squareRoot())
+        // Accumulated in double (vectorised, a fixed order for a given length and path).
+        Float(rk_sum_squares(arena.count, arena.gradients).squareRoot())
     }
 
     /// Scales every gradient by maxNorm / (norm + 1e-6) when the global norm exceeds maxNorm.
@@ -177,8 +170,7 @@ public enum GradientClipping {
         let norm = globalNorm(arena)
         if norm > maxNorm {
             let scale = maxNorm / (norm + 1e-6)
-            let g = arena.gradients
-            for i in 0..<arena.count { g[i] *= scale }
+            rk_scale(arena.count, arena.gradients, scale)
         }
         return norm
     }
