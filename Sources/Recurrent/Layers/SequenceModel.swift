@@ -4,7 +4,10 @@
 ///     or features (B, T, D) ───────────┴→ RecurrentStack → y (B, T, dirs·H) → Linear → (B, T, O) or (B, O)
 ///
 /// `Readout.allSteps` applies the head at every step (many to many: language models,
-/// tagging); `.lastStep` only to the last step's output (many to one: the adding problem).
+/// tagging); `.lastStep` only to the last step's output (many to one: the adding problem);
+/// `.finalState` to the top layer's final h (both directions concatenated: the forward one
+/// after each row's last valid step, the reverse one after step 0); `.mean` to the mean of the
+/// outputs over each row's valid steps. With `lengths`, rows are variable-length sequences.
 public struct SequenceModel: Sendable {
     public enum Input: Sendable, Equatable {
         /// D numeric features per step.
@@ -13,7 +16,7 @@ public struct SequenceModel: Sendable {
         case tokens(vocabulary: Int, embedding: Int)
     }
 
-    public enum Readout: Sendable { case allSteps, lastStep }
+    public enum Readout: Sendable, Equatable { case allSteps, lastStep, finalState, mean }
 
     public let input: Input
     public let embedding: Embedding?
@@ -54,23 +57,44 @@ public struct SequenceModel: Sendable {
     ///   - initialState, finalState: (L·dirs, B, S), as `RecurrentStack`.
     ///   - output: (B, T, O) for `.allSteps`, (B, O) for `.lastStep`.
     public func forward(features: UnsafePointer<Float>? = nil, tokens: UnsafePointer<Int32>? = nil,
-                        batch b: Int, steps t: Int, readout: Readout = .allSteps,
+                        batch b: Int, steps t: Int, lengths: UnsafePointer<Int32>? = nil, readout: Readout = .allSteps,
                         initialState: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>,
                         finalState: UnsafeMutablePointer<Float>? = nil, training: Bool = false,
                         rng: inout SeededGenerator, workspace ws: SequenceModelWorkspace, arena: ParameterArena) {
         let x = stackInput(features: features, tokens: tokens, batch: b, steps: t, workspace: ws, arena: arena)
         let o = stack.outputSize
         let y = ws.buffer(.stackOutput, b * t * o)
-        stack.forward(input: x, batch: b, steps: t, initialState: initialState, output: y, finalState: finalState,
+        let finals = finalState ?? (readout == .finalState ? ws.buffer(.finalState, stack.stateCount(batch: b)) : nil)
+        stack.forward(input: x, batch: b, steps: t, lengths: lengths, initialState: initialState, output: y, finalState: finals,
                       training: training, rng: &rng, workspace: ws.stack, arena: arena)
+        let pooled = ws.buffer(.lastStep, b * o)
         switch readout {
         case .allSteps:
             head.forward(y, rows: b * t, output: output, arena: arena)
+            return
         case .lastStep:
-            let last = ws.buffer(.lastStep, b * o)
-            Elementwise.copy(y + (t - 1) * o, ldx: t * o, to: last, ldy: o, rows: b, cols: o)
-            head.forward(last, rows: b, output: output, arena: arena)
+            Elementwise.copy(y + (t - 1) * o, ldx: t * o, to: pooled, ldy: o, rows: b, cols: o)
+        case .finalState:
+            // The top layer's h, direction by direction: rows [h | c] of width S in blocks (L·dirs, B, S).
+            let (h, s, dirs) = (stack.hiddenSize, stack.stateSize, stack.directions)
+            for d in 0..<dirs {
+                let block = finals! + ((stack.layers - 1) * dirs + d) * b * s
+                Elementwise.copy(block, ldx: s, to: pooled + d * h, ldy: o, rows: b, cols: h)
+            }
+        case .mean:
+            for r in 0..<b {
+                let n = lengths.map { Int($0[r]) } ?? t
+                let row = pooled + r * o
+                row.update(repeating: 0, count: o)
+                for step in 0..<n {
+                    let yr = y + (r * t + step) * o
+                    for j in 0..<o { row[j] += yr[j] }
+                }
+                let scale = 1 / Float(max(n, 1))
+                for j in 0..<o { row[j] *= scale }
+            }
         }
+        head.forward(pooled, rows: b, output: output, arena: arena)
     }
 
     /// Backward of `forward`, same argument order; parameter gradients accumulate into the arena.
@@ -79,7 +103,7 @@ public struct SequenceModel: Sendable {
     ///   - finalStateGradient, initialStateGradient: as `RecurrentStack.backward`.
     ///   - stateGradientNorms: when given (T), ‖∂L/∂h_t‖ of the first layer's forward direction.
     public func backward(features: UnsafePointer<Float>? = nil, tokens: UnsafePointer<Int32>? = nil,
-                         batch b: Int, steps t: Int, readout: Readout = .allSteps,
+                         batch b: Int, steps t: Int, lengths: UnsafePointer<Int32>? = nil, readout: Readout = .allSteps,
                          outputGradient: UnsafePointer<Float>, finalStateGradient: UnsafePointer<Float>? = nil,
                          initialStateGradient: UnsafeMutablePointer<Float>? = nil,
                          stateGradientNorms: UnsafeMutablePointer<Float>? = nil,
@@ -87,21 +111,47 @@ public struct SequenceModel: Sendable {
         let o = stack.outputSize
         let y = ws.buffer(.stackOutput, b * t * o)
         let dy = ws.buffer(.stackOutputGradient, b * t * o)
-        switch readout {
-        case .allSteps:
-            dy.update(repeating: 0, count: b * t * o)
+        dy.update(repeating: 0, count: b * t * o)
+        var finalGradient = finalStateGradient
+        if readout == .allSteps {
             head.backward(y, rows: b * t, outputGradient: outputGradient, inputGradient: dy, arena: arena)
-        case .lastStep:
-            let last = ws.buffer(.lastStep, b * o), dLast = ws.buffer(.lastStepGradient, b * o)
-            dLast.update(repeating: 0, count: b * o)
-            head.backward(last, rows: b, outputGradient: outputGradient, inputGradient: dLast, arena: arena)
-            dy.update(repeating: 0, count: b * t * o)
-            Elementwise.copy(dLast, ldx: o, to: dy + (t - 1) * o, ldy: t * o, rows: b, cols: o)
+        } else {
+            let pooled = ws.buffer(.lastStep, b * o), dPooled = ws.buffer(.lastStepGradient, b * o)
+            dPooled.update(repeating: 0, count: b * o)
+            head.backward(pooled, rows: b, outputGradient: outputGradient, inputGradient: dPooled, arena: arena)
+            switch readout {
+            case .allSteps:
+                break
+            case .lastStep:
+                Elementwise.copy(dPooled, ldx: o, to: dy + (t - 1) * o, ldy: t * o, rows: b, cols: o)
+            case .finalState:
+                let (h, s, dirs) = (stack.hiddenSize, stack.stateSize, stack.directions)
+                let dFinal = ws.buffer(.finalStateGradient, stack.stateCount(batch: b))
+                if let finalStateGradient {
+                    dFinal.update(from: finalStateGradient, count: stack.stateCount(batch: b))
+                } else {
+                    dFinal.update(repeating: 0, count: stack.stateCount(batch: b))
+                }
+                for d in 0..<dirs {
+                    let block = dFinal + ((stack.layers - 1) * dirs + d) * b * s
+                    for r in 0..<b { for j in 0..<h { block[r * s + j] += dPooled[r * o + d * h + j] } }
+                }
+                finalGradient = UnsafePointer(dFinal)
+            case .mean:
+                for r in 0..<b {
+                    let n = lengths.map { Int($0[r]) } ?? t
+                    let scale = 1 / Float(max(n, 1))
+                    for step in 0..<n {
+                        let dyr = dy + (r * t + step) * o
+                        for j in 0..<o { dyr[j] = dPooled[r * o + j] * scale }
+                    }
+                }
+            }
         }
         let x = UnsafePointer(embedding == nil ? UnsafeMutablePointer(mutating: features!) : ws.buffer(.embedded, 0))
         let dx: UnsafeMutablePointer<Float>? = embedding == nil ? nil : ws.buffer(.embeddedGradient, b * t * stack.inputSize)
         dx?.update(repeating: 0, count: b * t * stack.inputSize)
-        stack.backward(input: x, batch: b, steps: t, outputGradient: dy, finalStateGradient: finalStateGradient,
+        stack.backward(input: x, batch: b, steps: t, lengths: lengths, outputGradient: dy, finalStateGradient: finalGradient,
                        inputGradient: dx, initialStateGradient: initialStateGradient,
                        stateGradientNorms: stateGradientNorms, workspace: ws.stack, arena: arena)
         if let embedding, let tokens, let dx {
@@ -124,7 +174,10 @@ public struct SequenceModel: Sendable {
 
 /// Buffers of a `SequenceModel`, grown on demand and reused across batches.
 public final class SequenceModelWorkspace: @unchecked Sendable {
-    enum Slot: Int, CaseIterable { case embedded, embeddedGradient, stackOutput, stackOutputGradient, lastStep, lastStepGradient }
+    enum Slot: Int, CaseIterable {
+        case embedded, embeddedGradient, stackOutput, stackOutputGradient, lastStep, lastStepGradient
+        case finalState, finalStateGradient
+    }
     let stack = RecurrentStackWorkspace()
     private var buffers: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)]
 
