@@ -162,7 +162,7 @@ final class ProgressPrinter {
     var lastLog = Date.distantPast
     var onLine = false
 
-    func show(_ event: CharTrainingEvent) {
+    func show(_ event: TrainingEvent) {
         switch event {
         case let .step(step, total, epoch, loss, rate, left):
             let line = String(format: "step %d/%d  epoch %.2f  loss %.4f  %.0f tok/s  ETA %@", step, total, epoch, loss, rate,

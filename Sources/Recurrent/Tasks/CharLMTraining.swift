@@ -45,7 +45,7 @@ public struct CharTrainingOptions: Sendable, Equatable {
 }
 
 /// What the trainer reports while it runs.
-public enum CharTrainingEvent: Sendable {
+public enum TrainingEvent: Sendable {
     /// After every step: smoothed training loss, throughput, and seconds left at that pace.
     case step(step: Int, total: Int, epoch: Double, loss: Double, tokensPerSecond: Double, secondsLeft: Double)
     /// After every evaluation.
@@ -236,7 +236,7 @@ public final class CharTrainer {
     /// checkpoint is written and the summary says so).
     /// - Throws: `RecurrentError.divergence` if the loss stops being finite (the checkpoints
     ///   on disk stay as they were), or a file that cannot be written.
-    public func run(shouldStop: () -> Bool = { false }, report: (CharTrainingEvent) -> Void = { _ in })
+    public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in })
         throws -> CharTrainingSummary {
         try createOutputFolder()
         let (b, t) = (options.batch, options.sequence)
