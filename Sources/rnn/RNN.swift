@@ -18,7 +18,8 @@ struct RNN: ParsableCommand {
               rnn sample --checkpoint runs/char/best.safetensors --prime "ROMEO:"
               rnn bench gemm --size 1024                    matrix-multiply speed (GFLOP/s)
             """,
-        subcommands: [RoommateCommand.self, CompareCommand.self, TrainCommand.self, SampleCommand.self, ScoreCommand.self, BenchCommand.self])
+        subcommands: [RoommateCommand.self, CompareCommand.self, TrainCommand.self, SampleCommand.self, ScoreCommand.self,
+                      FitCommand.self, PredictCommand.self, EvaluateCommand.self, DataCommand.self, BenchCommand.self])
 
     /// Runs the tool; every failure ends as one line on standard error and a non-zero status.
     static func main() {
@@ -48,26 +49,5 @@ func parseSeed(_ text: String) throws -> UInt64 {
     return v
 }
 
-/// Minimal JSON writing with keys in the order given.
-enum JSON {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
-    }
-    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-    static func array(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
-    static func object(_ pairs: [(String, String)]) -> String {
-        "{" + pairs.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
-    }
-}
+/// JSON output with keys in the order given.
+typealias JSON = JSONText

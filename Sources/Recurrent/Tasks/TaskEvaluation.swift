@@ -1,0 +1,165 @@
+import Foundation
+
+/// A trained task model, loaded from a checkpoint, for prediction and evaluation.
+public final class TaskPredictor {
+    public let spec: TaskSpecification
+    let network: any TaskNetwork
+    public let path: String
+
+    /// - Throws: `RecurrentError` for an unreadable file or a checkpoint of another kind.
+    public init(checkpoint path: String) throws {
+        (spec, network) = try TaskCheckpoint.load(path)
+        self.path = path
+    }
+
+    /// Reads a JSONL file of examples for this model.
+    /// - Returns: the encoded examples and the number of lines skipped.
+    func read(_ data: String, withTargets: Bool, onError: OnError) throws -> (examples: [Example], encoded: [EncodedExample], skipped: Int) {
+        let dataset = try JSONLDataset(contentsOf: data, requireTarget: withTargets, onError: onError)
+        var examples: [Example] = [], encoded: [EncodedExample] = []
+        var skipped = dataset.skipped.count
+        for e in dataset.examples {
+            do {
+                encoded.append(try spec.encode(e, path: data, withTarget: withTargets))
+                examples.append(e)
+            } catch {
+                if onError == .stop { throw error }
+                skipped += 1
+            }
+        }
+        guard !encoded.isEmpty else { throw RecurrentError.invalidFile(path: data, reason: "no usable examples (\(skipped) skipped)") }
+        return (examples, encoded, skipped)
+    }
+
+    func predictions(_ encoded: [EncodedExample], beam: Int, batch: Int = 64) -> [TaskPrediction] {
+        stride(from: 0, to: encoded.count, by: batch).flatMap { start in
+            network.predict(encoded[start..<min(start + batch, encoded.count)], beam: beam)
+        }
+    }
+
+    /// One JSON line per example: `{"id": ..., "prediction": ..., "probability" | "log_probability": ...}`.
+    /// - Parameter beam: beam width for sequence outputs (1: greedy).
+    public func predict(data: String, beam: Int = 1, onError: OnError = .stop) throws -> (lines: [String], skipped: Int) {
+        let (examples, encoded, skipped) = try read(data, withTargets: false, onError: onError)
+        let lines = zip(examples, predictions(encoded, beam: beam)).map { example, prediction -> String in
+            var fields: [(String, String)] = []
+            if let id = example.id { fields.append(("id", SafetensorsFile.jsonString(id))) }
+            switch prediction {
+            case let .label(i, p):
+                fields += [("prediction", SafetensorsFile.jsonString(spec.labels[i])), ("probability", "\(p)")]
+            case let .values(v):
+                fields.append(("prediction", v.count == 1 && spec.outputs == 1 ? "\(v[0])" : "[" + v.map { "\($0)" }.joined(separator: ", ") + "]"))
+            case let .tags(t, p):
+                fields += [("prediction", "[" + t.map { SafetensorsFile.jsonString(spec.labels[$0]) }.joined(separator: ", ") + "]"),
+                           ("probability", "\(p)")]
+            case let .tokens(ids, lp):
+                let text = spec.tokenization.join(ids.map { spec.targetVocabulary!.token($0) })
+                fields += [("prediction", SafetensorsFile.jsonString(text)), ("log_probability", "\(lp)")]
+            }
+            return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+        }
+        return (lines, skipped)
+    }
+
+    /// The task's metrics on labelled data, by name (snake case): classification `accuracy`,
+    /// `macro_f1` (and a confusion matrix); regression `mse`, `mae`, `baseline_mse`,
+    /// `baseline_mae` (predicting the training mean); tagging `accuracy` per step; seq2seq and
+    /// captions `exact_match`, `token_accuracy`, and `bleu` for seq2seq.
+    public func evaluate(data: String, beam: Int = 1, onError: OnError = .stop) throws -> TaskEvaluation {
+        let (_, encoded, skipped) = try read(data, withTargets: true, onError: onError)
+        let predicted = predictions(encoded, beam: beam)
+        var metrics: [(String, Double)] = []
+        var confusion: [[Int]]?
+        switch spec.kind {
+        case .classify:
+            let c = spec.labels.count
+            var m = [[Int]](repeating: [Int](repeating: 0, count: c), count: c)   // m[truth][prediction]
+            for (e, p) in zip(encoded, predicted) { if case let .label(i, _) = p { m[Int(e.label)][i] += 1 } }
+            let correct = (0..<c).reduce(0) { $0 + m[$1][$1] }
+            var f1s: [Double] = []
+            for k in 0..<c {
+                let tp = Double(m[k][k]), predictedK = Double((0..<c).reduce(0) { $0 + m[$1][k] })
+                let actualK = Double(m[k].reduce(0, +))
+                guard actualK + predictedK > 0 else { continue }   // a class absent from both
+                f1s.append(2 * tp / (actualK + predictedK))
+            }
+            metrics = [("accuracy", Double(correct) / Double(encoded.count)),
+                       ("macro_f1", f1s.isEmpty ? 0 : f1s.reduce(0, +) / Double(f1s.count))]
+            confusion = m
+        case .regress:
+            var se = 0.0, ae = 0.0, bse = 0.0, bae = 0.0, n = 0.0
+            for (e, p) in zip(encoded, predicted) {
+                guard case let .values(v) = p else { continue }
+                for j in 0..<v.count {
+                    let truth = Double(e.values[j]) * spec.targetStd[j] + spec.targetMean[j]
+                    se += (v[j] - truth) * (v[j] - truth)
+                    ae += abs(v[j] - truth)
+                    bse += (spec.targetMean[j] - truth) * (spec.targetMean[j] - truth)
+                    bae += abs(spec.targetMean[j] - truth)
+                    n += 1
+                }
+            }
+            metrics = [("mse", se / n), ("mae", ae / n), ("baseline_mse", bse / n), ("baseline_mae", bae / n)]
+        case .tag:
+            var right = 0, total = 0, exact = 0
+            for (e, p) in zip(encoded, predicted) {
+                guard case let .tags(t, _) = p else { continue }
+                let r = zip(t, e.tags).filter { $0.0 == Int($0.1) }.count
+                right += r
+                total += e.tags.count
+                if r == e.tags.count { exact += 1 }
+            }
+            metrics = [("accuracy", Double(right) / Double(total)), ("exact_match", Double(exact) / Double(encoded.count))]
+        case .seq2seq, .caption:
+            var exact = 0, right = 0, total = 0
+            var hypotheses: [[Int32]] = [], references: [[Int32]] = []
+            for (e, p) in zip(encoded, predicted) {
+                guard case let .tokens(ids, _) = p else { continue }
+                if ids == e.targetTokens { exact += 1 }
+                right += zip(ids, e.targetTokens).filter { $0.0 == $0.1 }.count
+                total += max(ids.count, e.targetTokens.count)
+                hypotheses.append(ids)
+                references.append(e.targetTokens)
+            }
+            metrics = [("exact_match", Double(exact) / Double(encoded.count)), ("token_accuracy", Double(right) / Double(max(total, 1)))]
+            if spec.kind == .seq2seq { metrics.append(("bleu", corpusBLEU(hypotheses: hypotheses, references: references))) }
+        }
+        return TaskEvaluation(task: spec.kind, examples: encoded.count, skipped: skipped, metrics: metrics,
+                              labels: spec.labels, confusion: confusion)
+    }
+}
+
+public struct TaskEvaluation: Sendable {
+    public let task: SequenceTaskKind
+    public let examples: Int
+    public let skipped: Int
+    /// (name, value) in a fixed order.
+    public let metrics: [(String, Double)]
+    public let labels: [String]
+    /// classify: confusion[truth][prediction].
+    public let confusion: [[Int]]?
+}
+
+/// Corpus BLEU-4 (Papineni et al. 2002): the geometric mean of clipped 1- to 4-gram precisions
+/// over the whole corpus, times the brevity penalty; 0 when some n-gram order has no match.
+func corpusBLEU(hypotheses: [[Int32]], references: [[Int32]]) -> Double {
+    var matches = [Double](repeating: 0, count: 4), totals = matches
+    var hypLength = 0.0, refLength = 0.0
+    for (h, r) in zip(hypotheses, references) {
+        hypLength += Double(h.count)
+        refLength += Double(r.count)
+        for n in 1...4 {
+            guard h.count >= n else { continue }
+            var refCounts: [[Int32]: Int] = [:]
+            if r.count >= n { for i in 0...(r.count - n) { refCounts[Array(r[i..<(i + n)]), default: 0] += 1 } }
+            var hypCounts: [[Int32]: Int] = [:]
+            for i in 0...(h.count - n) { hypCounts[Array(h[i..<(i + n)]), default: 0] += 1 }
+            for (gram, count) in hypCounts { matches[n - 1] += Double(min(count, refCounts[gram] ?? 0)) }
+            totals[n - 1] += Double(h.count - n + 1)
+        }
+    }
+    guard hypLength > 0, matches.allSatisfy({ $0 > 0 }) else { return 0 }
+    let logPrecision = (0..<4).reduce(0.0) { $0 + log(matches[$1] / totals[$1]) } / 4
+    let brevity = hypLength >= refLength ? 1 : exp(1 - refLength / hypLength)
+    return brevity * exp(logPrecision)
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// A prediction for one example.
+public enum TaskPrediction: Sendable, Equatable {
+    /// classify: the label's index and its probability.
+    case label(Int, probability: Double)
+    /// regress: the values, in the targets' units.
+    case values([Double])
+    /// tag: a label index per step, and the probability of the whole tag sequence.
+    case tags([Int], probability: Double)
+    /// seq2seq, caption: token ids and the sequence's log-probability.
+    case tokens([Int32], logProbability: Double)
+}
+
+/// What training and prediction need from a task's model.
+protocol TaskNetwork: AnyObject {
+    var arena: ParameterArena { get }
+    /// Forward (and, when training, backward: gradients accumulate into the arena) on a batch.
+    /// - Returns: the summed loss and the number of terms it sums over.
+    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) -> (sum: Double, count: Int)
+    func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) -> [TaskPrediction]
+}
+
+/// classify, regress and tag: Embedding or features → recurrent stack → pooled or per-step head.
+final class SequenceTaskNetwork: TaskNetwork {
+    let spec: TaskSpecification
+    let model: SequenceModel
+    let arena: ParameterArena
+    let workspace = SequenceModelWorkspace()
+    var readout: SequenceModel.Readout {
+        spec.kind == .tag ? .allSteps : (spec.pooling == .mean ? .mean : .finalState)
+    }
+    var outputs: Int { spec.kind == .regress ? spec.outputs : spec.labels.count }
+
+    init(spec: TaskSpecification, dropout: Float, seed: UInt64) throws {
+        self.spec = spec
+        var layout = ParameterLayout()
+        let input: SequenceModel.Input = spec.inputVocabulary.map { .tokens(vocabulary: $0.count, embedding: spec.embeddingSize) }
+            ?? .features(spec.features!)
+        model = try SequenceModel(input: input, kind: spec.cell, hiddenSize: spec.hiddenSize, layers: spec.layers,
+                                  bidirectional: spec.bidirectional, dropout: dropout,
+                                  outputs: spec.kind == .regress ? spec.outputs : spec.labels.count, layout: &layout)
+        arena = ParameterArena(layout: layout, seed: seed)
+    }
+
+    /// The batch padded to its longest sequence: (tokens or features, lengths, T).
+    func pad(_ batch: ArraySlice<EncodedExample>) -> (tokens: [Int32], features: [Float], lengths: [Int32], steps: Int) {
+        let t = batch.map(\.length).max()!
+        let b = batch.count
+        var tokens: [Int32] = [], features: [Float] = []
+        if spec.inputVocabulary != nil {
+            tokens = [Int32](repeating: 0, count: b * t)
+            for (r, e) in batch.enumerated() { for (s, id) in e.tokens.enumerated() { tokens[r * t + s] = id } }
+        } else {
+            let f = spec.features!
+            features = [Float](repeating: 0, count: b * t * f)
+            for (r, e) in batch.enumerated() { for i in 0..<e.features.count { features[r * t * f + i] = e.features[i] } }
+        }
+        return (tokens, features, batch.map { Int32($0.length) }, t)
+    }
+
+    func forward(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator)
+        -> (output: [Float], padded: (tokens: [Int32], features: [Float], lengths: [Int32], steps: Int)) {
+        let p = pad(batch)
+        let b = batch.count
+        var output = [Float](repeating: 0, count: (readout == .allSteps ? b * p.steps : b) * outputs)
+        p.lengths.withUnsafeBufferPointer { lengths in
+            p.tokens.withUnsafeBufferPointer { tokens in
+                p.features.withUnsafeBufferPointer { features in
+                    model.forward(features: features.baseAddress, tokens: tokens.baseAddress, batch: b, steps: p.steps,
+                                  lengths: lengths.baseAddress, readout: readout, output: &output, training: training,
+                                  rng: &rng, workspace: workspace, arena: arena)
+                }
+            }
+        }
+        return (output, p)
+    }
+
+    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) -> (sum: Double, count: Int) {
+        let (output, p) = forward(batch, training: training, rng: &rng)
+        let b = batch.count
+        var gradient = [Float](repeating: 0, count: output.count)
+        let result: (sum: Double, count: Int)
+        switch spec.kind {
+        case .classify:
+            let targets = batch.map(\.label)
+            let (l, n) = Loss.softmaxCrossEntropy(logits: output, rows: b, classes: outputs, targets: targets, gradient: &gradient)
+            result = (Double(l) * Double(n), n)
+        case .regress:
+            let targets = batch.flatMap(\.values)
+            let l = Loss.meanSquaredError(output, target: targets, count: output.count, gradient: &gradient)
+            result = (Double(l) * Double(output.count), output.count)
+        default:   // tag: a label per valid step, padding ignored
+            var targets = [Int32](repeating: -1, count: b * p.steps)
+            for (r, e) in batch.enumerated() { for (s, tag) in e.tags.enumerated() { targets[r * p.steps + s] = tag } }
+            let (l, n) = Loss.softmaxCrossEntropy(logits: output, rows: b * p.steps, classes: outputs, targets: targets,
+                                                  gradient: &gradient)
+            result = (Double(l) * Double(n), n)
+        }
+        if training {
+            p.lengths.withUnsafeBufferPointer { lengths in
+                p.tokens.withUnsafeBufferPointer { tokens in
+                    p.features.withUnsafeBufferPointer { features in
+                        model.backward(features: features.baseAddress, tokens: tokens.baseAddress, batch: b, steps: p.steps,
+                                       lengths: lengths.baseAddress, readout: readout, outputGradient: gradient,
+                                       workspace: workspace, arena: arena)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) -> [TaskPrediction] {
+        var rng = SeededGenerator(seed: 0)
+        let (output, p) = forward(batch, training: false, rng: &rng)
+        let c = outputs
+        var probabilities = [Float](repeating: 0, count: c)
+        func best(_ row: UnsafePointer<Float>) -> (Int, Double) {
+            Softmax.row(row, count: c, into: &probabilities)
+            let i = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+            return (i, Double(probabilities[i]))
+        }
+        return output.withUnsafeBufferPointer { out in
+            batch.enumerated().map { r, e in
+                switch spec.kind {
+                case .classify:
+                    let (i, prob) = best(out.baseAddress! + r * c)
+                    return .label(i, probability: prob)
+                case .regress:
+                    return .values((0..<c).map { Double(out[r * c + $0]) * spec.targetStd[$0] + spec.targetMean[$0] })
+                default:
+                    var tags: [Int] = [], joint = 1.0
+                    for s in 0..<e.length {
+                        let (i, prob) = best(out.baseAddress! + (r * p.steps + s) * c)
+                        tags.append(i)
+                        joint *= prob
+                    }
+                    return .tags(tags, probability: joint)
+                }
+            }
+        }
+    }
+}
