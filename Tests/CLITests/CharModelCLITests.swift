@@ -127,3 +127,47 @@ final class CharModelCLITests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
     }
 }
+
+/// `rnn data`, `fit`, `predict`, `evaluate` as a user runs them.
+final class TaskCLITests: XCTestCase {
+    func testRoommateTaggingEndToEnd() throws {
+        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-task-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func path(_ n: String) -> String { (dir as NSString).appendingPathComponent(n) }
+        let data = try runRNN(["data", "roommate", "--count", "300", "--seed", "3"])
+        XCTAssertEqual(data.status, 0, data.stderr)
+        XCTAssertEqual(data.stdout.split(separator: "\n").count, 300)
+        XCTAssertEqual(try runRNN(["data", "roommate", "--count", "300", "--seed", "3"]).stdout, data.stdout)
+        FileManager.default.createFile(atPath: path("weeks.jsonl"), contents: Data(data.stdout.utf8))
+        let fit = try runRNN(["fit", "--task", "tag", "--tokens", "word", "--data", path("weeks.jsonl"), "--hidden", "24",
+                              "--epochs", "8", "--lr", "0.01", "--out", path("run")])
+        XCTAssertEqual(fit.status, 0, fit.stderr)
+        XCTAssertTrue(fit.stdout.contains("270 training and 30 validation examples"), fit.stdout)
+        let evaluation = try runRNN(["evaluate", "--checkpoint", path("run/best.safetensors"), "--data", path("weeks.jsonl"), "--json"])
+        XCTAssertEqual(evaluation.status, 0, evaluation.stderr)
+        let metrics = try JSONSerialization.jsonObject(with: Data(evaluation.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(metrics?["task"] as? String, "tag")
+        XCTAssertGreaterThan(metrics?["accuracy"] as? Double ?? 0, 0.9)
+        let predict = try runRNN(["predict", "--checkpoint", path("run/best.safetensors"), "--data", path("weeks.jsonl")])
+        XCTAssertEqual(predict.status, 0, predict.stderr)
+        XCTAssertEqual(predict.stdout.split(separator: "\n").count, 300)
+
+        // Bad input: one line, non-zero, nothing half-written.
+        FileManager.default.createFile(atPath: path("broken.jsonl"), contents: Data("{\"input\": \"sunny\", \"target\": [\"pasta\"]}\n{oops\n".utf8))
+        for (arguments, needle) in [
+            (["fit", "--task", "tag", "--data", path("broken.jsonl"), "--out", path("r2")], "broken.jsonl:2: not valid JSON"),
+            (["fit", "--task", "translate", "--data", path("weeks.jsonl"), "--out", path("r3")], "translate"),
+            (["evaluate", "--checkpoint", path("weeks.jsonl"), "--data", path("weeks.jsonl")], "not a valid safetensors file"),
+            (["data", "poems"], "poems"),
+        ] {
+            let r = try runRNN(arguments)
+            XCTAssertFalse(r.signaled)
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("r2")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("r3")))
+    }
+}
