@@ -99,9 +99,14 @@ public final class StepWorkspace: @unchecked Sendable {
     deinit { buffer.deallocate() }
 
     func prepare(for stack: RecurrentStack, batch b: Int) {
-        let cells = stack.cells
-        sizes = (cells.map(\.projectionSize).max()!, stack.stateSize, cells.map(\.cacheSize).max()!,
-                 cells.map(\.scratchSize).max()!, stack.outputSize, b)
+        // Plain loops: this runs every streaming step and must not allocate.
+        var (p, c, scratch) = (0, 0, 0)
+        for cell in stack.cells {
+            p = max(p, cell.projectionSize)
+            c = max(c, cell.cacheSize)
+            scratch = max(scratch, cell.scratchSize)
+        }
+        sizes = (p, stack.stateSize, c, scratch, stack.outputSize, b)
         let need = b * (sizes.p + sizes.s + sizes.c + sizes.scratch + stack.layers * sizes.h)
         if need > capacity {
             buffer.deallocate()

@@ -105,7 +105,9 @@ extension TaskSpecification {
             var tokens = Set<String>()
             for e in examples {
                 guard case let .string(s)? = e.target else { throw bad(e, "\(kind.rawValue) needs a string as \"target\"") }
-                tokens.formUnion(tokenization.tokens(s))
+                let t = tokenization.tokens(s)
+                tokens.formUnion(t)
+                spec.longestTarget = max(spec.longestTarget, t.count)
             }
             spec.targetVocabulary = TokenVocabulary(building: tokens, withBoundaries: true)
         }

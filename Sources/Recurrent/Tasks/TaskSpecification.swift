@@ -39,8 +39,10 @@ public struct TaskSpecification: Sendable, Equatable {
     public var outputs = 1
     public var targetMean: [Double] = []
     public var targetStd: [Double] = []
-    /// Sequence outputs: their tokens (with `<unk>`, `<bos>`, `<eos>`).
+    /// Sequence outputs: their tokens (with `<unk>`, `<bos>`, `<eos>`), and the longest
+    /// training target (decoding stops at twice that plus 10).
     public var targetVocabulary: TokenVocabulary?
+    public var longestTarget = 0
     // The model.
     public var cell: CellKind = .lstm
     public var hiddenSize = 128
@@ -67,7 +69,7 @@ public struct TaskSpecification: Sendable, Equatable {
         if kind == .regress {
             f += [("outputs", "\(outputs)"), ("target_mean", numbers(targetMean)), ("target_std", numbers(targetStd))]
         }
-        if let v = targetVocabulary { f.append(("target_vocab", strings(v.tokens))) }
+        if let v = targetVocabulary { f += [("target_vocab", strings(v.tokens)), ("longest_target", "\(longestTarget)")] }
         f += [("cell", SafetensorsFile.jsonString(cell.rawValue)), ("hidden_size", "\(hiddenSize)"), ("num_layers", "\(layers)"),
               ("embedding_size", "\(embeddingSize)"), ("bidirectional", bidirectional ? "true" : "false"),
               ("pooling", SafetensorsFile.jsonString(pooling.rawValue))]
@@ -92,7 +94,10 @@ public struct TaskSpecification: Sendable, Equatable {
         self.tokenization = tokenization
         do {
             if let v = o["input_vocab"] as? [String] { inputVocabulary = try TokenVocabulary(tokens: v) }
-            if let v = o["target_vocab"] as? [String] { targetVocabulary = try TokenVocabulary(tokens: v) }
+            if let v = o["target_vocab"] as? [String] {
+                targetVocabulary = try TokenVocabulary(tokens: v)
+                longestTarget = (o["longest_target"] as? NSNumber)?.intValue ?? 0
+            }
         } catch { throw bad("\(error)") }
         if o["features"] != nil {
             features = try int("features")

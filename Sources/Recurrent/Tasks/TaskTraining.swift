@@ -58,8 +58,7 @@ public struct TaskTrainingSummary: Sendable {
 func makeTaskNetwork(_ spec: TaskSpecification, dropout: Float, seed: UInt64) throws -> any TaskNetwork {
     switch spec.kind {
     case .classify, .regress, .tag: return try SequenceTaskNetwork(spec: spec, dropout: dropout, seed: seed)
-    case .seq2seq, .caption:
-        throw RecurrentError.invalidArgument(name: "task", value: spec.kind.rawValue, expected: "classify, regress or tag")
+    case .seq2seq, .caption: return try Seq2SeqTaskNetwork(spec: spec, dropout: dropout, seed: seed)
     }
 }
 

@@ -83,6 +83,46 @@ final class SequenceTaskTests: XCTestCase {
         }
     }
 
+    func testCaptionFitPredictEvaluate() throws {
+        let dir = TemporaryFolder()
+        let data = dir.write("captions.jsonl", ExampleData.captions.lines(count: 400, seed: 6).joined(separator: "\n"))
+        var o = options(.caption, epochs: 8)
+        o.tokenization = .word
+        o.hiddenSize = 24
+        _ = try TaskTrainer(data: data, validation: nil, options: o, output: dir.file("run")).run()
+        let test = dir.write("test.jsonl", ExampleData.captions.lines(count: 60, seed: 7).joined(separator: "\n"))
+        let predictor = try TaskPredictor(checkpoint: dir.file("run/best.safetensors"))
+        let m = Dictionary(uniqueKeysWithValues: try predictor.evaluate(data: test).metrics)
+        XCTAssertGreaterThan(m["token_accuracy"]!, 0.9, "\(m)")
+        XCTAssertNil(m["bleu"], "BLEU is for seq2seq")
+        let (lines, _) = try predictor.predict(data: test, beam: 3)
+        let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
+        XCTAssertEqual((first?["prediction"] as? String)?.split(separator: " ").count, 4)
+        XCTAssertLessThanOrEqual(first?["log_probability"] as? Double ?? 1, 0)
+    }
+
+    func testSeq2SeqWithAttentionLearnsToReverse() throws {
+        var rng = SeededGenerator(seed: 8)
+        let lines = (0..<600).map { _ -> String in
+            let s = String((0..<(2 + rng.nextInt(below: 3))).map { _ in Character(String(rng.nextInt(below: 5))) })
+            return JSONText.object([("input", JSONText.string(s)), ("target", JSONText.string(String(s.reversed())))])
+        }
+        let dir = TemporaryFolder()
+        let data = dir.write("reverse.jsonl", lines.joined(separator: "\n"))
+        var o = options(.seq2seq, epochs: 12)
+        o.attention = "dot"
+        o.hiddenSize = 32
+        o.bidirectional = true
+        _ = try TaskTrainer(data: data, validation: nil, options: o, output: dir.file("run")).run()
+        let result = try TaskPredictor(checkpoint: dir.file("run/best.safetensors")).evaluate(data: data)
+        let m = Dictionary(uniqueKeysWithValues: result.metrics)
+        XCTAssertGreaterThan(m["exact_match"]!, 0.8, "\(m)")
+        XCTAssertGreaterThan(m["bleu"]!, 0.5)
+        let beam = Dictionary(uniqueKeysWithValues: try TaskPredictor(checkpoint: dir.file("run/best.safetensors"))
+            .evaluate(data: data, beam: 4).metrics)
+        XCTAssertGreaterThan(beam["exact_match"]!, 0.8)
+    }
+
     func testBadDataIsReportedWithFileAndLine() throws {
         let dir = TemporaryFolder()
         let good = JSONText.object([("input", JSONText.string("ab")), ("target", JSONText.string("x"))])

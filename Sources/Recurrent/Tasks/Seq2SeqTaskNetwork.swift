@@ -1,0 +1,57 @@
+/// seq2seq and caption: `Seq2SeqModel` over encoded examples; sequences in the target
+/// vocabulary with `<bos>` and `<eos>` around them.
+final class Seq2SeqTaskNetwork: TaskNetwork {
+    let spec: TaskSpecification
+    let model: Seq2SeqModel
+    let arena: ParameterArena
+    let workspace = Seq2SeqWorkspace()
+    let bos: Int32
+    let eos: Int32
+    /// The longest output decoding may produce.
+    var maximumOutput: Int { 2 * spec.longestTarget + 10 }
+
+    init(spec: TaskSpecification, dropout: Float, seed: UInt64) throws {
+        self.spec = spec
+        let target = spec.targetVocabulary!
+        bos = target.beginID!
+        eos = target.endID!
+        let attention = try spec.attention.map { name -> AttentionKind in
+            guard let kind = AttentionKind(rawValue: name) else {
+                throw RecurrentError.invalidArgument(name: "attention", value: name, expected: "dot, general or additive")
+            }
+            return kind
+        }
+        let config = Seq2SeqConfiguration(cell: spec.cell, sourceVocabulary: spec.inputVocabulary?.count,
+                                          sourceFeatures: spec.kind == .caption ? spec.features : nil,
+                                          targetVocabulary: target.count, embeddingSize: spec.embeddingSize,
+                                          hiddenSize: spec.hiddenSize, layers: spec.layers,
+                                          bidirectionalEncoder: spec.bidirectional, attention: attention, dropout: dropout)
+        try config.validate()
+        var layout = ParameterLayout()
+        model = try Seq2SeqModel(config, layout: &layout)
+        arena = ParameterArena(layout: layout, seed: seed)
+    }
+
+    func source(_ batch: ArraySlice<EncodedExample>) -> Seq2SeqSource {
+        if spec.kind == .caption {
+            return Seq2SeqSource(features: batch.flatMap(\.features), batch: batch.count)
+        }
+        return Seq2SeqSource(sequences: batch.map(\.tokens))
+    }
+
+    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) -> (sum: Double, count: Int) {
+        let b = Seq2SeqBatch(source: source(batch), targetSequences: batch.map(\.targetTokens), bos: bos, eos: eos)
+        // The batch is built from encoded examples, so it always fits the model.
+        let l = try! model.forward(b, training: training, rng: &rng, workspace: workspace, arena: arena)
+        if training { try! model.backward(b, workspace: workspace, arena: arena) }
+        return (Double(l) * Double(workspace.tokenCount), workspace.tokenCount)
+    }
+
+    func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) -> [TaskPrediction] {
+        let s = source(batch)
+        let hypotheses = beam > 1
+            ? try! model.beamSearch(s, beamWidth: beam, bos: bos, eos: eos, maxLength: maximumOutput, arena: arena)
+            : try! model.greedy(s, bos: bos, eos: eos, maxLength: maximumOutput, arena: arena)
+        return hypotheses.map { .tokens($0.tokens, logProbability: Double($0.logProbability)) }
+    }
+}
