@@ -15,7 +15,7 @@ struct FitCommand: ParsableCommand {
             Examples:
               rnn data roommate > weeks.jsonl && rnn fit --task tag --tokens word --data weeks.jsonl --out runs/weeks
               rnn fit --task classify --data reviews.jsonl --tokens word --bidirectional --pooling mean --out runs/sentiment
-              rnn data addition > addition.jsonl && rnn fit --task seq2seq --data addition.jsonl --attention general --out runs/add
+              rnn data addition > addition.jsonl && rnn fit --task seq2seq --data addition.jsonl --attention general --lr 0.005 --lr-decay 0.9 --epochs 30 --batch 64 --out runs/add
             """)
 
     @Option(help: "classify, regress, tag, seq2seq or caption.")
@@ -60,6 +60,9 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Adam learning rate.")
     var lr: Float = 2e-3
 
+    @Option(help: "Multiply the learning rate by this after every epoch.")
+    var lrDecay: Float = 1
+
     @Option(help: "Dropout between layers.")
     var dropout: Float = 0
 
@@ -95,6 +98,7 @@ struct FitCommand: ParsableCommand {
         o.epochs = epochs
         o.batch = batch
         o.learningRate = lr
+        o.learningRateDecay = lrDecay
         o.dropout = dropout
         o.seed = seed
         o.onError = OnError(rawValue: onError)!

@@ -15,6 +15,8 @@ public struct TaskTrainingOptions: Sendable {
     public var epochs = 10
     public var batch = 32
     public var learningRate: Float = 2e-3
+    /// The learning rate is multiplied by this after every epoch (1: constant).
+    public var learningRateDecay: Float = 1
     public var clip: Float = 5
     public var dropout: Float = 0
     public var seed: UInt64 = 1
@@ -35,6 +37,7 @@ public struct TaskTrainingOptions: Sendable {
         try check(batch >= 1 && batch <= 100_000, "batch", batch, "1...100000")
         try check(learningRate > 0 && learningRate.isFinite, "lr", learningRate, "a positive number")
         try check(clip >= 0 && clip.isFinite, "clip", clip, "0 (off) or a positive number")
+        try check(learningRateDecay > 0 && learningRateDecay <= 1, "lr-decay", learningRateDecay, "0 < d <= 1")
         try check(dropout >= 0 && dropout < 1, "dropout", dropout, "0 <= p < 1")
         try check(validationFraction > 0 && validationFraction < 1, "validation fraction", validationFraction, "0 < f < 1")
         if let attention {
@@ -153,6 +156,7 @@ public final class TaskTrainer {
         let started = Date()
         var tokens = 0
         epochs: for epoch in 1...options.epochs {
+            optimizer.learningRate = options.learningRate * Float(pow(Double(options.learningRateDecay), Double(epoch - 1)))
             var sum = 0.0, count = 0
             var batchOrder = Array(batches.indices)
             batchOrder.shuffle(using: &rng)
