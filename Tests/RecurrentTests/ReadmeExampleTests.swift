@@ -27,3 +27,22 @@ final class ReadmeExampleTests: XCTestCase {
         XCTAssertGreaterThan(GradientClipping.globalNorm(arena), 0)
     }
 }
+
+final class ReadmeTaskExampleTests: XCTestCase {
+    /// The README's three-call task API, on generated data.
+    func testTaskExample() throws {
+        let dir = TemporaryFolder()
+        let lines = (0..<80).map { i in "{\"input\": \"\(i % 2 == 0 ? "good fine" : "bad awful")\", \"target\": \"\(i % 2 == 0 ? "pos" : "neg")\"}" }
+        let train = dir.write("train.jsonl", lines.joined(separator: "\n"))
+        var options = TaskTrainingOptions(kind: .classify)
+        options.epochs = 2
+        options.hiddenSize = 8
+        let trainer = try TaskTrainer(data: train, validation: nil, options: options, output: dir.file("c"))
+        _ = try trainer.run()
+        let predictor = try TaskPredictor(checkpoint: dir.file("c/best.safetensors"))
+        let (predictions, _) = try predictor.predict(data: train)
+        let metrics = try predictor.evaluate(data: train).metrics
+        XCTAssertEqual(predictions.count, 80)
+        XCTAssertEqual(metrics.map(\.0), ["accuracy", "macro_f1"])
+    }
+}
