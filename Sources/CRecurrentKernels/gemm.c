@@ -26,6 +26,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include "CRecurrentKernels.h"
 #include "gemm_internal.h"
 
@@ -109,10 +111,32 @@ typedef struct {
     int direct;   /* B read in place */
     int tm, tn;   /* thread grid: tm blocks of rows x tn blocks of columns */
     const float *x; /* M == 1 through ar->gemv: op(A) as a contiguous vector, else NULL */
+    const float *packed; /* op(B) packed by rk_sgemm_pack_b (K block p0 at packed + p0*npad), else NULL */
+    long npad;           /* N rounded up to NR */
 } gemm_job;
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
 static inline int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+/* Out of memory with B pre-packed: a plain loop reading the packed panels. */
+static void gemm_block_packed_slow(const gemm_job *g, int i0, int i1, int j0, int j1) {
+    const int NR = g->ar->nr;
+    for (int i = i0; i < i1; i++)
+        for (int j = j0; j < j1; j++) {
+            float *c = g->C + (size_t)i * g->ldc + j;
+            for (int p0 = 0; p0 < g->K; p0 += g->kc) {
+                const int kc = imin(g->kc, g->K - p0);
+                const float *b = g->packed + (size_t)p0 * g->npad + (size_t)(j / NR) * NR * kc + j % NR;
+                float acc = 0;
+                for (int k = 0; k < kc; k++) {
+                    const float a = g->transA ? g->A[(size_t)(p0 + k) * g->lda + i] : g->A[(size_t)i * g->lda + p0 + k];
+                    acc += a * b[(size_t)k * NR];
+                }
+                const float beta = p0 == 0 ? g->beta : 1.0f;
+                *c = beta == 0.0f ? g->alpha * acc : g->alpha * acc + beta * *c;
+            }
+        }
+}
 
 /* C[i0:i1, j0:j1] for this thread. */
 static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
@@ -122,11 +146,16 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
     const int mc_max = imin(MC, ceil_div(i1 - i0, MR) * MR);
     const int nc_max = imin(NC, ceil_div(j1 - j0, NR) * NR);
     float *pa = rk_scratch(0, (size_t)mc_max * g->kc);
-    float *pb = g->direct ? NULL : rk_scratch(1, (size_t)g->kc * nc_max);
-    if (!pa || (!g->direct && !pb)) {
+    const int own_b = !g->direct && !g->packed; /* this thread packs B itself */
+    float *pb = own_b ? rk_scratch(1, (size_t)g->kc * nc_max) : NULL;
+    if (!pa || (own_b && !pb)) {
         /* Out of memory for the panels (C not touched yet): slow but correct. */
         const float *a = g->transA ? g->A + i0 : g->A + (size_t)i0 * g->lda;
         const float *b = g->transB ? g->B + (size_t)j0 * g->ldb : g->B + j0;
+        if (g->packed) {
+            gemm_block_packed_slow(g, i0, i1, j0, j1);
+            return;
+        }
         rk_sgemm_ref(g->transA, g->transB, i1 - i0, j1 - j0, g->K, g->alpha, a, (int)g->lda, b, (int)g->ldb,
                      g->beta, g->C + (size_t)i0 * g->ldc + j0, (int)g->ldc);
         return;
@@ -150,6 +179,9 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
                 if (g->direct) {
                     bp = g->B + (size_t)p0 * g->ldb + jc;
                     ldbk = g->ldb;
+                } else if (g->packed) { /* jc is a multiple of NR: the panels of this block */
+                    bp = g->packed + (size_t)p0 * g->npad + (size_t)jc * kc;
+                    ldbk = NR;
                 } else {
                     (ar->pack_b ? ar->pack_b : rk_pack_b)(g->transB, g->B, g->ldb, p0, kc, jc, nc, NR, pb);
                     bp = pb;
@@ -205,13 +237,21 @@ static void choose_grid(gemm_job *g, int nt) {
         const int tn = nt / tm;
         if (tm > mb || tn > nb) continue;
         const double rows = (double)ceil_div(mb, tm) * MR, cols = (double)ceil_div(nb, tn) * NR;
-        const double cost = rows * cols + 16.0 * (rows + (g->direct ? 0.0 : cols));
+        const double cost = rows * cols + 16.0 * (rows + (g->direct || g->packed ? 0.0 : cols));
         if (best < 0 || cost < best) {
             best = cost;
             g->tm = tm;
             g->tn = tn;
         }
     }
+}
+
+static void run_job(gemm_job *g);
+
+/* Equal K blocks no longer than ar->kc: a function of K alone (determinism). */
+static int kc_for(const rk_gemm_arch *ar, int K) {
+    const int nkb = ceil_div(K, ar->kc);
+    return imin(K, (ceil_div(K, nkb) + 7) & ~7);
 }
 
 /* C = beta * C (K == 0 or alpha == 0: op(A) op(B) does not contribute). */
@@ -241,11 +281,11 @@ void rk_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
     g.alpha = alpha, g.beta = beta;
     g.A = A, g.B = B, g.C = C;
     g.lda = lda, g.ldb = ldb, g.ldc = ldc;
-    /* Equal K blocks no longer than ar->kc: a function of K alone (determinism). */
-    const int nkb = ceil_div(K, g.ar->kc);
-    g.kc = imin(K, (ceil_div(K, nkb) + 7) & ~7);
+    g.kc = kc_for(g.ar, K);
     g.direct = !g.transB && M <= g.ar->direct_b_max_m;
     g.x = NULL;
+    g.packed = NULL;
+    g.npad = 0;
     if (M == 1 && !g.transB && g.ar->gemv) {
         if (!g.transA || lda == 1) {
             g.x = A;
@@ -258,6 +298,13 @@ void rk_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
         }
     }
 
+    run_job(&g);
+}
+
+/* Splits the job over the pool (or runs it here) and waits for it. */
+static void run_job(gemm_job *gp) {
+    gemm_job g = *gp;
+    const int M = g.M, N = g.N, K = g.K;
     const double flops = 2.0 * M * N * K;
     int want = rk_pool_threads();
     const int by_size = (int)(flops / (g.x ? RK_MIN_FLOPS_PER_THREAD_GEMV : RK_MIN_FLOPS_PER_THREAD));
@@ -277,4 +324,59 @@ void rk_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
     } else {
         gemm_task(&g, 0, 1);
     }
+}
+
+/* ---- B packed once, used by many products ----------------------------------------------- */
+
+/*
+ * Layout: a header of RK_PACKED_HEADER floats (ISA, N, K, kc as int32 bit patterns), then
+ * for each K block p0 (the blocks rk_sgemm uses for this K) the ceil(N/NR) panels of
+ * kc x NR that the driver would pack, at p0 * npad. The product then runs exactly the
+ * micro-kernel calls of rk_sgemm, so its results are the same bits.
+ */
+#define RK_PACKED_HEADER 16
+
+
+size_t rk_sgemm_packed_b_size(int N, int K) {
+    const rk_gemm_arch *ar = arch_for(rk_active_isa());
+    if (N <= 0 || K <= 0) return RK_PACKED_HEADER;
+    return RK_PACKED_HEADER + (size_t)ceil_div(N, ar->nr) * ar->nr * (size_t)K;
+}
+
+void rk_sgemm_pack_b(int transB, int N, int K, const float *B, int ldb, float *packed) {
+    const rk_gemm_arch *ar = arch_for(rk_active_isa());
+    const int32_t head[4] = {ar->isa, N, K, K > 0 ? kc_for(ar, K) : 0};
+    memcpy(packed, head, sizeof head);
+    if (N <= 0 || K <= 0) return;
+    const size_t npad = (size_t)ceil_div(N, ar->nr) * ar->nr;
+    for (int p0 = 0; p0 < K; p0 += head[3])
+        (ar->pack_b ? ar->pack_b : rk_pack_b)(transB != 0, B, ldb, p0, imin(head[3], K - p0), 0, N, ar->nr,
+                                              packed + RK_PACKED_HEADER + (size_t)p0 * npad);
+}
+
+int rk_sgemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda, const float *packed,
+                    float beta, float *C, int ldc) {
+    int32_t head[4];
+    memcpy(head, packed, sizeof head);
+    if (head[1] != N || head[2] != K || head[0] < 0 || head[0] > 3) return -1;
+    if (M <= 0 || N <= 0) return 0;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return 0;
+    }
+    gemm_job g;
+    g.ar = arch_for(head[0]); /* the path that packed it, whatever is active now */
+    g.transA = transA != 0;
+    g.transB = 0;
+    g.M = M, g.N = N, g.K = K;
+    g.alpha = alpha, g.beta = beta;
+    g.A = A, g.B = NULL, g.C = C;
+    g.lda = lda, g.ldb = 0, g.ldc = ldc;
+    g.kc = head[3];
+    g.direct = 0;
+    g.x = NULL; /* M == 1 runs the blocked kernel: the same bits as rk_sgemm's paths */
+    g.packed = packed + RK_PACKED_HEADER;
+    g.npad = (long)ceil_div(N, g.ar->nr) * g.ar->nr;
+    run_job(&g);
+    return 0;
 }

@@ -155,14 +155,28 @@ RK_INLINE A512 void transpose_block(const float *src, long ld, int rows, int kk,
     }
 }
 
-/* A is M x K row-major: each 14-row panel is 16 x 16 transposes storing 14 lanes per k. */
+/*
+ * A is M x K row-major: each 14-row panel is 16 x 16 transposes storing 14 lanes per k.
+ * A stored K x M (transA): each k of a panel is one masked 14-float copy (the portable
+ * packer's short copies become memcpy calls, which cost more than the data).
+ */
 static A512 void pack_a_avx512(int transA, const float *A, long lda, int i0, int mc, int p0, int kc, int MR,
                                float *RK_RESTRICT out) {
-    if (transA || MR > 16) {
+    if (MR > 16) {
         rk_pack_a(transA, A, lda, i0, mc, p0, kc, MR, out);
         return;
     }
     const __mmask16 smask = lane_mask(MR);
+    if (transA) {
+        for (int r0 = 0; r0 < mc; r0 += MR) {
+            const __mmask16 lm = lane_mask(mc - r0 < MR ? mc - r0 : MR); /* rows past mc load as zeros */
+            const float *src = A + (size_t)p0 * lda + i0 + r0;
+            float *dst = out + (size_t)r0 * kc;
+            for (int k = 0; k < kc; k++)
+                _mm512_mask_storeu_ps(dst + (size_t)k * MR, smask, _mm512_maskz_loadu_ps(lm, src + (size_t)k * lda));
+        }
+        return;
+    }
     for (int r0 = 0; r0 < mc; r0 += MR) {
         const int rows = mc - r0 < MR ? mc - r0 : MR;
         const float *src = A + (size_t)(i0 + r0) * lda + p0;
@@ -172,11 +186,26 @@ static A512 void pack_a_avx512(int transA, const float *A, long lda, int i0, int
     }
 }
 
-/* B stored N x K (transB): each 32-column panel is two columns of 16 x 16 transposes. */
+/*
+ * B stored N x K (transB): each 32-column panel is two columns of 16 x 16 transposes.
+ * B is K x N: each k row of a panel is NR/16 masked copies, zero-padded past nc.
+ */
 static A512 void pack_b_avx512(int transB, const float *B, long ldb, int p0, int kc, int j0, int nc, int NR,
                                float *RK_RESTRICT out) {
-    if (!transB || NR % 16) {
+    if (NR % 16 || NR > 64) {
         rk_pack_b(transB, B, ldb, p0, kc, j0, nc, NR, out);
+        return;
+    }
+    if (!transB) {
+        for (int s0 = 0; s0 < nc; s0 += NR) {
+            __mmask16 m[4];
+            for (int v = 0; v < NR / 16; v++) m[v] = lane_mask(nc - s0 - 16 * v);
+            const float *src = B + (size_t)p0 * ldb + j0 + s0;
+            float *dst = out + (size_t)s0 * kc;
+            for (int k = 0; k < kc; k++)
+                for (int v = 0; v < NR / 16; v++)
+                    _mm512_storeu_ps(dst + (size_t)k * NR + 16 * v, _mm512_maskz_loadu_ps(m[v], src + (size_t)k * ldb + 16 * v));
+        }
         return;
     }
     for (int s0 = 0; s0 < nc; s0 += NR) {

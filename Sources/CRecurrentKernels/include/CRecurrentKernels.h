@@ -1,5 +1,6 @@
 #ifndef CRECURRENT_KERNELS_H
 #define CRECURRENT_KERNELS_H
+#include <stddef.h>
 #include <stdint.h>
 /*
  * CRecurrentKernels: the hot loops of Recurrent, in C. No stable API: the Swift
@@ -44,6 +45,19 @@ void rk_sgemm(int transA, int transB, int M, int N, int K,
               float alpha, const float *A, int lda,
               const float *B, int ldb,
               float beta, float *C, int ldc);
+
+/*
+ * B packed once for many products that share it (the recurrent weight, reused by every
+ * time step): rk_sgemm_packed_b_size floats at `packed` receive op(B) (K x N) in the
+ * micro-kernel's layout for the active path; rk_sgemm_packed then computes
+ * C = alpha * op(A) * op(B) + beta * C with the same bits rk_sgemm gives for the same
+ * arguments, for any M (M == 1 included) and thread count. Repack after B changes.
+ * rk_sgemm_packed returns -1 (and does nothing) when N, K differ from the packed ones.
+ */
+size_t rk_sgemm_packed_b_size(int N, int K);
+void rk_sgemm_pack_b(int transB, int N, int K, const float *B, int ldb, float *packed);
+int rk_sgemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda, const float *packed,
+                    float beta, float *C, int ldc);
 
 /* The naive reference of rk_sgemm: three loops, double accumulation. */
 void rk_sgemm_ref(int transA, int transB, int M, int N, int K,

@@ -43,6 +43,40 @@ public enum GEMM {
                  b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Floats `pack` writes for an op(B) of (K, N) on the active path.
+    static func packedSize(n: Int, k: Int) -> Int { rk_sgemm_packed_b_size(Int32(n), Int32(k)) }
+
+    /// Packs op(B) (K, N) once, for many `multiply(…, packedB:)` calls that share it (the
+    /// recurrent weight, reused by every time step). Repack after B changes.
+    static func pack(transB: Bool = false, n: Int, k: Int, b: UnsafePointer<Float>, ldb: Int,
+                     into packed: UnsafeMutablePointer<Float>) {
+        rk_sgemm_pack_b(transB ? 1 : 0, Int32(n), Int32(k), b, Int32(ldb), packed)
+    }
+
+    /// C (M, N) = α·op(A)·op(B) + β·C with op(B) from `pack`: the same bits as `multiply`
+    /// with the unpacked B, without packing B again.
+    @inline(__always)
+    static func multiply(transA: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                         a: UnsafePointer<Float>, lda: Int, packedB: UnsafePointer<Float>,
+                         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let status = rk_sgemm_packed(transA ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                                     packedB, beta, c, Int32(ldc))
+        precondition(status == 0, "packed B was packed for another (N, K) than (\(n), \(k)): pack it again")
+    }
+
+    /// C (M, N) = h·Wᵀ + β·C for a recurrent weight W (N, K): from W packed once per sequence
+    /// when given, else from W itself.
+    @inline(__always)
+    static func multiplyByTransposedWeight(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                                           weight: UnsafePointer<Float>, packed: UnsafePointer<Float>?,
+                                           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if let packed {
+            multiply(m: m, n: n, k: k, a: a, lda: lda, packedB: packed, beta: beta, c: c, ldc: ldc)
+        } else {
+            multiply(transB: true, m: m, n: n, k: k, a: a, lda: lda, b: weight, ldb: k, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
     /// The naive reference of `multiply` (double accumulation), for tests.
     public static func reference(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,

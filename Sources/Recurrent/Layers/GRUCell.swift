@@ -44,10 +44,23 @@ public struct GRUCell: RecurrentCell {
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, scratch q: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
+        forward(projection: a, projectionStride: lda, previous: previous, state: state, output: output,
+                outputStride: ldy, cache: cache, scratch: q, batch: batch, arena: arena,
+                packedRecurrentWeight: nil)
+    }
+
+    /// `forward` with W_hh packed once per sequence by the layer (nil: W_hh itself).
+    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                 cache: UnsafeMutablePointer<Float>, scratch q: UnsafeMutablePointer<Float>,
+                 batch: Int, arena: ParameterArena,
+                 packedRecurrentWeight: UnsafePointer<Float>?) {
         let h = hiddenSize
         // q (B, 3H) = h_{t−1}·W_hhᵀ; kept apart from the input half because r gates only q_n.
-        GEMM.multiply(transB: true, m: batch, n: 3 * h, k: h, a: previous, lda: h,
-                      b: arena.value(recurrentWeight), ldb: h, beta: 0, c: q, ldc: 3 * h)
+        GEMM.multiplyByTransposedWeight(m: batch, n: 3 * h, k: h, a: previous, lda: h,
+                                        weight: arena.value(recurrentWeight), packed: packedRecurrentWeight,
+                                        beta: 0, c: q, ldc: 3 * h)
         // Gates, h_t and the cache in one fused pass (vectorised σ and tanh).
         rk_gru_forward(batch, h, a, lda, q, 3 * h, arena.value(recurrentBias), previous, h, state, h,
                        output, ldy, cache, 4 * h)
@@ -71,3 +84,5 @@ public struct GRUCell: RecurrentCell {
                       beta: 1, c: ds, ldc: h)
     }
 }
+
+extension GRUCell: PackedRecurrentCell {}

@@ -43,10 +43,23 @@ public struct LSTMCell: RecurrentCell {
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
+        forward(projection: a, projectionStride: lda, previous: previous, state: state, output: output,
+                outputStride: ldy, cache: cache, scratch: scratch, batch: batch, arena: arena,
+                packedRecurrentWeight: nil)
+    }
+
+    /// `forward` with W_hh packed once per sequence by the layer (nil: W_hh itself).
+    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                 batch: Int, arena: ParameterArena,
+                 packedRecurrentWeight: UnsafePointer<Float>?) {
         let h = hiddenSize
         // a (B, 4H) += h_{t−1}·W_hhᵀ; h_{t−1} is the first half of each state row (stride 2H).
-        GEMM.multiply(transB: true, m: batch, n: 4 * h, k: h, a: previous, lda: 2 * h,
-                      b: arena.value(recurrentWeight), ldb: h, beta: 1, c: a, ldc: lda)
+        GEMM.multiplyByTransposedWeight(m: batch, n: 4 * h, k: h, a: previous, lda: 2 * h,
+                                        weight: arena.value(recurrentWeight), packed: packedRecurrentWeight,
+                                        beta: 1, c: a, ldc: lda)
         // Gates, c_t, h_t and the cache in one fused pass (vectorised σ and tanh).
         rk_lstm_forward(batch, h, a, lda, arena.value(recurrentBias), previous + h, 2 * h,
                         state, 2 * h, state + h, 2 * h, output, ldy, cache, 5 * h)
@@ -69,3 +82,5 @@ public struct LSTMCell: RecurrentCell {
                       beta: 0, c: ds, ldc: 2 * h)
     }
 }
+
+extension LSTMCell: PackedRecurrentCell {}

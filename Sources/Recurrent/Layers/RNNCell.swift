@@ -42,10 +42,23 @@ public struct RNNCell: RecurrentCell {
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
+        forward(projection: a, projectionStride: lda, previous: previous, state: state, output: output,
+                outputStride: ldy, cache: cache, scratch: scratch, batch: batch, arena: arena,
+                packedRecurrentWeight: nil)
+    }
+
+    /// `forward` with W_hh packed once per sequence by the layer (nil: W_hh itself).
+    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                 batch: Int, arena: ParameterArena,
+                 packedRecurrentWeight: UnsafePointer<Float>?) {
         let h = hiddenSize
         // a (B, H) += h_{t−1}·W_hhᵀ, in place over the projection rows.
-        GEMM.multiply(transB: true, m: batch, n: h, k: h, a: previous, lda: h,
-                      b: arena.value(recurrentWeight), ldb: h, beta: 1, c: a, ldc: lda)
+        GEMM.multiplyByTransposedWeight(m: batch, n: h, k: h, a: previous, lda: h,
+                                        weight: arena.value(recurrentWeight), packed: packedRecurrentWeight,
+                                        beta: 1, c: a, ldc: lda)
         rk_rnn_forward(batch, h, nonlinearity == .relu ? 1 : 0, a, lda, arena.value(recurrentBias), state, h, output, ldy)
     }
 
@@ -66,3 +79,5 @@ public struct RNNCell: RecurrentCell {
                       beta: 0, c: ds, ldc: h)
     }
 }
+
+extension RNNCell: PackedRecurrentCell {}

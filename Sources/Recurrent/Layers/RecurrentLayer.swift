@@ -44,17 +44,37 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         } else {
             ws.state(0).update(repeating: 0, count: batch * s)
         }
-        for t in 0..<steps {
-            cell.forward(projection: ws.projections + t * p, projectionStride: steps * p,
-                         previous: ws.state(t), state: ws.state(t + 1),
-                         output: y + t * ldy, outputStride: steps * ldy,
-                         cache: ws.cache(t), scratch: ws.scratch, batch: batch, arena: arena)
-            if let lengths {
-                // Rows already past their end keep their state and output zeros.
-                for r in 0..<batch where Int(lengths[r]) <= t {
-                    (ws.state(t + 1) + r * s).update(from: ws.state(t) + r * s, count: s)
-                    (y + (r * steps + t) * ldy).update(repeating: 0, count: h)
+        func maskEnded(_ t: Int) {
+            guard let lengths else { return }
+            // Rows already past their end keep their state and output zeros.
+            for r in 0..<batch where Int(lengths[r]) <= t {
+                (ws.state(t + 1) + r * s).update(from: ws.state(t) + r * s, count: s)
+                (y + (r * steps + t) * ldy).update(repeating: 0, count: h)
+            }
+        }
+        if let packedCell = cell as? any PackedRecurrentCell, steps > 1 {
+            // W_hh (P, H) is packed for the GEMM kernel once here, not once per step: every step
+            // multiplies by the same weight (and gets the same bits as the unpacked product).
+            let weight = arena.value(packedCell.recurrentWeight)
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: GEMM.packedSize(n: p, k: h)) { packed in
+                let w = UnsafePointer(packed.baseAddress!)
+                GEMM.pack(transB: true, n: p, k: h, b: weight, ldb: h, into: packed.baseAddress!)
+                for t in 0..<steps {
+                    packedCell.forward(projection: ws.projections + t * p, projectionStride: steps * p,
+                                       previous: ws.state(t), state: ws.state(t + 1),
+                                       output: y + t * ldy, outputStride: steps * ldy,
+                                       cache: ws.cache(t), scratch: ws.scratch, batch: batch, arena: arena,
+                                       packedRecurrentWeight: w)
+                    maskEnded(t)
                 }
+            }
+        } else {
+            for t in 0..<steps {
+                cell.forward(projection: ws.projections + t * p, projectionStride: steps * p,
+                             previous: ws.state(t), state: ws.state(t + 1),
+                             output: y + t * ldy, outputStride: steps * ldy,
+                             cache: ws.cache(t), scratch: ws.scratch, batch: batch, arena: arena)
+                maskEnded(t)
             }
         }
         finalState?.update(from: ws.state(steps), count: batch * s)
@@ -136,4 +156,17 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                           beta: 1, c: dx, ldc: d)
         }
     }
+}
+
+/// A cell whose step multiplies h_{t−1} (B, H) by W_hhᵀ, W_hh (P, H) its `recurrentWeight`, and
+/// can take W_hh packed for the GEMM kernel: `RecurrentLayer` packs it once per sequence instead
+/// of once per step. Internal, so the public `RecurrentCell` protocol is unchanged.
+protocol PackedRecurrentCell: RecurrentCell {
+    var recurrentWeight: Parameter { get }
+    /// `RecurrentCell.forward` with W_hh from `GEMM.pack(transB: true, n: P, k: H, …)`, or nil.
+    func forward(projection: UnsafeMutablePointer<Float>, projectionStride: Int,
+                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, outputStride: Int,
+                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                 batch: Int, arena: ParameterArena, packedRecurrentWeight: UnsafePointer<Float>?)
 }

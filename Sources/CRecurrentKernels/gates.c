@@ -1,0 +1,155 @@
+/*
+ * The elementwise kernels' entry points: each forwards to the table of the
+ * active ISA path (rk_active_isa, the same choice as the GEMM's). The bodies
+ * are in gates_body.h, instantiated by gates_<isa>.c; the references in
+ * gates_ref.c.
+ */
+#include "CRecurrentKernels.h"
+#include "gates_internal.h"
+#include "gemm_internal.h"
+
+static const rk_gates_arch *gates(void) {
+    switch (rk_active_isa()) {
+#if defined(__x86_64__) || defined(_M_X64)
+    case RK_ISA_AVX512: return &rk_gates_avx512;
+    case RK_ISA_AVX2: return &rk_gates_avx2;
+#endif
+    default: return &rk_gates_generic;
+    }
+}
+
+/*
+ * The step kernels split their rows over the GEMM's thread pool when there is enough
+ * work. Rows are independent and each is computed the same way on any thread, so the
+ * results are bit-identical for every thread count.
+ */
+#ifndef RK_GATES_MIN_PER_THREAD
+#define RK_GATES_MIN_PER_THREAD 2048 /* elements (rows x H): a few microseconds of exp/tanh */
+#endif
+
+enum { LSTM_F, LSTM_B, GRU_F, GRU_B, RNN_F, RNN_B };
+
+typedef struct {
+    const rk_gates_arch *g;
+    int kind, relu;
+    long B, H;
+    const float *a, *bias, *q, *prev, *dy, *dh_in, *cache, *h_in;
+    float *da, *dq, *h, *c, *y, *k, *dh, *dc;
+    long lda, ldq, ldprev, ldh, ldc, ldy, ldk, lddh, lddc;
+} step_job;
+
+static void step_rows(const step_job *j, long r0, long r1) {
+    const long n = r1 - r0;
+    if (n <= 0) return;
+#define ROW(p, ld) ((p) ? (p) + r0 * (ld) : (p))
+    switch (j->kind) {
+    case LSTM_F:
+        j->g->lstm_forward(n, j->H, ROW(j->a, j->lda), j->lda, j->bias, ROW(j->prev, j->ldprev), j->ldprev,
+                           ROW(j->h, j->ldh), j->ldh, ROW(j->c, j->ldc), j->ldc, ROW(j->y, j->ldy), j->ldy,
+                           ROW(j->k, j->ldk), j->ldk);
+        break;
+    case LSTM_B:
+        j->g->lstm_backward(n, j->H, ROW(j->da, j->lda), j->lda, ROW(j->dy, j->ldy), j->ldy, ROW(j->dh_in, j->lddh),
+                            j->lddh, ROW(j->dc, j->lddc), j->lddc, ROW(j->cache, j->ldk), j->ldk,
+                            ROW(j->prev, j->ldprev), j->ldprev);
+        break;
+    case GRU_F:
+        j->g->gru_forward(n, j->H, ROW(j->a, j->lda), j->lda, ROW(j->q, j->ldq), j->ldq, j->bias,
+                          ROW(j->prev, j->ldprev), j->ldprev, ROW(j->h, j->ldh), j->ldh, ROW(j->y, j->ldy), j->ldy,
+                          ROW(j->k, j->ldk), j->ldk);
+        break;
+    case GRU_B:
+        j->g->gru_backward(n, j->H, ROW(j->da, j->lda), j->lda, ROW(j->dq, j->ldq), j->ldq, ROW(j->dy, j->ldy),
+                           j->ldy, ROW(j->dh, j->lddh), j->lddh, ROW(j->cache, j->ldk), j->ldk,
+                           ROW(j->prev, j->ldprev), j->ldprev);
+        break;
+    case RNN_F:
+        j->g->rnn_forward(n, j->H, j->relu, ROW(j->a, j->lda), j->lda, j->bias, ROW(j->h, j->ldh), j->ldh,
+                          ROW(j->y, j->ldy), j->ldy);
+        break;
+    default:
+        j->g->rnn_backward(n, j->H, j->relu, ROW(j->da, j->lda), j->lda, ROW(j->h_in, j->ldh), j->ldh,
+                           ROW(j->dy, j->ldy), j->ldy, ROW(j->dh_in, j->lddh), j->lddh);
+        break;
+    }
+#undef ROW
+}
+
+static void step_task(void *ctx, int t, int nt) {
+    const step_job *j = (const step_job *)ctx;
+    step_rows(j, j->B * t / nt, j->B * (t + 1) / nt);
+}
+
+static void run_step(step_job *j) {
+    j->g = gates();
+    long want = (j->B * j->H) / RK_GATES_MIN_PER_THREAD;
+    if (want > j->B) want = j->B;
+    if (want > rk_pool_threads()) want = rk_pool_threads();
+    const int nt = want > 1 ? rk_pool_acquire((int)want) : 1;
+    if (nt > 1) {
+        rk_pool_run(nt, step_task, j);
+        rk_pool_release();
+    } else {
+        step_rows(j, 0, j->B);
+    }
+}
+
+void rk_lstm_forward(long B, long H, const float *a, long lda, const float *bias, const float *c_prev, long ldcp,
+                     float *h, long ldh, float *c, long ldc, float *y, long ldy, float *cache, long ldk) {
+    step_job j = {.kind = LSTM_F, .B = B, .H = H, .a = a, .lda = lda, .bias = bias, .prev = c_prev, .ldprev = ldcp,
+                  .h = h, .ldh = ldh, .c = c, .ldc = ldc, .y = y, .ldy = ldy, .k = cache, .ldk = ldk};
+    run_step(&j);
+}
+
+void rk_lstm_backward(long B, long H, float *da, long lda, const float *dy, long ldy, const float *dh, long lddh,
+                      float *dc, long lddc, const float *cache, long ldk, const float *c_prev, long ldcp) {
+    step_job j = {.kind = LSTM_B, .B = B, .H = H, .da = da, .lda = lda, .dy = dy, .ldy = ldy, .dh_in = dh,
+                  .lddh = lddh, .dc = dc, .lddc = lddc, .cache = cache, .ldk = ldk, .prev = c_prev, .ldprev = ldcp};
+    run_step(&j);
+}
+
+void rk_gru_forward(long B, long H, const float *a, long lda, const float *q, long ldq, const float *bias,
+                    const float *h_prev, long ldhp, float *h, long ldh, float *y, long ldy, float *cache, long ldk) {
+    step_job j = {.kind = GRU_F, .B = B, .H = H, .a = a, .lda = lda, .q = q, .ldq = ldq, .bias = bias,
+                  .prev = h_prev, .ldprev = ldhp, .h = h, .ldh = ldh, .y = y, .ldy = ldy, .k = cache, .ldk = ldk};
+    run_step(&j);
+}
+
+void rk_gru_backward(long B, long H, float *da, long lda, float *dq, long ldq, const float *dy, long ldy,
+                     float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp) {
+    step_job j = {.kind = GRU_B, .B = B, .H = H, .da = da, .lda = lda, .dq = dq, .ldq = ldq, .dy = dy, .ldy = ldy,
+                  .dh = dh, .lddh = lddh, .cache = cache, .ldk = ldk, .prev = h_prev, .ldprev = ldhp};
+    run_step(&j);
+}
+
+void rk_rnn_forward(long B, long H, int relu, const float *a, long lda, const float *bias, float *h, long ldh,
+                    float *y, long ldy) {
+    step_job j = {.kind = RNN_F, .relu = relu, .B = B, .H = H, .a = a, .lda = lda, .bias = bias, .h = h, .ldh = ldh,
+                  .y = y, .ldy = ldy};
+    run_step(&j);
+}
+
+void rk_rnn_backward(long B, long H, int relu, float *da, long lda, const float *h, long ldh, const float *dy,
+                     long ldy, const float *dh, long lddh) {
+    step_job j = {.kind = RNN_B, .relu = relu, .B = B, .H = H, .da = da, .lda = lda, .h_in = h, .ldh = ldh,
+                  .dy = dy, .ldy = ldy, .dh_in = dh, .lddh = lddh};
+    run_step(&j);
+}
+
+double rk_softmax_xent(long R, long V, const float *z, long ldz, const int32_t *targets, float scale, float *dz,
+                       long lddz) {
+    return gates()->softmax_xent(R, V, z, ldz, targets, scale, dz, lddz);
+}
+
+void rk_adam(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2, float eps,
+             float weight_decay, int decoupled, float step_size, float c2_root) {
+    gates()->adam(n, w, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step_size, c2_root);
+}
+
+double rk_sum_squares(long n, const float *x) { return gates()->sum_squares(n, x); }
+void rk_scale(long n, float *x, float s) { gates()->scale(n, x, s); }
+void rk_add_bias(long rows, long cols, const float *b, float *y, long ldy) { gates()->add_bias(rows, cols, b, y, ldy); }
+void rk_column_sums(long rows, long cols, const float *x, long ldx, float *sums) {
+    gates()->column_sums(rows, cols, x, ldx, sums);
+}
+void rk_map(int fn, long n, const float *x, float *y) { gates()->map(fn, n, x, y); }

@@ -1,0 +1,364 @@
+/*
+ * The elementwise kernels, written once against a small vector API and
+ * included by each ISA file (see gates_internal.h). The including file defines:
+ *
+ *   VW                      lanes per vector (16, 8, 1)
+ *   vf, vm, vi              vector of floats, lane mask, vector of int32
+ *   vm vmask(long n)        lanes 0..min(n, VW)-1 on
+ *   vf vload(p, m)          masked-off lanes read as 0, never touched in memory
+ *   vf vload_or(p, m, f)    masked-off lanes are f
+ *   void vstore(p, v, m)    masked-off lanes untouched
+ *   vset1, vadd, vsub, vmul, vdiv, vsqrt, vfma(a, b, c) = a*b + c
+ *   vmin(a, b), vmax(a, b)  x86 semantics: b when either is NaN
+ *   vabs, vcopysign(mag, sgn), vselect_lt(a, b, x, y) = a < b ? x : y
+ *   vgt0_select(a, x)       a > 0 ? x : 0
+ *   vkeep(v, m)             v in the lanes of m, 0 elsewhere
+ *   vhmax, vhsum            horizontal max / sum of all VW lanes
+ *   vf_as_vi, vi_as_vf, vi_sub_const(vi, c), vi_shl23(vi)
+ *   RK_SUFFIX               the ISA name, appended to every function
+ *
+ * Every value is computed by the same lane arithmetic wherever it sits in a
+ * row, so results do not depend on the batch size or the row's position.
+ *
+ * Transcendentals (Cephes single precision, with FMA where the ISA has it):
+ *   exp(x)   = 2^n · e^r, n = round(x·log2 e), r = x − n·ln 2 (two-part ln 2),
+ *              e^r a degree-6 polynomial on |r| ≤ ln2/2; x clamped to
+ *              [−87.33, 88] so 2^n stays a normal float.      ≤ 2 ulp
+ *   tanh(x)  = x + x³·P(x²) for |x| < 0.625, else ±(1 − 2/(e^{2|x|} + 1)).  ≤ 3 ulp
+ *   σ(x)     = 1 / (1 + e^{−x}).                               ≤ 3 ulp
+ * NaN inputs give NaN.
+ */
+#ifndef RK_SUFFIX
+#error "define RK_SUFFIX and the vector API before including gates_body.h"
+#endif
+
+#define RK_CAT2(a, b) a##_##b
+#define RK_CAT(a, b) RK_CAT2(a, b)
+#define FN(name) RK_CAT(name, RK_SUFFIX)
+
+static inline vf FN(v_exp)(vf x) {
+    const float magic = 12582912.0f; /* 1.5 · 2^23: adding it rounds to an integer */
+    x = vmax(vset1(-87.33f), vmin(vset1(88.0f), x));
+    const vf t = vfma(x, vset1(1.44269504088896341f), vset1(magic));
+    const vf n = vsub(t, vset1(magic));
+    vf r = vfma(n, vset1(-0.693359375f), x);
+    r = vfma(n, vset1(2.12194440e-4f), r);
+    vf p = vset1(1.9875691500e-4f);
+    p = vfma(p, r, vset1(1.3981999507e-3f));
+    p = vfma(p, r, vset1(8.3334519073e-3f));
+    p = vfma(p, r, vset1(4.1665795894e-2f));
+    p = vfma(p, r, vset1(1.6666665459e-1f));
+    p = vfma(p, r, vset1(5.0000001201e-1f));
+    p = vadd(vfma(p, vmul(r, r), r), vset1(1.0f));
+    /* 2^n: bits(t) = bits(magic) + n, so the exponent field is n + 127. */
+    const vi e = vi_shl23(vi_sub_const(vf_as_vi(t), 0x4B400000 - 127));
+    return vmul(p, vi_as_vf(e));
+}
+
+static inline vf FN(v_sigmoid)(vf x) {
+    const vf one = vset1(1.0f);
+    return vdiv(one, vadd(one, FN(v_exp)(vsub(vset1(0.0f), x))));
+}
+
+static inline vf FN(v_tanh)(vf x) {
+    const vf ax = vabs(x);
+    /* small |x|: odd polynomial, no cancellation */
+    const vf z = vmul(x, x);
+    vf p = vset1(-5.70498872745e-3f);
+    p = vfma(p, z, vset1(2.06390887954e-2f));
+    p = vfma(p, z, vset1(-5.37397155531e-2f));
+    p = vfma(p, z, vset1(1.33314422036e-1f));
+    p = vfma(p, z, vset1(-3.33332819422e-1f));
+    const vf small = vfma(vmul(p, z), x, x);
+    /* large |x|: 1 − 2/(e^{2|x|} + 1) >= 0.33, so the subtraction loses little */
+    const vf e = FN(v_exp)(vadd(ax, ax));
+    const vf large = vcopysign(vsub(vset1(1.0f), vdiv(vset1(2.0f), vadd(e, vset1(1.0f)))), x);
+    return vselect_lt(ax, vset1(0.625f), small, large);
+}
+
+/* ---- LSTM, gate order i, f, g, o ----------------------------------------------------- */
+
+/*
+ * a (B, 4H) stride lda: x·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ; bias b_hh (4H);
+ * c_prev (B, H); writes h, c (B, H), y (B, H) and cache (B, 5H) = [i f g o tanh(c)].
+ */
+static void FN(lstm_forward)(long B, long H, const float *a, long lda, const float *bias, const float *c_prev,
+                             long ldcp, float *h, long ldh, float *c, long ldc, float *y, long ldy, float *cache,
+                             long ldk) {
+    for (long r = 0; r < B; r++) {
+        const float *ar = a + r * lda, *cp = c_prev + r * ldcp;
+        float *hr = h + r * ldh, *cr = c + r * ldc, *yr = y + r * ldy, *k = cache + r * ldk;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf i = FN(v_sigmoid)(vadd(vload(ar + j, m), vload(bias + j, m)));
+            const vf f = FN(v_sigmoid)(vadd(vload(ar + H + j, m), vload(bias + H + j, m)));
+            const vf g = FN(v_tanh)(vadd(vload(ar + 2 * H + j, m), vload(bias + 2 * H + j, m)));
+            const vf o = FN(v_sigmoid)(vadd(vload(ar + 3 * H + j, m), vload(bias + 3 * H + j, m)));
+            const vf cn = vfma(f, vload(cp + j, m), vmul(i, g));
+            const vf tc = FN(v_tanh)(cn);
+            const vf hn = vmul(o, tc);
+            vstore(k + j, i, m);
+            vstore(k + H + j, f, m);
+            vstore(k + 2 * H + j, g, m);
+            vstore(k + 3 * H + j, o, m);
+            vstore(k + 4 * H + j, tc, m);
+            vstore(cr + j, cn, m);
+            vstore(hr + j, hn, m);
+            vstore(yr + j, hn, m);
+        }
+    }
+}
+
+/*
+ * dy (B, H): ∂L/∂y_t; dh (B, H): ∂L/∂h_t from later steps; dc (B, H): on entry
+ * ∂L/∂c_t, on return ∂L/∂c_{t−1}; writes da (B, 4H). dh may alias nothing written.
+ */
+static void FN(lstm_backward)(long B, long H, float *da, long lda, const float *dy, long ldy, const float *dh,
+                              long lddh, float *dc, long lddc, const float *cache, long ldk, const float *c_prev,
+                              long ldcp) {
+    const vf one = vset1(1.0f);
+    for (long r = 0; r < B; r++) {
+        float *dar = da + r * lda, *dcr = dc + r * lddc;
+        const float *dyr = dy + r * ldy, *dhr = dh + r * lddh, *k = cache + r * ldk, *cp = c_prev + r * ldcp;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf i = vload(k + j, m), f = vload(k + H + j, m), g = vload(k + 2 * H + j, m);
+            const vf o = vload(k + 3 * H + j, m), tc = vload(k + 4 * H + j, m);
+            const vf d = vadd(vload(dyr + j, m), vload(dhr + j, m));
+            const vf dcn = vfma(vmul(d, o), vsub(one, vmul(tc, tc)), vload(dcr + j, m));
+            vstore(dar + j, vmul(vmul(dcn, g), vmul(i, vsub(one, i))), m);
+            vstore(dar + H + j, vmul(vmul(dcn, vload(cp + j, m)), vmul(f, vsub(one, f))), m);
+            vstore(dar + 2 * H + j, vmul(vmul(dcn, i), vsub(one, vmul(g, g))), m);
+            vstore(dar + 3 * H + j, vmul(vmul(d, tc), vmul(o, vsub(one, o))), m);
+            vstore(dcr + j, vmul(dcn, f), m);
+        }
+    }
+}
+
+/* ---- GRU, gate order r, z, n ------------------------------------------------------- */
+
+/*
+ * a (B, 3H): x·W_ihᵀ + b_ih; q (B, 3H): h_{t−1}·W_hhᵀ; bias b_hh (3H); h_prev (B, H);
+ * writes h, y (B, H) and cache (B, 4H) = [r z n (W_hn·h + b_hn)].
+ */
+static void FN(gru_forward)(long B, long H, const float *a, long lda, const float *q, long ldq, const float *bias,
+                            const float *h_prev, long ldhp, float *h, long ldh, float *y, long ldy, float *cache,
+                            long ldk) {
+    const vf one = vset1(1.0f);
+    for (long row = 0; row < B; row++) {
+        const float *ar = a + row * lda, *qr = q + row * ldq, *hp = h_prev + row * ldhp;
+        float *hr = h + row * ldh, *yr = y + row * ldy, *k = cache + row * ldk;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf r = FN(v_sigmoid)(vadd(vadd(vload(ar + j, m), vload(qr + j, m)), vload(bias + j, m)));
+            const vf z =
+                FN(v_sigmoid)(vadd(vadd(vload(ar + H + j, m), vload(qr + H + j, m)), vload(bias + H + j, m)));
+            const vf hn = vadd(vload(qr + 2 * H + j, m), vload(bias + 2 * H + j, m));
+            const vf n = FN(v_tanh)(vfma(r, hn, vload(ar + 2 * H + j, m)));
+            const vf v = vfma(vsub(one, z), n, vmul(z, vload(hp + j, m)));
+            vstore(k + j, r, m);
+            vstore(k + H + j, z, m);
+            vstore(k + 2 * H + j, n, m);
+            vstore(k + 3 * H + j, hn, m);
+            vstore(hr + j, v, m);
+            vstore(yr + j, v, m);
+        }
+    }
+}
+
+/*
+ * dy (B, H); dh (B, H): on entry ∂L/∂h_t from later steps, on return z ⊙ ∂h (the direct
+ * part of ∂L/∂h_{t−1}); writes da (B, 3H) and dq (B, 3H) = ∂L/∂(h_{t−1}·W_hhᵀ + b_hh).
+ */
+static void FN(gru_backward)(long B, long H, float *da, long lda, float *dq, long ldq, const float *dy, long ldy,
+                             float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp) {
+    const vf one = vset1(1.0f);
+    for (long row = 0; row < B; row++) {
+        float *dar = da + row * lda, *dqr = dq + row * ldq, *dhr = dh + row * lddh;
+        const float *dyr = dy + row * ldy, *k = cache + row * ldk, *hp = h_prev + row * ldhp;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf r = vload(k + j, m), z = vload(k + H + j, m), n = vload(k + 2 * H + j, m);
+            const vf hn = vload(k + 3 * H + j, m);
+            const vf d = vadd(vload(dyr + j, m), vload(dhr + j, m));
+            const vf dan = vmul(vmul(d, vsub(one, z)), vsub(one, vmul(n, n)));
+            const vf daz = vmul(vmul(d, vsub(vload(hp + j, m), n)), vmul(z, vsub(one, z)));
+            const vf dar0 = vmul(vmul(dan, hn), vmul(r, vsub(one, r)));
+            vstore(dar + j, dar0, m);
+            vstore(dar + H + j, daz, m);
+            vstore(dar + 2 * H + j, dan, m);
+            vstore(dqr + j, dar0, m);
+            vstore(dqr + H + j, daz, m);
+            vstore(dqr + 2 * H + j, vmul(dan, r), m);
+            vstore(dhr + j, vmul(d, z), m);
+        }
+    }
+}
+
+/* ---- vanilla RNN: h = φ(a + b_hh), φ = tanh or relu ------------------------------------- */
+
+static void FN(rnn_forward)(long B, long H, int relu, const float *a, long lda, const float *bias, float *h,
+                            long ldh, float *y, long ldy) {
+    for (long r = 0; r < B; r++) {
+        const float *ar = a + r * lda;
+        float *hr = h + r * ldh, *yr = y + r * ldy;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf pre = vadd(vload(ar + j, m), vload(bias + j, m));
+            /* relu: max(0, pre) keeps a NaN pre (vmax returns its second operand) */
+            const vf v = relu ? vmax(vset1(0.0f), pre) : FN(v_tanh)(pre);
+            vstore(hr + j, v, m);
+            vstore(yr + j, v, m);
+        }
+    }
+}
+
+/* da = (dy + dh) · φ'(a), φ' read off h: tanh' = 1 − h², relu' = [h > 0]. */
+static void FN(rnn_backward)(long B, long H, int relu, float *da, long lda, const float *h, long ldh, const float *dy,
+                             long ldy, const float *dh, long lddh) {
+    const vf one = vset1(1.0f);
+    for (long r = 0; r < B; r++) {
+        float *dar = da + r * lda;
+        const float *hr = h + r * ldh, *dyr = dy + r * ldy, *dhr = dh + r * lddh;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf g = vadd(vload(dyr + j, m), vload(dhr + j, m));
+            const vf s = vload(hr + j, m);
+            vstore(dar + j, relu ? vgt0_select(s, g) : vmul(g, vsub(one, vmul(s, s))), m);
+        }
+    }
+}
+
+/* ---- softmax cross-entropy ----------------------------------------------------------- */
+
+/*
+ * Rows with a negative target are skipped (dz row zeroed); for the others
+ * loss_r = log Σ_j e^{z_j} − z_y (the maximum subtracted first) and, when dz is
+ * given, dz = (softmax(z) − onehot(y))·scale. Returns Σ_r loss_r.
+ */
+static double FN(softmax_xent)(long R, long V, const float *z, long ldz, const int32_t *targets, float scale,
+                               float *dz, long lddz) {
+    double total = 0;
+    const vf ninf = vset1(-__builtin_inff());
+    for (long r = 0; r < R; r++) {
+        const float *zr = z + r * ldz;
+        float *gr = dz ? dz + r * lddz : 0;
+        const long y = targets[r];
+        if (y < 0) {
+            if (gr)
+                for (long j = 0; j < V; j += VW) vstore(gr + j, vset1(0.0f), vmask(V - j));
+            continue;
+        }
+        vf mx = ninf;
+        for (long j = 0; j < V; j += VW) mx = vmax(mx, vload_or(zr + j, vmask(V - j), -__builtin_inff()));
+        const float mr = vhmax(mx);
+        const vf mv = vset1(mr);
+        vf sum = vset1(0.0f);
+        for (long j = 0; j < V; j += VW) {
+            const vm m = vmask(V - j);
+            const vf e = FN(v_exp)(vsub(vload_or(zr + j, m, mr), mv)); /* masked lanes: e^0, dropped */
+            sum = vadd(sum, vkeep(e, m));
+            if (gr) vstore(gr + j, e, m);
+        }
+        const float total_r = vhsum(sum);
+        const float lse = mr + logf(total_r);
+        total += (double)(lse - zr[y]);
+        if (gr) {
+            const vf k = vset1(scale / total_r);
+            for (long j = 0; j < V; j += VW) {
+                const vm m = vmask(V - j);
+                vstore(gr + j, vmul(vload(gr + j, m), k), m);
+            }
+            gr[y] -= scale;
+        }
+    }
+    return total;
+}
+
+/* ---- optimiser and bookkeeping loops over flat buffers ------------------------------ */
+
+/*
+ * One Adam/AdamW step over n scalars, the same operations in the same order as
+ * the scalar loop it replaces (no FMA contraction), so the update is the same.
+ */
+static void FN(adam)(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2,
+                     float eps, float weight_decay, int decoupled, float step_size, float c2_root) {
+    const vf b1 = vset1(beta1), b2 = vset1(beta2), c1m = vset1(1 - beta1), c2m = vset1(1 - beta2);
+    const vf lrwd = vset1(lr * weight_decay), wd = vset1(weight_decay), ss = vset1(step_size);
+    const vf c2r = vset1(c2_root), ve = vset1(eps);
+    for (long i = 0; i < n; i += VW) {
+        const vm k = vmask(n - i);
+        vf wi = vload(w + i, k), gi = vload(g + i, k);
+        if (decoupled) wi = vsub(wi, vmul(lrwd, wi));
+        else gi = vadd(gi, vmul(wd, wi));
+        const vf mi = vadd(vmul(b1, vload(m + i, k)), vmul(c1m, gi));
+        const vf vi = vadd(vmul(b2, vload(v + i, k)), vmul(vmul(c2m, gi), gi));
+        wi = vsub(wi, vdiv(vmul(ss, mi), vadd(vdiv(vsqrt(vi), c2r), ve)));
+        vstore(m + i, mi, k);
+        vstore(v + i, vi, k);
+        vstore(w + i, wi, k);
+    }
+}
+
+static void FN(scale)(long n, float *x, float s) {
+    const vf vs = vset1(s);
+    for (long i = 0; i < n; i += VW) {
+        const vm k = vmask(n - i);
+        vstore(x + i, vmul(vload(x + i, k), vs), k);
+    }
+}
+
+/* y[i, j] += b[j] for i < rows, j < cols. */
+static void FN(add_bias)(long rows, long cols, const float *b, float *y, long ldy) {
+    for (long i = 0; i < rows; i++) {
+        float *yr = y + i * ldy;
+        for (long j = 0; j < cols; j += VW) {
+            const vm k = vmask(cols - j);
+            vstore(yr + j, vadd(vload(yr + j, k), vload(b + j, k)), k);
+        }
+    }
+}
+
+/* sums[j] += x[i, j] for i = 0, 1, ..., rows − 1 in that order (a bias gradient). */
+static void FN(column_sums)(long rows, long cols, const float *x, long ldx, float *sums) {
+    for (long j = 0; j < cols; j += 4 * VW) {
+        /* four vectors of columns at a time, kept in registers across the rows */
+        vf s[4];
+        vm k[4];
+        for (int u = 0; u < 4; u++) {
+            k[u] = vmask(cols - j - u * VW);
+            s[u] = vload(sums + j + u * VW, k[u]);
+        }
+        for (long i = 0; i < rows; i++) {
+            const float *xr = x + i * ldx + j;
+            for (int u = 0; u < 4; u++) s[u] = vadd(s[u], vload(xr + u * VW, k[u]));
+        }
+        for (int u = 0; u < 4; u++) vstore(sums + j + u * VW, s[u], k[u]);
+    }
+}
+
+/* y = f(x) elementwise, f = exp, sigmoid or tanh (RK_MAP_*): the kernels' own functions, for tests. */
+static void FN(map)(int fn, long n, const float *x, float *y) {
+    for (long i = 0; i < n; i += VW) {
+        const vm k = vmask(n - i);
+        const vf v = vload(x + i, k);
+        vstore(y + i, fn == 0 ? FN(v_exp)(v) : fn == 1 ? FN(v_sigmoid)(v) : FN(v_tanh)(v), k);
+    }
+}
+
+const rk_gates_arch FN(rk_gates) = {
+    .isa = RK_ISA_ID,
+    .lstm_forward = FN(lstm_forward),
+    .lstm_backward = FN(lstm_backward),
+    .gru_forward = FN(gru_forward),
+    .gru_backward = FN(gru_backward),
+    .rnn_forward = FN(rnn_forward),
+    .rnn_backward = FN(rnn_backward),
+    .softmax_xent = FN(softmax_xent),
+    .adam = FN(adam),
+    .sum_squares = FN(sum_squares),
+    .scale = FN(scale),
+    .add_bias = FN(add_bias),
+    .column_sums = FN(column_sums),
+    .map = FN(map),
+};

@@ -1,0 +1,90 @@
+import XCTest
+import CRecurrentKernels
+
+/// rk_sgemm_packed (B packed once by rk_sgemm_pack_b) against rk_sgemm_ref, and bit for bit
+/// against rk_sgemm with the same arguments: every transpose, awkward shapes, M = 1, every
+/// path this machine has, one and two threads.
+final class PackedGEMMTests: XCTestCase {
+    typealias XorShift = GEMMKernelTests.XorShift
+
+    func forEachPath(_ body: (Int32) throws -> Void) rethrows {
+        let original = rk_active_isa()
+        defer { XCTAssertEqual(rk_set_isa(original), 0) }
+        for isa in GEMMKernelTests.paths {
+            XCTAssertEqual(rk_set_isa(isa), 0)
+            try body(isa)
+        }
+    }
+
+    func withThreads(_ n: Int32, _ body: () throws -> Void) rethrows {
+        let original = rk_threads()
+        defer { rk_set_threads(original) }
+        rk_set_threads(n)
+        try body()
+    }
+
+    func pack(transB: Bool, n: Int, k: Int, b: [Float], ldb: Int) -> [Float] {
+        var packed = [Float](repeating: .nan, count: rk_sgemm_packed_b_size(Int32(n), Int32(k)))
+        rk_sgemm_pack_b(transB ? 1 : 0, Int32(n), Int32(k), b, Int32(ldb), &packed)
+        return packed
+    }
+
+    func testSameBitsAsUnpackedAndCloseToReference() {
+        forEachPath { isa in
+            var rng = XorShift(seed: 31)
+            for threads: Int32 in [1, 2] {
+                withThreads(threads) {
+                    for (transA, transB) in GEMMKernelTests.transposes {
+                        for (m, n, k, beta) in [(1, 1, 1, Float(0)), (1, 45, 29, 1), (3, 17, 7, 0.3), (50, 512, 128, 1),
+                                                (37, 33, 400, 0), (14, 100, 1, 1), (2, 300, 900, 0.5)] {
+                            let pad = 3
+                            let lda = (transA ? m : k) + pad, ldb = (transB ? k : n) + pad, ldc = n + pad
+                            let a = rng.fill((transA ? k : m) * lda), b = rng.fill((transB ? n : k) * ldb)
+                            let c0 = rng.fill(m * ldc)
+                            var fast = c0, unpacked = c0, want = c0
+                            let packed = pack(transB: transB, n: n, k: k, b: b, ldb: ldb)
+                            let (tA, tB) = (Int32(transA ? 1 : 0), Int32(transB ? 1 : 0))
+                            XCTAssertEqual(rk_sgemm_packed(tA, Int32(m), Int32(n), Int32(k), 0.7, a, Int32(lda), packed,
+                                                           beta, &fast, Int32(ldc)), 0)
+                            rk_sgemm(tA, tB, Int32(m), Int32(n), Int32(k), 0.7, a, Int32(lda), b, Int32(ldb), beta,
+                                     &unpacked, Int32(ldc))
+                            rk_sgemm_ref(tA, tB, Int32(m), Int32(n), Int32(k), 0.7, a, Int32(lda), b, Int32(ldb), beta,
+                                         &want, Int32(ldc))
+                            let name = "\(String(cString: rk_isa_name(isa))) threads \(threads) tA=\(transA) tB=\(transB) \(m)x\(n)x\(k)"
+                            XCTAssertEqual(fast.map(\.bitPattern), unpacked.map(\.bitPattern), name)
+                            let worst = zip(fast, want).map { abs($0 - $1) }.max() ?? 0
+                            XCTAssertLessThanOrEqual(worst, 1e-4 * Float(k).squareRoot(), name)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Row i computed alone (M = 1) from the packed B equals row i of the whole product.
+    func testRowsDoNotDependOnM() {
+        forEachPath { isa in
+            var rng = XorShift(seed: 32)
+            for (m, n, k) in [(50, 512, 128), (7, 45, 400), (3, 16, 7)] {
+                let a = rng.fill(m * k), b = rng.fill(n * k), c0 = rng.fill(m * n)
+                let packed = pack(transB: true, n: n, k: k, b: b, ldb: k)
+                var whole = c0
+                rk_sgemm_packed(0, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), packed, 1, &whole, Int32(n))
+                for i in [0, m / 2, m - 1] {
+                    var row = Array(c0[(i * n)..<((i + 1) * n)])
+                    rk_sgemm_packed(0, 1, Int32(n), Int32(k), 1, Array(a[(i * k)..<((i + 1) * k)]), Int32(k), packed, 1,
+                                    &row, Int32(n))
+                    XCTAssertEqual(row, Array(whole[(i * n)..<((i + 1) * n)]), "isa \(isa) \(m)x\(n)x\(k) row \(i)")
+                }
+            }
+        }
+    }
+
+    func testShapeMismatchIsRefused() {
+        let b = [Float](repeating: 1, count: 12)
+        let packed = pack(transB: false, n: 4, k: 3, b: b, ldb: 4)
+        var c = [Float](repeating: 7, count: 4)
+        XCTAssertEqual(rk_sgemm_packed(0, 1, 4, 2, 1, [1, 1], 2, packed, 0, &c, 4), -1)
+        XCTAssertEqual(c, [7, 7, 7, 7])
+    }
+}
