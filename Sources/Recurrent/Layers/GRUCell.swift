@@ -31,12 +31,9 @@ public struct GRUCell: RecurrentCell {
                 initialization: RecurrentInitialization = .pytorch, layout: inout ParameterLayout) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        let names = RecurrentParameterNames(prefix: prefix, layer: layer, suffix: suffix)
-        let inits = initialization.initializers(hiddenSize: hiddenSize, gates: 3, forgetGate: nil)
-        inputWeight = layout.add(names.weightIH, rows: 3 * hiddenSize, cols: inputSize, initializer: inits.inputWeight)
-        recurrentWeight = layout.add(names.weightHH, rows: 3 * hiddenSize, cols: hiddenSize, initializer: inits.recurrentWeight)
-        inputBias = layout.add(names.biasIH, rows: 3 * hiddenSize, initializer: inits.inputBias)
-        recurrentBias = layout.add(names.biasHH, rows: 3 * hiddenSize, initializer: inits.recurrentBias)
+        let p = GateParameters(prefix: prefix, layer: layer, suffix: suffix, gates: 3, inputSize: inputSize,
+                               hiddenSize: hiddenSize, initialization: initialization, layout: &layout)
+        (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
     }
 
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,

@@ -30,12 +30,9 @@ public struct LSTMCell: RecurrentCell {
                 initialization: RecurrentInitialization = .pytorch, layout: inout ParameterLayout) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
-        let names = RecurrentParameterNames(prefix: prefix, layer: layer, suffix: suffix)
-        let inits = initialization.initializers(hiddenSize: hiddenSize, gates: 4, forgetGate: 1)
-        inputWeight = layout.add(names.weightIH, rows: 4 * hiddenSize, cols: inputSize, initializer: inits.inputWeight)
-        recurrentWeight = layout.add(names.weightHH, rows: 4 * hiddenSize, cols: hiddenSize, initializer: inits.recurrentWeight)
-        inputBias = layout.add(names.biasIH, rows: 4 * hiddenSize, initializer: inits.inputBias)
-        recurrentBias = layout.add(names.biasHH, rows: 4 * hiddenSize, initializer: inits.recurrentBias)
+        let p = GateParameters(prefix: prefix, layer: layer, suffix: suffix, gates: 4, forgetGate: 1, inputSize: inputSize,
+                               hiddenSize: hiddenSize, initialization: initialization, layout: &layout)
+        (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
     }
 
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,

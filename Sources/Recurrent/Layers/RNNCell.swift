@@ -29,12 +29,9 @@ public struct RNNCell: RecurrentCell {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.nonlinearity = nonlinearity
-        let names = RecurrentParameterNames(prefix: prefix, layer: layer, suffix: suffix)
-        let inits = initialization.initializers(hiddenSize: hiddenSize, gates: 1, forgetGate: nil)
-        inputWeight = layout.add(names.weightIH, rows: hiddenSize, cols: inputSize, initializer: inits.inputWeight)
-        recurrentWeight = layout.add(names.weightHH, rows: hiddenSize, cols: hiddenSize, initializer: inits.recurrentWeight)
-        inputBias = layout.add(names.biasIH, rows: hiddenSize, initializer: inits.inputBias)
-        recurrentBias = layout.add(names.biasHH, rows: hiddenSize, initializer: inits.recurrentBias)
+        let p = GateParameters(prefix: prefix, layer: layer, suffix: suffix, gates: 1, inputSize: inputSize,
+                               hiddenSize: hiddenSize, initialization: initialization, layout: &layout)
+        (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
     }
 
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,

@@ -11,6 +11,24 @@ public struct RecurrentParameterNames: Sendable {
     }
 }
 
+/// A gated cell's four parameters registered under PyTorch's names: W_ih (G·H, D),
+/// W_hh (G·H, H), b_ih (G·H), b_hh (G·H).
+struct GateParameters {
+    let inputWeight, recurrentWeight, inputBias, recurrentBias: Parameter
+
+    /// - Parameter forgetGate: the forget gate's block, for the forget-gate bias of 1.
+    init(prefix: String, layer: Int, suffix: String, gates: Int, forgetGate: Int? = nil, inputSize: Int, hiddenSize: Int,
+         initialization: RecurrentInitialization, layout: inout ParameterLayout) {
+        let names = RecurrentParameterNames(prefix: prefix, layer: layer, suffix: suffix)
+        let inits = initialization.initializers(hiddenSize: hiddenSize, gates: gates, forgetGate: forgetGate)
+        let g = gates * hiddenSize
+        inputWeight = layout.add(names.weightIH, rows: g, cols: inputSize, initializer: inits.inputWeight)
+        recurrentWeight = layout.add(names.weightHH, rows: g, cols: hiddenSize, initializer: inits.recurrentWeight)
+        inputBias = layout.add(names.biasIH, rows: g, initializer: inits.inputBias)
+        recurrentBias = layout.add(names.biasHH, rows: g, initializer: inits.recurrentBias)
+    }
+}
+
 /// How a recurrent cell's parameters start.
 public enum RecurrentInitialization: String, Sendable, CaseIterable {
     /// PyTorch's default: every weight and bias U(±1/√H).

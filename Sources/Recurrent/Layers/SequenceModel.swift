@@ -179,27 +179,9 @@ public final class SequenceModelWorkspace: @unchecked Sendable {
         case finalState, finalStateGradient
     }
     let stack = RecurrentStackWorkspace()
-    private var buffers: [(pointer: UnsafeMutablePointer<Float>, capacity: Int)]
+    /// `buffer(slot, count)`: the slot's buffer with room for `count` scalars; its contents
+    /// are kept when it need not grow, so backward reads what forward wrote.
+    let buffer = GrowingBuffers<Slot>()
 
-    public init() {
-        buffers = Slot.allCases.map { _ in
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-            p.initialize(to: 0)
-            return (p, 1)
-        }
-    }
-
-    deinit { buffers.forEach { $0.pointer.deallocate() } }
-
-    /// The buffer of `slot` with room for at least `count` scalars (contents kept when no growth
-    /// is needed, so backward can read what forward wrote).
-    func buffer(_ slot: Slot, _ count: Int) -> UnsafeMutablePointer<Float> {
-        if buffers[slot.rawValue].capacity < count {
-            buffers[slot.rawValue].pointer.deallocate()
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            p.initialize(repeating: 0, count: count)
-            buffers[slot.rawValue] = (p, count)
-        }
-        return buffers[slot.rawValue].pointer
-    }
+    public init() {}
 }
