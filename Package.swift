@@ -24,7 +24,7 @@ let package = Package(
             name: "RecurrentTests",
             dependencies: ["Recurrent", "CRecurrentKernels"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["rnn"]),
+        .testTarget(name: "CLITests", dependencies: ["rnn", "Recurrent"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -45,8 +45,12 @@ public struct JSONLDataset: Sendable {
     /// - Throws: `RecurrentError.io` for an unreadable file; `RecurrentError.invalidFile` as
     ///   "FILE:LINE: what was wrong", or when no example is left.
     public init(contentsOf path: String, requireTarget: Bool, onError: OnError = .stop) throws {
+        try self.init(text: TextFile.read(path), path: path, requireTarget: requireTarget, onError: onError)
+    }
+
+    /// Parses `text` as the contents of the JSONL file `path` (which only names it in errors).
+    init(text: String, path: String, requireTarget: Bool, onError: OnError = .stop) throws {
         self.path = path
-        let text = try TextFile.read(path)
         examples = []
         skipped = []
         var featureCount: Int?
@@ -116,10 +120,12 @@ public struct JSONLDataset: Sendable {
         String(describing: type(of: n)).contains("Boolean") || String(cString: n.objCType) == "c"
     }
 
+    /// A JSON number that stays finite as Float32 (inputs and targets become Float32: 1e39
+    /// would turn into infinity, and the model's statistics into NaN).
     static func number(_ value: Any) -> Double? {
         guard let n = value as? NSNumber, !isBool(n) else { return nil }
         let d = n.doubleValue
-        return d.isFinite ? d : nil
+        return d.isFinite && abs(d) <= Double(Float.greatestFiniteMagnitude) ? d : nil
     }
 
     static func parseInput(_ value: Any) throws -> Example.Input {

@@ -155,7 +155,13 @@ public final class CharTrainer {
         guard FileManager.default.fileExists(atPath: path) else {
             throw RecurrentError.io(path: folder, reason: "no last.safetensors to resume from")
         }
-        let file = try SafetensorsFile(contentsOf: path)
+        try self.init(resuming: SafetensorsFile(contentsOf: path), folder: folder, text: text, steps: steps, epochs: epochs)
+    }
+
+    /// Continues from a parsed last checkpoint; `readText` reads the training text (a seam for tests).
+    convenience init(resuming file: SafetensorsFile, folder: String, text: String?, steps: Int?, epochs: Int?,
+                     readText: (String) throws -> String = TextFile.read) throws {
+        let path = file.path
         guard let training = file.metadata["training"],
               let object = try? JSONSerialization.jsonObject(with: Data(training.utf8)) as? [String: Any] else {
             throw RecurrentError.invalidFile(path: path, reason: "no training state: it can be sampled and scored, not resumed")
@@ -188,13 +194,14 @@ public final class CharTrainer {
         if let epochs { options.epochs = epochs; options.steps = steps }
         try options.validate()
         let textPath = try text ?? field("text", as: String.self)
-        let contents = try TextFile.read(textPath)
+        let contents = try readText(textPath)
         try self.init(text: contents, textPath: textPath, options: options, output: folder, model: model,
                       rng: SeededGenerator(seed: 0))
         guard String(textHash, radix: 16) == (try field("text_fnv1a", as: String.self)) else {
             throw RecurrentError.invalidFile(path: textPath, reason: "this is not the text the checkpoint in \(folder) was trained on")
         }
         step = try field("step", as: Int.self)
+        guard step >= 0 else { throw RecurrentError.invalidFile(path: path, reason: "training state has step \(step), expected 0 or more") }
         // The random state, hidden state and optimiser moments, exactly as saved.
         let words = try file.integers("train.rng")
         guard words.count == 6 else { throw RecurrentError.invalidFile(path: path, reason: "train.rng must hold 6 words") }
@@ -204,6 +211,9 @@ public final class CharTrainer {
         guard savedHidden.count == hidden.count else {
             throw RecurrentError.invalidFile(path: path, reason: "train.hidden has \(savedHidden.count) values, expected \(hidden.count)")
         }
+        if let i = savedHidden.firstIndex(where: { !$0.isFinite }) {
+            throw RecurrentError.invalidFile(path: path, reason: "train.hidden holds \(savedHidden[i]) at index \(i); the state must be finite")
+        }
         hidden = savedHidden
         let moments = optimizer.momentBuffers
         for (i, buffer) in moments.buffers.enumerated() {
@@ -211,9 +221,16 @@ public final class CharTrainer {
             guard values.count == moments.count else {
                 throw RecurrentError.invalidFile(path: path, reason: "train.optimizer.\(i) has \(values.count) values, expected \(moments.count)")
             }
+            if let j = values.firstIndex(where: { !$0.isFinite }) {
+                throw RecurrentError.invalidFile(path: path, reason: "train.optimizer.\(i) holds \(values[j]) at index \(j); the state must be finite")
+            }
             values.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: moments.count) }
         }
-        optimizer.restore(stepCount: try field("optimizer_steps", as: Int.self))
+        let optimizerSteps = try field("optimizer_steps", as: Int.self)
+        guard optimizerSteps >= 0 else {
+            throw RecurrentError.invalidFile(path: path, reason: "training state has optimizer_steps \(optimizerSteps), expected 0 or more")
+        }
+        optimizer.restore(stepCount: optimizerSteps)
         if let best = try? SafetensorsFile(contentsOf: bestPath), let json = best.metadata["validation"],
            let v = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["val_loss"] as? Double {
             bestValidation = v
@@ -234,7 +251,8 @@ public final class CharTrainer {
 
     /// Trains until the total number of steps, or until `shouldStop` returns true (then the last
     /// checkpoint is written and the summary says so).
-    /// - Throws: `RecurrentError.divergence` if the loss stops being finite (the checkpoints
+    /// - Throws: `RecurrentError.divergence` if the loss, or the weights at a checkpoint, stop
+    ///   being finite (the checkpoints
     ///   on disk stay as they were), or a file that cannot be written.
     public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in })
         throws -> CharTrainingSummary {
@@ -282,6 +300,9 @@ public final class CharTrainer {
             report(.step(step: step, total: totalSteps, epoch: Double(step) / Double(stepsPerEpoch), loss: smoothed!,
                          tokensPerSecond: rate, secondsLeft: Double((totalSteps - step) * b * t) / max(rate, 1e-9)))
             if step % evaluateEvery == 0 || step == totalSteps {
+                // A finite loss can still be followed by an optimiser step to infinite weights:
+                // stop here rather than overwrite the last good checkpoint with them.
+                guard parametersAreFinite(arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
                 let trainLoss = sinceEvaluation.sum / Double(sinceEvaluation.count)
                 sinceEvaluation = (0, 0)
                 lastValidation = validationIds.count >= 2 ? validationLoss(workspace: ws) : nil
@@ -295,7 +316,10 @@ public final class CharTrainer {
                 report(.evaluation(step: step, trainLoss: trainLoss, validationLoss: lastValidation, improved: improved))
             }
         }
-        if interrupted || step == startStep { try writeLast() }
+        if interrupted || step == startStep {
+            guard parametersAreFinite(arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
+            try writeLast()
+        }
         return CharTrainingSummary(steps: step, interrupted: interrupted, lastValidationLoss: lastValidation,
                                    bestValidationLoss: bestValidation, lastCheckpoint: lastPath)
     }
@@ -305,6 +329,28 @@ public final class CharTrainer {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         } catch {
             throw RecurrentError.io(path: output, reason: "cannot create the output folder (\(SafetensorsFile.reason(error)))")
+        }
+        removeStaleTemporaries(in: output, names: ["last.safetensors", "best.safetensors", "loss.svg", "metrics.jsonl"])
+        // A run killed between its metrics line and its checkpoint wrote lines past the step it
+        // resumes from (or half a line): keep only the complete lines up to that step.
+        if let data = FileManager.default.contents(atPath: metricsPath) {
+            let text = String(decoding: data, as: UTF8.self)
+            let kept = Self.metricsLines(text, upTo: step)
+            let cleaned = kept.map { $0 + "\n" }.joined()
+            if cleaned.isEmpty {
+                try? FileManager.default.removeItem(atPath: metricsPath)
+            } else if cleaned != text {
+                try writeAtomically(Data(cleaned.utf8), to: metricsPath)
+            }
+        }
+    }
+
+    /// The complete metrics lines of `text` whose step is at most `step`.
+    static func metricsLines(_ text: String, upTo step: Int) -> [String] {
+        text.split(separator: "\n").map(String.init).filter { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = o["step"] as? Int else { return false }
+            return s <= step
         }
     }
 
@@ -409,6 +455,11 @@ public final class CharTrainer {
         ])
         try writeAtomically(data, to: bestPath)
     }
+}
+
+/// Whether every parameter is finite (the loss at these weights is NaN otherwise).
+func parametersAreFinite(_ arena: ParameterArena) -> Bool {
+    UnsafeBufferPointer(start: arena.values, count: arena.count).allSatisfy(\.isFinite)
 }
 
 /// FNV-1a over token ids: a fingerprint of the training text, to refuse resuming on another text.

@@ -62,12 +62,20 @@ public final class CharLanguageModel: @unchecked Sendable {
     public let contractNames: [String]
 
     /// A model with fresh weights drawn from `seed` (PyTorch's default initialisation).
-    public init(configuration c: CharModelConfiguration, dropout: Float = 0, seed: UInt64) throws {
+    public convenience init(configuration c: CharModelConfiguration, dropout: Float = 0, seed: UInt64) throws {
+        try self.init(configuration: c, dropout: dropout, seed: seed, verify: { _ in })
+    }
+
+    /// `verify` sees the layout before any parameter memory is allocated: a checkpoint's
+    /// tensors are checked against it first, so a small file cannot make us allocate a huge model.
+    init(configuration c: CharModelConfiguration, dropout: Float, seed: UInt64,
+         verify: (ParameterLayout) throws -> Void) throws {
         configuration = c
         var layout = ParameterLayout()
         model = try SequenceModel(input: .tokens(vocabulary: c.vocabulary.count, embedding: c.embeddingSize), kind: c.cell,
                                   hiddenSize: c.hiddenSize, layers: c.layers, dropout: dropout, outputs: c.vocabulary.count,
                                   layout: &layout)
+        try verify(layout)
         arena = ParameterArena(layout: layout, seed: seed)
         contractNames = layout.parameters.map(\.name)
     }
@@ -82,17 +90,26 @@ public final class CharLanguageModel: @unchecked Sendable {
                                              + "(HINT: save it with metadata={\"config\": ...}, see the README)")
         }
         let c = try CharModelConfiguration(json: json, path: file.path)
-        try self.init(configuration: c, dropout: dropout, seed: 0)
+        // Each layer has at least two tensors: refuse a layer count the file cannot hold before
+        // building the layout (whose cost grows with it).
+        guard c.layers <= file.tensors.count / 2 else {
+            throw RecurrentError.invalidFile(path: file.path, reason: "the config says \(c.layers) layers, "
+                                             + "but the file holds only \(file.tensors.count) tensors")
+        }
+        try self.init(configuration: c, dropout: dropout, seed: 0) { layout in
+            for p in layout.parameters {
+                guard let t = file[p.name] else {
+                    throw RecurrentError.invalidFile(path: file.path, reason: "missing tensor '\(p.name)' for a \(c.layers)-layer \(c.cell.rawValue) model")
+                }
+                let expected = p.cols == 1 ? [p.rows] : [p.rows, p.cols]
+                guard t.shape == expected else {
+                    throw RecurrentError.invalidFile(path: file.path, reason: "tensor '\(p.name)' has shape \(t.shape), "
+                                                     + "but the config (vocab \(c.vocabulary.count), embedding \(c.embeddingSize), "
+                                                     + "hidden \(c.hiddenSize)) needs \(expected)")
+                }
+            }
+        }
         for p in arena.parameters {
-            guard let t = file[p.name] else {
-                throw RecurrentError.invalidFile(path: file.path, reason: "missing tensor '\(p.name)' for a \(c.layers)-layer \(c.cell.rawValue) model")
-            }
-            let expected = p.cols == 1 ? [p.rows] : [p.rows, p.cols]
-            guard t.shape == expected else {
-                throw RecurrentError.invalidFile(path: file.path, reason: "tensor '\(p.name)' has shape \(t.shape), "
-                                                 + "but the config (vocab \(c.vocabulary.count), embedding \(c.embeddingSize), "
-                                                 + "hidden \(c.hiddenSize)) needs \(expected)")
-            }
             let values = try file.floats(p.name)
             if let i = values.firstIndex(where: { !$0.isFinite }) {
                 throw RecurrentError.invalidFile(path: file.path, reason: "tensor '\(p.name)' holds \(values[i]) at index \(i); weights must be finite")
@@ -174,7 +191,7 @@ public final class CharLanguageModel: @unchecked Sendable {
             model.head.forward(y, rows: 1, output: &logits, arena: arena)
         }
         for id in primeIds { try step(id) }
-        for _ in 0..<length {
+        for generated in 0..<length {
             for j in 0..<v { logits[j] /= temperature }
             if let topK, topK < v {
                 // Keep the K largest logits (ties broken by id, so the same seed gives the same text).
@@ -189,6 +206,11 @@ public final class CharLanguageModel: @unchecked Sendable {
                 next = j
                 u -= probabilities[j]
                 if u < 0 { break }
+            }
+            // Finite weights can still overflow Float32 on the way to the logits (NaN probabilities).
+            guard next >= 0 else {
+                throw RecurrentError.invalidArgument(name: "model output for character \(generated + 1)", value: "not finite",
+                                                     expected: "finite probabilities; the checkpoint's weights are too large (they overflow Float32)")
             }
             emit(Character(vocab.symbol(Int32(next))))
             try step(Int32(next))

@@ -10,7 +10,7 @@ final class Seq2SeqTaskNetwork: TaskNetwork {
     /// The longest output decoding may produce.
     var maximumOutput: Int { 2 * spec.longestTarget + 10 }
 
-    init(spec: TaskSpecification, dropout: Float, seed: UInt64) throws {
+    init(spec: TaskSpecification, dropout: Float, seed: UInt64, verify: (ParameterLayout) throws -> Void = { _ in }) throws {
         self.spec = spec
         let target = spec.targetVocabulary!
         bos = target.beginID!
@@ -29,6 +29,7 @@ final class Seq2SeqTaskNetwork: TaskNetwork {
         try config.validate()
         var layout = ParameterLayout()
         model = try Seq2SeqModel(config, layout: &layout)
+        try verify(layout)
         arena = ParameterArena(layout: layout, seed: seed)
     }
 

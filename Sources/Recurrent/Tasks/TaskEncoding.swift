@@ -42,30 +42,32 @@ extension TaskSpecification {
             }
             spec.inputVocabulary = TokenVocabulary(building: tokens, withBoundaries: false)
         case let .sequence(rows):
+            // Variances as E[x²] − E[x]², clamped at 0: rounding can make them slightly negative
+            // for constant features, and √(negative) would be NaN.
             guard kind != .caption else { throw bad(first, "a caption's \"input\" must be one numeric vector, found a sequence") }
             guard kind != .seq2seq else { throw bad(first, "seq2seq reads text input, found numbers") }
             let f = rows[0].count
             var sum = [Double](repeating: 0, count: f), sq = sum, n = 0.0
             for e in examples {
                 guard case let .sequence(r) = e.input else { throw bad(e, "\"input\" must be a sequence like the first example's") }
-                for row in r { for j in 0..<f { sum[j] += Double(row[j]); sq[j] += Double(row[j] * row[j]) } }
+                for row in r { for j in 0..<f { sum[j] += Double(row[j]); sq[j] += Double(row[j]) * Double(row[j]) } }
                 n += Double(r.count)
             }
             spec.features = f
             spec.featureMean = sum.map { Float($0 / n) }
-            spec.featureStd = (0..<f).map { j in Float(max((sq[j] / n - (sum[j] / n) * (sum[j] / n)).squareRoot(), 1e-6)) }
+            spec.featureStd = (0..<f).map { j in Float(max(max(sq[j] / n - (sum[j] / n) * (sum[j] / n), 0).squareRoot(), 1e-6)) }
         case let .vector(v):
             guard kind == .caption else { throw bad(first, "\"input\" is one vector: only captions read that; use [[...], ...] for a sequence") }
             let f = v.count
             var sum = [Double](repeating: 0, count: f), sq = sum
             for e in examples {
                 guard case let .vector(x) = e.input else { throw bad(e, "\"input\" must be a vector like the first example's") }
-                for j in 0..<f { sum[j] += Double(x[j]); sq[j] += Double(x[j] * x[j]) }
+                for j in 0..<f { sum[j] += Double(x[j]); sq[j] += Double(x[j]) * Double(x[j]) }
             }
             let n = Double(examples.count)
             spec.features = f
             spec.featureMean = sum.map { Float($0 / n) }
-            spec.featureStd = (0..<f).map { j in Float(max((sq[j] / n - (sum[j] / n) * (sum[j] / n)).squareRoot(), 1e-6)) }
+            spec.featureStd = (0..<f).map { j in Float(max(max(sq[j] / n - (sum[j] / n) * (sum[j] / n), 0).squareRoot(), 1e-6)) }
         }
         switch kind {
         case .classify:

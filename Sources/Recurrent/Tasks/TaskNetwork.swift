@@ -32,7 +32,7 @@ final class SequenceTaskNetwork: TaskNetwork {
     }
     var outputs: Int { spec.kind == .regress ? spec.outputs : spec.labels.count }
 
-    init(spec: TaskSpecification, dropout: Float, seed: UInt64) throws {
+    init(spec: TaskSpecification, dropout: Float, seed: UInt64, verify: (ParameterLayout) throws -> Void = { _ in }) throws {
         self.spec = spec
         var layout = ParameterLayout()
         let input: SequenceModel.Input = spec.inputVocabulary.map { .tokens(vocabulary: $0.count, embedding: spec.embeddingSize) }
@@ -40,6 +40,7 @@ final class SequenceTaskNetwork: TaskNetwork {
         model = try SequenceModel(input: input, kind: spec.cell, hiddenSize: spec.hiddenSize, layers: spec.layers,
                                   bidirectional: spec.bidirectional, dropout: dropout,
                                   outputs: spec.kind == .regress ? spec.outputs : spec.labels.count, layout: &layout)
+        try verify(layout)
         arena = ParameterArena(layout: layout, seed: seed)
     }
 

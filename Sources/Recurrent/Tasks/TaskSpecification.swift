@@ -96,9 +96,18 @@ public struct TaskSpecification: Sendable, Equatable {
             if let v = o["input_vocab"] as? [String] { inputVocabulary = try TokenVocabulary(tokens: v) }
             if let v = o["target_vocab"] as? [String] {
                 targetVocabulary = try TokenVocabulary(tokens: v)
-                longestTarget = (o["longest_target"] as? NSNumber)?.intValue ?? 0
             }
         } catch { throw bad("\(error)") }
+        if let target = targetVocabulary {
+            // Decoding starts with <bos> and stops at <eos>, and at most 2·longest_target + 10 tokens.
+            guard target.beginID != nil, target.endID != nil else {
+                throw bad("\"target_vocab\" lacks \(TokenVocabulary.begin) or \(TokenVocabulary.end)")
+            }
+            guard let n = o["longest_target"] as? NSNumber, let v = Int(exactly: n.doubleValue), v >= 0, v <= 1 << 20 else {
+                throw bad("\"longest_target\" must be an integer from 0 to \(1 << 20)")
+            }
+            longestTarget = v
+        }
         if o["features"] != nil {
             features = try int("features")
             featureMean = (o["feature_mean"] as? [NSNumber])?.map { $0.floatValue } ?? []

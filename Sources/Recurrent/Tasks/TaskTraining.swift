@@ -58,10 +58,13 @@ public struct TaskTrainingSummary: Sendable {
 }
 
 /// Builds the network a spec describes.
-func makeTaskNetwork(_ spec: TaskSpecification, dropout: Float, seed: UInt64) throws -> any TaskNetwork {
+/// `verify` sees the layout before the parameters are allocated (checkpoint loading checks the
+/// file's tensors against it, so a small file cannot make us allocate a huge model).
+func makeTaskNetwork(_ spec: TaskSpecification, dropout: Float, seed: UInt64,
+                     verify: (ParameterLayout) throws -> Void = { _ in }) throws -> any TaskNetwork {
     switch spec.kind {
-    case .classify, .regress, .tag: return try SequenceTaskNetwork(spec: spec, dropout: dropout, seed: seed)
-    case .seq2seq, .caption: return try Seq2SeqTaskNetwork(spec: spec, dropout: dropout, seed: seed)
+    case .classify, .regress, .tag: return try SequenceTaskNetwork(spec: spec, dropout: dropout, seed: seed, verify: verify)
+    case .seq2seq, .caption: return try Seq2SeqTaskNetwork(spec: spec, dropout: dropout, seed: seed, verify: verify)
     }
 }
 
@@ -144,6 +147,7 @@ public final class TaskTrainer {
         } catch {
             throw RecurrentError.io(path: output, reason: "cannot create the output folder (\(SafetensorsFile.reason(error)))")
         }
+        removeStaleTemporaries(in: output, names: ["last.safetensors", "best.safetensors", "loss.svg", "metrics.jsonl"])
         var order = Array(training.indices)
         order.shuffle(using: &rng)
         order.sort { training[$0].length < training[$1].length }   // stable: the shuffle breaks ties
@@ -177,6 +181,9 @@ public final class TaskTrainer {
                 report(.step(step: step, total: total, epoch: Double(step) / Double(batches.count), loss: sum / Double(max(count, 1)),
                              tokensPerSecond: rate, secondsLeft: elapsed / Double(step) * Double(total - step)))
             }
+            // A finite loss can still be followed by an optimiser step to infinite weights:
+            // stop here rather than overwrite the last good checkpoint with them.
+            guard parametersAreFinite(network.arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
             let trainLoss = sum / Double(max(count, 1))
             let validationLoss = evaluateLoss()
             let improved = best.map { validationLoss < $0 } ?? true
@@ -189,7 +196,10 @@ public final class TaskTrainer {
             try writeCheckpoint(to: lastPath, epoch: epoch, validation: validationLoss)
             report(.evaluation(step: step, trainLoss: trainLoss, validationLoss: validationLoss, improved: improved))
         }
-        if interrupted || history.isEmpty { try writeCheckpoint(to: lastPath, epoch: history.count, validation: nil) }
+        if interrupted || history.isEmpty {
+            guard parametersAreFinite(network.arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
+            try writeCheckpoint(to: lastPath, epoch: history.count, validation: nil)
+        }
         return TaskTrainingSummary(epochs: history.count, steps: step, interrupted: interrupted, bestValidationLoss: best,
                                    trainingExamples: training.count, validationExamples: validation.count, skippedLines: skipped)
     }
@@ -249,20 +259,34 @@ public enum TaskCheckpoint {
     /// - Throws: `RecurrentError.invalidFile` for another kind of checkpoint, a spec that does not
     ///   match the tensors, or non-finite weights.
     static func load(_ path: String) throws -> (TaskSpecification, any TaskNetwork) {
-        let file = try SafetensorsFile(contentsOf: path)
+        try load(SafetensorsFile(contentsOf: path))
+    }
+
+    /// Loads a parsed task checkpoint (`file.path` names it in errors).
+    static func load(_ file: SafetensorsFile) throws -> (TaskSpecification, any TaskNetwork) {
+        let path = file.path
         guard let json = file.metadata["task"] else {
             let what = file.metadata["config"] != nil ? "a character language model (use rnn sample or rnn score)"
                                                        : "not a checkpoint written by rnn fit"
             throw RecurrentError.invalidFile(path: path, reason: "no \"task\" metadata: \(what)")
         }
         let spec = try TaskSpecification(json: json, path: path)
-        let network = try makeTaskNetwork(spec, dropout: 0, seed: 0)
-        for p in network.arena.parameters {
-            guard let t = file[p.name] else { throw RecurrentError.invalidFile(path: path, reason: "missing tensor '\(p.name)'") }
-            let expected = p.cols == 1 ? [p.rows] : [p.rows, p.cols]
-            guard t.shape == expected else {
-                throw RecurrentError.invalidFile(path: path, reason: "tensor '\(p.name)' has shape \(t.shape), the task metadata needs \(expected)")
+        // Each recurrent layer has at least two tensors: refuse a layer count the file cannot
+        // hold before building the layout (whose cost grows with it).
+        guard spec.layers <= file.tensors.count / 2 else {
+            throw RecurrentError.invalidFile(path: path, reason: "the task metadata says \(spec.layers) layers, "
+                                             + "but the file holds only \(file.tensors.count) tensors")
+        }
+        let network = try makeTaskNetwork(spec, dropout: 0, seed: 0) { layout in
+            for p in layout.parameters {
+                guard let t = file[p.name] else { throw RecurrentError.invalidFile(path: path, reason: "missing tensor '\(p.name)'") }
+                let expected = p.cols == 1 ? [p.rows] : [p.rows, p.cols]
+                guard t.shape == expected else {
+                    throw RecurrentError.invalidFile(path: path, reason: "tensor '\(p.name)' has shape \(t.shape), the task metadata needs \(expected)")
+                }
             }
+        }
+        for p in network.arena.parameters {
             let values = try file.floats(p.name)
             if let i = values.firstIndex(where: { !$0.isFinite }) {
                 throw RecurrentError.invalidFile(path: path, reason: "tensor '\(p.name)' holds \(values[i]) at index \(i); weights must be finite")

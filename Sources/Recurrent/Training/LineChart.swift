@@ -131,3 +131,19 @@ public func writeAtomically(_ contents: Data, to path: String) throws {
         throw RecurrentError.io(path: path, reason: "\(error.localizedDescription)")
     }
 }
+
+/// Removes the temporary files that `writeAtomically` left in `folder` for `names` when its
+/// process was killed mid-write (`.NAME.tmp-PID`, PID no longer running), so a killed run
+/// leaves no partial file behind once it is resumed.
+public func removeStaleTemporaries(in folder: String, names: [String]) {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+    for entry in entries {
+        for name in names where entry.hasPrefix(".\(name).tmp-") {
+            guard let pid = Int32(entry.dropFirst(name.count + 6)) else { continue }
+            // kill(pid, 0) fails with ESRCH when no such process exists: the writer is gone.
+            if pid != ProcessInfo.processInfo.processIdentifier, kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(entry))
+            }
+        }
+    }
+}
