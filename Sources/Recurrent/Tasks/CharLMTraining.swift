@@ -392,22 +392,7 @@ public final class CharTrainer {
         var fields = ["\"step\": \(step)", "\"epoch\": \(Double(step) / Double(stepsPerEpoch))", "\"train_loss\": \(trainLoss)"]
         if let validation { fields.append("\"val_loss\": \(validation)") }
         fields += ["\"tokens_per_second\": \(rate.rounded())", "\"elapsed_seconds\": \((elapsed * 1000).rounded() / 1000)"]
-        let line = Data(("{" + fields.joined(separator: ", ") + "}\n").utf8)
-        if !FileManager.default.fileExists(atPath: metricsPath) {
-            guard FileManager.default.createFile(atPath: metricsPath, contents: nil) else {
-                throw RecurrentError.io(path: metricsPath, reason: "cannot create the file")
-            }
-        }
-        guard let handle = FileHandle(forWritingAtPath: metricsPath) else {
-            throw RecurrentError.io(path: metricsPath, reason: "cannot open the file for appending")
-        }
-        defer { try? handle.close() }
-        do {
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line)
-        } catch {
-            throw RecurrentError.io(path: metricsPath, reason: "cannot append (\(SafetensorsFile.reason(error)))")
-        }
+        try appendLine("{" + fields.joined(separator: ", ") + "}", to: metricsPath)
     }
 
     func chart() -> String {

@@ -132,21 +132,8 @@ protocol RoommateModel: AnyObject {
     func accuracy(_ weeks: [Week]) -> Double
 }
 
-/// Shared plumbing: buffers sized for the largest batch seen, reused across steps.
-final class SequenceBuffers {
-    private(set) var storage: [String: UnsafeMutablePointer<Float>] = [:]
-    private var capacities: [String: Int] = [:]
-    func buffer(_ name: String, _ count: Int) -> UnsafeMutablePointer<Float> {
-        if let p = storage[name], capacities[name]! >= count { return p }
-        storage[name]?.deallocate()
-        let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-        p.initialize(repeating: 0, count: max(count, 1))
-        storage[name] = p
-        capacities[name] = count
-        return p
-    }
-    deinit { storage.values.forEach { $0.deallocate() } }
-}
+/// The roommate models' buffers, sized for the largest batch seen and reused across steps.
+enum RoommateSlot: Int, CaseIterable { case x, s0, z, dz, h, y, dy, dh }
 
 /// The trainable Food/Weather/Merge network: weather (B, T, 2) in, the start dish as the
 /// initial state (B, 3), dish logits (B, T, 3) out.
@@ -154,7 +141,7 @@ final class RoommateNetwork: RoommateModel {
     let layer: RecurrentLayer<RoommateCell>
     let arena: ParameterArena
     let workspace = RecurrentWorkspace()
-    let buffers = SequenceBuffers()
+    let buffers = GrowingBuffers<RoommateSlot>()
     let days: Int
 
     init(days: Int, seed: UInt64) {
@@ -167,8 +154,8 @@ final class RoommateNetwork: RoommateModel {
     /// Runs the batch forward; returns the logits buffer and the targets.
     private func forward(_ weeks: [Week]) -> (logits: UnsafeMutablePointer<Float>, targets: [Int32]) {
         let (b, t) = (weeks.count, days)
-        let x = buffers.buffer("x", b * t * 2), s0 = buffers.buffer("s0", b * 3)
-        let z = buffers.buffer("z", b * t * 3)
+        let x = buffers(.x, b * t * 2), s0 = buffers(.s0, b * 3)
+        let z = buffers(.z, b * t * 3)
         x.update(repeating: 0, count: b * t * 2)
         s0.update(repeating: 0, count: b * 3)
         var targets: [Int32] = []
@@ -186,11 +173,11 @@ final class RoommateNetwork: RoommateModel {
     func trainingStep(_ weeks: [Week]) -> Float {
         let (b, t) = (weeks.count, days)
         let (z, targets) = forward(weeks)
-        let dz = buffers.buffer("dz", b * t * 3)
+        let dz = buffers(.dz, b * t * 3)
         let loss = targets.withUnsafeBufferPointer {
             Loss.softmaxCrossEntropy(logits: z, rows: b * t, classes: 3, targets: $0.baseAddress!, gradient: dz).loss
         }
-        layer.backward(input: buffers.buffer("x", b * t * 2), batch: b, steps: t, outputGradient: dz,
+        layer.backward(input: buffers(.x, b * t * 2), batch: b, steps: t, outputGradient: dz,
                        finalStateGradient: nil, inputGradient: nil, initialStateGradient: nil,
                        workspace: workspace, arena: arena)
         return loss
@@ -210,7 +197,7 @@ final class VanillaRoommateNetwork: RoommateModel {
     let head: Linear
     let arena: ParameterArena
     let workspace = RecurrentWorkspace()
-    let buffers = SequenceBuffers()
+    let buffers = GrowingBuffers<RoommateSlot>()
     let days: Int
     let hidden: Int
 
@@ -225,8 +212,8 @@ final class VanillaRoommateNetwork: RoommateModel {
 
     private func forward(_ weeks: [Week]) -> (logits: UnsafeMutablePointer<Float>, targets: [Int32]) {
         let (b, t, v) = (weeks.count, days + 1, Self.symbols)
-        let x = buffers.buffer("x", b * t * v), h = buffers.buffer("h", b * t * hidden)
-        let y = buffers.buffer("y", b * t * 3)
+        let x = buffers(.x, b * t * v), h = buffers(.h, b * t * hidden)
+        let y = buffers(.y, b * t * 3)
         x.update(repeating: 0, count: b * t * v)
         var targets: [Int32] = []
         targets.reserveCapacity(b * t)
@@ -245,13 +232,13 @@ final class VanillaRoommateNetwork: RoommateModel {
     func trainingStep(_ weeks: [Week]) -> Float {
         let (b, t) = (weeks.count, days + 1)
         let (y, targets) = forward(weeks)
-        let dy = buffers.buffer("dy", b * t * 3), dh = buffers.buffer("dh", b * t * hidden)
+        let dy = buffers(.dy, b * t * 3), dh = buffers(.dh, b * t * hidden)
         let loss = targets.withUnsafeBufferPointer {
             Loss.softmaxCrossEntropy(logits: y, rows: b * t, classes: 3, targets: $0.baseAddress!, gradient: dy).loss
         }
         dh.update(repeating: 0, count: b * t * hidden)
-        head.backward(buffers.buffer("h", b * t * hidden), rows: b * t, outputGradient: dy, inputGradient: dh, arena: arena)
-        layer.backward(input: buffers.buffer("x", b * t * Self.symbols), batch: b, steps: t, outputGradient: dh,
+        head.backward(buffers(.h, b * t * hidden), rows: b * t, outputGradient: dy, inputGradient: dh, arena: arena)
+        layer.backward(input: buffers(.x, b * t * Self.symbols), batch: b, steps: t, outputGradient: dh,
                        finalStateGradient: nil, inputGradient: nil, initialStateGradient: nil,
                        workspace: workspace, arena: arena)
         return loss

@@ -218,18 +218,9 @@ public final class TaskTrainer {
     }
 
     func appendMetrics(epoch: Int, step: Int, train: Double, validation: Double, elapsed: Double) throws {
-        let path = (output as NSString).appendingPathComponent("metrics.jsonl")
         let line = "{\"epoch\": \(epoch), \"step\": \(step), \"train_loss\": \(train), \"val_loss\": \(validation), "
-            + "\"elapsed_seconds\": \((elapsed * 1000).rounded() / 1000)}\n"
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw RecurrentError.io(path: path, reason: "cannot open for appending") }
-        defer { try? handle.close() }
-        do {
-            try handle.seekToEnd()
-            try handle.write(contentsOf: Data(line.utf8))
-        } catch {
-            throw RecurrentError.io(path: path, reason: "cannot append (\(SafetensorsFile.reason(error)))")
-        }
+            + "\"elapsed_seconds\": \((elapsed * 1000).rounded() / 1000)}"
+        try appendLine(line, to: (output as NSString).appendingPathComponent("metrics.jsonl"))
     }
 
     func chart() -> String {

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Writes `contents` to `path` atomically: a temporary file in the same folder, then a rename,
+/// so a reader never sees a half-written file.
+public func writeAtomically(_ contents: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let temporary = url.deletingLastPathComponent()
+        .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+    do {
+        try contents.write(to: temporary)
+        // rename(2) replaces the target in one step.
+        guard Foundation.rename(temporary.path, url.path) == 0 else {
+            throw RecurrentError.io(path: path, reason: String(cString: strerror(errno)))
+        }
+    } catch let error as RecurrentError {
+        try? FileManager.default.removeItem(at: temporary)
+        throw error
+    } catch {
+        try? FileManager.default.removeItem(at: temporary)
+        throw RecurrentError.io(path: path, reason: "\(error.localizedDescription)")
+    }
+}
+
+/// Removes the temporary files that `writeAtomically` left in `folder` for `names` when its
+/// process was killed mid-write (`.NAME.tmp-PID`, PID no longer running), so a killed run
+/// leaves no partial file behind once it is resumed.
+public func removeStaleTemporaries(in folder: String, names: [String]) {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+    for entry in entries {
+        for name in names where entry.hasPrefix(".\(name).tmp-") {
+            guard let pid = Int32(entry.dropFirst(name.count + 6)) else { continue }
+            // kill(pid, 0) fails with ESRCH when no such process exists: the writer is gone.
+            if pid != ProcessInfo.processInfo.processIdentifier, kill(pid, 0) != 0, errno == ESRCH {
+                try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(entry))
+            }
+        }
+    }
+}
+
+/// Appends one line (a newline is added) to `path`, creating the file when it does not exist.
+/// - Throws: `RecurrentError.io` when the file cannot be created, opened or written.
+public func appendLine(_ line: String, to path: String) throws {
+    if !FileManager.default.fileExists(atPath: path) {
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw RecurrentError.io(path: path, reason: "cannot create the file")
+        }
+    }
+    guard let handle = FileHandle(forWritingAtPath: path) else {
+        throw RecurrentError.io(path: path, reason: "cannot open the file for appending")
+    }
+    defer { try? handle.close() }
+    do {
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((line + "\n").utf8))
+    } catch {
+        throw RecurrentError.io(path: path, reason: "cannot append (\(SafetensorsFile.reason(error)))")
+    }
+}
