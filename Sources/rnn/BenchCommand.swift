@@ -8,11 +8,14 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure speed.",
         discussion: """
             Examples:
+              rnn bench                      every standard case: training and batch-1 generation
+              rnn bench --case lstm-128x2-b50-t50 --json
               rnn bench gemm                 square SGEMM at 512, all cores
               rnn bench gemm --size 1024 --threads 2 --json
               rnn bench train --case lstm-512x2-b50-t100
             """,
-        subcommands: [GEMMBench.self, TrainBench.self])
+        subcommands: [CasesBench.self, GEMMBench.self, TrainBench.self],
+        defaultSubcommand: CasesBench.self)
 }
 
 struct GEMMBench: ParsableCommand {
@@ -165,6 +168,75 @@ struct TrainBench: ParsableCommand {
                 print(String(format: "%-24@ %8.2f ms/step  %10.0f tok/s  (median of %d steps, %d threads)",
                              c.name, r.secondsPerStep * 1e3, r.tokensPerSecond, r.steps, GEMM.threads))
             }
+        }
+    }
+}
+
+struct CasesBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cases",
+        abstract: "Training and batch-1 generation speed of the standard cases, and peak memory.",
+        discussion: """
+            Each case runs in its own process (so peak memory is the case's own):
+            Embedding(65, H) → stack → Linear(H, 65); training as `rnn bench train`; generation one
+            token at a time with the state carried, sampling from the softmax.
+
+            Examples:
+              rnn bench --case rnn-100x1-b1-t25 --json
+              rnn bench cases --threads 1
+            """)
+
+    @Option(help: "A standard case: \(BenchmarkCase.standard.map(\.name).joined(separator: ", ")) (default: all).")
+    var `case`: String?
+
+    @Option(help: "Worker threads (0: one per core).")
+    var threads: Int = 0
+
+    @Option(help: "Seconds of training steps to time per case.")
+    var seconds: Double = 3
+
+    @Option(help: "Tokens to generate per case.")
+    var tokens: Int = 2000
+
+    @Flag(help: "One JSON line per case: {\"case\", \"train_tok_s\", \"gen_tok_s\", \"peak_rss_mb\"}.")
+    var json = false
+
+    func validate() throws {
+        if let name = `case`, !BenchmarkCase.standard.contains(where: { $0.name == name }) {
+            throw ValidationError("unknown case '\(name)': expected one of \(BenchmarkCase.standard.map(\.name).joined(separator: ", "))")
+        }
+        guard threads >= 0 && threads <= 1024 else { throw ValidationError("invalid threads '\(threads)': expected 0...1024") }
+        guard seconds > 0 && seconds <= 3600 else { throw ValidationError("invalid seconds '\(seconds)': expected (0, 3600]") }
+        guard tokens >= 1 && tokens <= 10_000_000 else { throw ValidationError("invalid tokens '\(tokens)': expected 1...10000000") }
+    }
+
+    func run() throws {
+        guard let name = `case` else {
+            // One child process per case, so each reports its own peak memory.
+            for c in BenchmarkCase.standard {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
+                process.arguments = ["bench", "cases", "--case", c.name, "--threads", "\(threads)", "--seconds", "\(seconds)",
+                                     "--tokens", "\(tokens)"] + (json ? ["--json"] : [])
+                try process.run()
+                process.waitUntilExit()
+                guard process.terminationStatus == 0 else { throw ExitCode(process.terminationStatus) }
+            }
+            return
+        }
+        GEMM.threads = threads
+        let c = BenchmarkCase.standard.first { $0.name == name }!
+        let train = try benchmarkTraining(c, seconds: seconds)
+        let generation = try benchmarkGeneration(c, tokens: tokens)
+        let rss = peakResidentMegabytes()
+        if json {
+            print(JSON.object([("case", JSON.string(c.name)), ("train_tok_s", String(format: "%.0f", train.tokensPerSecond)),
+                               ("gen_tok_s", String(format: "%.0f", generation.tokensPerSecond)),
+                               ("peak_rss_mb", String(format: "%.1f", rss))]))
+        } else {
+            print(String(format: "%@  train %.0f tok/s  generate %.0f tok/s  peak RSS %.1f MB  (%d threads)",
+                         c.name.padding(toLength: 22, withPad: " ", startingAt: 0), train.tokensPerSecond,
+                         generation.tokensPerSecond, rss, GEMM.threads))
         }
     }
 }

@@ -148,3 +148,18 @@ func runRNN(_ arguments: [String]) throws -> CLIResult {
     return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                      stderr: String(decoding: errData, as: UTF8.self), signaled: process.terminationReason == .uncaughtSignal)
 }
+
+final class BenchCLITests: XCTestCase {
+    func testBenchCaseJSON() throws {
+        let r = try runRNN(["bench", "--case", "rnn-100x1-b1-t25", "--seconds", "0.05", "--tokens", "20", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(object?["case"] as? String, "rnn-100x1-b1-t25")
+        for key in ["train_tok_s", "gen_tok_s", "peak_rss_mb"] {
+            XCTAssertGreaterThan(object?[key] as? Double ?? 0, 0, key)
+        }
+        let bad = try runRNN(["bench", "--case", "lstm-9x9"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("unknown case 'lstm-9x9'"), bad.stderr)
+    }
+}

@@ -82,3 +82,42 @@ public func benchmarkTraining(_ c: BenchmarkCase, seconds: Double = 3, minimumSt
     let median = times[times.count / 2]
     return TrainingBenchmarkResult(steps: times.count, secondsPerStep: median, tokensPerSecond: Double(b * t) / median)
 }
+
+public struct GenerationBenchmarkResult: Sendable {
+    public let tokens: Int
+    public let tokensPerSecond: Double
+}
+
+/// Times batch-1 generation: one token at a time through the streaming step API, the state
+/// carried, sampling from the softmax — `rnn sample`'s loop — with random weights. One
+/// untimed warm-up of 50 tokens, then `tokens` timed.
+public func benchmarkGeneration(_ c: BenchmarkCase, tokens: Int = 2000, seed: UInt64 = 1) throws -> GenerationBenchmarkResult {
+    let symbols = (0..<c.vocabulary).map { String(UnicodeScalar(UInt8(33 + $0 % 90))) }
+    let config = CharModelConfiguration(cell: c.kind, vocabulary: try Vocabulary(symbols: symbols), embeddingSize: c.hiddenSize,
+                                        hiddenSize: c.hiddenSize, layers: c.layers)
+    let model = try CharLanguageModel(configuration: config, seed: seed)
+    var count = 0
+    try model.sample(length: 50, seed: seed) { _ in count += 1 }
+    let start = DispatchTime.now().uptimeNanoseconds
+    try model.sample(length: tokens, seed: seed) { _ in count += 1 }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+    return GenerationBenchmarkResult(tokens: tokens, tokensPerSecond: Double(tokens) / seconds)
+}
+
+/// The largest resident set this process has had, in MiB. On Linux, VmHWM from
+/// /proc/self/status: getrusage's ru_maxrss survives exec, so a child started by a large parent
+/// (a Python benchmark script) would report the parent's size.
+public func peakResidentMegabytes() -> Double {
+    #if os(Linux)
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") {
+        return kilobytes / 1024
+    }
+    return 0
+    #else
+    var usage = rusage()
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / 1_048_576     // bytes on Darwin
+    #endif
+}
