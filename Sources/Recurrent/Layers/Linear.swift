@@ -29,6 +29,15 @@ public struct Linear: Sendable {
         if let bias { Elementwise.addBias(arena.value(bias), rows: rows, cols: outputSize, to: y, ld: outputSize) }
     }
 
+    /// `forward` with W from `GEMM.pack(transB: true, n: N, k: D, …)`, packed once for many calls
+    /// (batch-1 generation): the same bits without packing W again.
+    func forward(_ x: UnsafePointer<Float>, rows: Int, output y: UnsafeMutablePointer<Float>, arena: ParameterArena,
+                 packedWeight: UnsafePointer<Float>) {
+        GEMM.multiply(m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize, packedB: packedWeight, beta: 0, c: y,
+                      ldc: outputSize)
+        if let bias { Elementwise.addBias(arena.value(bias), rows: rows, cols: outputSize, to: y, ld: outputSize) }
+    }
+
     /// Backward of `forward`, same argument order: dW += dyᵀ·x, db += Σ_rows dy, and, when
     /// `inputGradient` is given, dx (R, D) += dy·W.
     public func backward(_ x: UnsafePointer<Float>, rows: Int, outputGradient dy: UnsafePointer<Float>,

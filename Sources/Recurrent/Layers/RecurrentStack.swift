@@ -235,23 +235,53 @@ public struct RecurrentStack: Sendable {
         state.values.withUnsafeMutableBufferPointer { states in
             for l in 0..<layers {
                 let out = l == layers - 1 ? y : ws.output(l)
-                stepLayer(cells[l], input: layerInput, batch: b, state: states.baseAddress! + l * b * stateSize,
+                stepLayer(cells[l], layer: l, input: layerInput, batch: b, state: states.baseAddress! + l * b * stateSize,
                           output: out, workspace: ws, arena: arena)
                 layerInput = UnsafePointer(out)
             }
         }
     }
 
-    private func stepLayer<Cell: RecurrentCell>(_ cell: Cell, input: UnsafePointer<Float>, batch b: Int,
+    /// Packs every layer's W_ih and W_hh into `workspace` for the GEMM kernel once, so each
+    /// streaming `step` multiplies by them without packing them again (batch-1 generation reads
+    /// each weight once per token). The results are bit-identical to unpacked steps. Pack again
+    /// after the weights change; `StepWorkspace.forgetPackedWeights()` goes back to unpacked steps.
+    public func packWeights(into ws: StepWorkspace, arena: ParameterArena) {
+        ws.packed = cells.map { cell in
+            let (d, p) = (cell.inputSize, cell.projectionSize)
+            let input = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedSize(n: p, k: d))
+            GEMM.pack(transB: true, n: p, k: d, b: arena.value(cell.inputWeight), ldb: d, into: input)
+            var recurrent: UnsafeMutablePointer<Float>?
+            if let packedCell = cell as? any PackedRecurrentCell {
+                let h = packedCell.outputSize
+                recurrent = .allocate(capacity: GEMM.packedSize(n: p, k: h))
+                GEMM.pack(transB: true, n: p, k: h, b: arena.value(packedCell.recurrentWeight), ldb: h, into: recurrent!)
+            }
+            return (input, recurrent)
+        }
+    }
+
+    private func stepLayer<Cell: RecurrentCell>(_ cell: Cell, layer l: Int, input: UnsafePointer<Float>, batch b: Int,
                                                 state: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
                                                 workspace ws: StepWorkspace, arena: ParameterArena) {
         let (d, p, s) = (cell.inputSize, cell.projectionSize, cell.stateSize)
-        GEMM.multiply(transB: true, m: b, n: p, k: d, a: input, lda: d, b: arena.value(cell.inputWeight), ldb: d,
-                      beta: 0, c: ws.projection, ldc: p)
+        let packed = l < ws.packed.count ? ws.packed[l] : nil
+        if let packed {
+            GEMM.multiply(m: b, n: p, k: d, a: input, lda: d, packedB: packed.input, beta: 0, c: ws.projection, ldc: p)
+        } else {
+            GEMM.multiply(transB: true, m: b, n: p, k: d, a: input, lda: d, b: arena.value(cell.inputWeight), ldb: d,
+                          beta: 0, c: ws.projection, ldc: p)
+        }
         if let bias = cell.inputBias { Elementwise.addBias(arena.value(bias), rows: b, cols: p, to: ws.projection, ld: p) }
-        cell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
-                     output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
-                     batch: b, arena: arena)
+        if let packedCell = cell as? any PackedRecurrentCell, let recurrent = packed?.recurrent {
+            packedCell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
+                               output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
+                               batch: b, arena: arena, packedRecurrentWeight: UnsafePointer(recurrent))
+        } else {
+            cell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
+                         output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
+                         batch: b, arena: arena)
+        }
         state.update(from: ws.nextState, count: b * s)
     }
 }

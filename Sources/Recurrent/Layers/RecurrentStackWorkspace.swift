@@ -94,9 +94,26 @@ public final class StepWorkspace: @unchecked Sendable {
     private var buffer: UnsafeMutablePointer<Float>
     private var capacity = 0
     private var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0, b: 0)
+    /// Per layer, W_ih and W_hh packed by `RecurrentStack.packWeights` (empty: unpacked steps).
+    var packed: [(input: UnsafeMutablePointer<Float>, recurrent: UnsafeMutablePointer<Float>?)] = [] {
+        willSet { freePacked() }
+    }
 
     public init() { buffer = .allocate(capacity: 1) }
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        freePacked()
+    }
+
+    private func freePacked() {
+        for p in packed {
+            p.input.deallocate()
+            p.recurrent?.deallocate()
+        }
+    }
+
+    /// Steps use the weights in the arena again, not the packed copies.
+    public func forgetPackedWeights() { packed = [] }
 
     func prepare(for stack: RecurrentStack, batch b: Int) {
         // Plain loops: this runs every streaming step and must not allocate.

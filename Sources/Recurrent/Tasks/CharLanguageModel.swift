@@ -183,12 +183,18 @@ public final class CharLanguageModel: @unchecked Sendable {
         var logits = [Float](repeating: 0, count: v), probabilities = logits
         let embedding = model.embedding!
         var order = Array(0..<v)
+        // Every weight packed for the GEMM kernel once, not once per token.
+        model.stack.packWeights(into: ws, arena: arena)
+        let head = model.head
+        let headPacked = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedSize(n: v, k: head.inputSize))
+        defer { headPacked.deallocate() }
+        GEMM.pack(transB: true, n: v, k: head.inputSize, b: arena.value(head.weight), ldb: head.inputSize, into: headPacked)
 
         func step(_ id: Int32) throws {
             var token = id
             embedding.forward(&token, rows: 1, output: &x, arena: arena)
             try model.stack.step(input: x, state: &state, output: &y, workspace: ws, arena: arena)
-            model.head.forward(y, rows: 1, output: &logits, arena: arena)
+            head.forward(y, rows: 1, output: &logits, arena: arena, packedWeight: headPacked)
         }
         for id in primeIds { try step(id) }
         for generated in 0..<length {

@@ -262,3 +262,27 @@ final class StackArrayAPITests: XCTestCase {
         XCTAssertEqual(try stack.step([1, 2, 3, 4, 5, 6], state: &s, workspace: StepWorkspace(), arena: arena).count, 8)
     }
 }
+
+final class PackedStreamingTests: XCTestCase {
+    /// Steps with weights packed once give the same bits as unpacked steps.
+    func testPackedStepsEqualUnpackedSteps() throws {
+        for kind in CellKind.allCases {
+            var layout = ParameterLayout()
+            let stack = try RecurrentStack(kind: kind, inputSize: 5, hiddenSize: 7, layers: 2, layout: &layout)
+            let arena = ParameterArena(layout: layout, seed: 3)
+            var plain = RecurrentState(stack: stack, batch: 1), packed = plain
+            let ws = StepWorkspace(), wsPacked = StepWorkspace()
+            stack.packWeights(into: wsPacked, arena: arena)
+            for t in 0..<6 {
+                let x = randomArray(5, seed: UInt64(10 + t))
+                let a = try stack.step(x, state: &plain, workspace: ws, arena: arena)
+                let b = try stack.step(x, state: &packed, workspace: wsPacked, arena: arena)
+                XCTAssertEqual(a, b, "\(kind) step \(t)")
+            }
+            XCTAssertEqual(plain, packed)
+            wsPacked.forgetPackedWeights()
+            XCTAssertEqual(try stack.step([1, 2, 3, 4, 5], state: &plain, workspace: ws, arena: arena),
+                           try stack.step([1, 2, 3, 4, 5], state: &packed, workspace: wsPacked, arena: arena))
+        }
+    }
+}
