@@ -19,7 +19,8 @@ struct RNN: ParsableCommand {
               rnn bench gemm --size 1024                    matrix-multiply speed (GFLOP/s)
             """,
         subcommands: [RoommateCommand.self, CompareCommand.self, TrainCommand.self, SampleCommand.self, ScoreCommand.self,
-                      FitCommand.self, PredictCommand.self, EvaluateCommand.self, DataCommand.self, BenchCommand.self])
+                      FitCommand.self, PredictCommand.self, EvaluateCommand.self, DataCommand.self, InspectCommand.self,
+                      BenchCommand.self])
 
     /// Runs the tool; every failure ends as one line on standard error and a non-zero status.
     static func main() {

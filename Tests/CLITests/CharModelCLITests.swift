@@ -171,3 +171,27 @@ final class TaskCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("r3")))
     }
 }
+
+final class InspectCLITests: XCTestCase {
+    func testInspectSaysWhatAFileIsFor() throws {
+        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-inspect-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = (dir as NSString).appendingPathComponent("t.txt")
+        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "to be or not to be. ", count: 60).utf8))
+        let out = (dir as NSString).appendingPathComponent("run")
+        XCTAssertEqual(try runRNN(["train", "--text", text, "--hidden", "8", "--layers", "1", "--batch", "4", "--seq", "10",
+                                   "--steps", "2", "--out", out]).status, 0)
+        let r = try runRNN(["inspect", (out as NSString).appendingPathComponent("last.safetensors"), "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        let tensors = object?["tensors"] as? [[String: Any]] ?? []
+        XCTAssertEqual(tensors.first { $0["name"] as? String == "rnn.weight_hh_l0" }?["shape"] as? [Int], [32, 8])
+        let uses = object?["uses"] as? [String] ?? []
+        XCTAssertTrue(uses.contains { $0.hasPrefix("a character language model (1×8 lstm") }, "\(uses)")
+        XCTAssertTrue(uses.contains { $0.contains("--resume") }, "\(uses)")
+        let bad = try runRNN(["inspect", text])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("not a valid safetensors file"), bad.stderr)
+    }
+}

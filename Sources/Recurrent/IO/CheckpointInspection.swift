@@ -1,0 +1,56 @@
+import Foundation
+
+/// What a safetensors file holds and what Recurrent can do with it: `rnn inspect`.
+public struct CheckpointInspection: Sendable {
+    public struct Tensor: Sendable {
+        public let name: String
+        public let dtype: String
+        public let shape: [Int]
+    }
+
+    public let path: String
+    public let bytes: Int
+    public let tensors: [Tensor]
+    /// Metadata keys, sorted, with the config (or task spec) JSON.
+    public let metadata: [(key: String, value: String)]
+    /// One sentence per use: "a character model: rnn sample, rnn score, ...".
+    public let uses: [String]
+
+    /// Reads `path` and works out what it is.
+    /// - Throws: `RecurrentError` for a file that is not valid safetensors.
+    public init(path: String) throws {
+        let file = try SafetensorsFile(contentsOf: path)
+        self.path = path
+        bytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        tensors = file.tensors.sorted { $0.name < $1.name }.map { Tensor(name: $0.name, dtype: $0.dtype.rawValue, shape: $0.shape) }
+        metadata = file.metadata.keys.sorted().map { ($0, file.metadata[$0]!) }
+        var uses: [String] = []
+        if file.metadata["config"] != nil {
+            do {
+                let model = try CharLanguageModel(checkpoint: file)
+                let c = model.configuration
+                uses.append("a character language model (\(c.layers)×\(c.hiddenSize) \(c.cell.rawValue), \(c.vocabulary.count) characters): "
+                            + "rnn sample, rnn score")
+                if file.metadata["training"] != nil { uses.append("holds training state: rnn train --resume its folder") }
+            } catch {
+                uses.append("has a character-model config but cannot be loaded: \(error)")
+            }
+        }
+        if let task = file.metadata["task"] {
+            do {
+                let spec = try TaskSpecification(json: task, path: path)
+                _ = try TaskCheckpoint.load(file)
+                uses.append("a \(spec.kind.rawValue) model (\(spec.layers)×\(spec.hiddenSize) \(spec.cell.rawValue)): rnn predict, rnn evaluate")
+            } catch {
+                uses.append("has task metadata but cannot be loaded: \(error)")
+            }
+        }
+        if uses.isEmpty {
+            let recurrent = tensors.filter { $0.name.contains("weight_ih_l") }.count
+            uses.append(recurrent > 0
+                ? "recurrent weights without a config: add {\"config\": ...} metadata (see the README's checkpoint contract) to use them"
+                : "no config or task metadata: not a Recurrent checkpoint")
+        }
+        self.uses = uses
+    }
+}
