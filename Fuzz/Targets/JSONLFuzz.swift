@@ -42,8 +42,8 @@ public func fuzzJSONL(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 let encoded = try dataset.examples.prefix(8).map { try spec.encode($0, path: "fuzz.jsonl", withTarget: true) }
                 let network = try makeTaskNetwork(spec, dropout: 0, seed: 1)
                 var rng = SeededGenerator(seed: 1)
-                _ = network.loss(encoded[...], training: true, rng: &rng)
-                _ = network.predict(encoded[...], beam: 1)
+                _ = try network.loss(encoded[...], training: true, rng: &rng)
+                _ = try network.predict(encoded[...], beam: 1)
             }
         }
     }

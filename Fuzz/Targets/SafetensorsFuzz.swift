@@ -55,8 +55,8 @@ public func fuzzSafetensors(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> CInt 
             input = .text(spec.tokenization == .word ? "a b" : "ab")
         }
         let encoded = try spec.encode(Example(id: "x", input: input, target: nil, line: 1), path: "fuzz.jsonl", withTarget: false)
-        _ = network.predict([encoded], beam: 1)
-        _ = network.predict([encoded], beam: 2)
+        _ = try network.predict([encoded], beam: 1)
+        _ = try network.predict([encoded], beam: 2)
     }
     if file.metadata["training"] != nil {
         expectRecurrentError {

@@ -40,19 +40,18 @@ final class Seq2SeqTaskNetwork: TaskNetwork {
         return Seq2SeqSource(sequences: batch.map(\.tokens))
     }
 
-    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) -> (sum: Double, count: Int) {
+    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) throws -> (sum: Double, count: Int) {
         let b = Seq2SeqBatch(source: source(batch), targetSequences: batch.map(\.targetTokens), bos: bos, eos: eos)
-        // The batch is built from encoded examples, so it always fits the model.
-        let l = try! model.forward(b, training: training, rng: &rng, workspace: workspace, arena: arena)
-        if training { try! model.backward(b, workspace: workspace, arena: arena) }
+        let l = try model.forward(b, training: training, rng: &rng, workspace: workspace, arena: arena)
+        if training { try model.backward(b, workspace: workspace, arena: arena) }
         return (Double(l) * Double(workspace.tokenCount), workspace.tokenCount)
     }
 
-    func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) -> [TaskPrediction] {
+    func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) throws -> [TaskPrediction] {
         let s = source(batch)
         let hypotheses = beam > 1
-            ? try! model.beamSearch(s, beamWidth: beam, bos: bos, eos: eos, maxLength: maximumOutput, arena: arena)
-            : try! model.greedy(s, bos: bos, eos: eos, maxLength: maximumOutput, arena: arena)
+            ? try model.beamSearch(s, beamWidth: beam, bos: bos, eos: eos, maxLength: maximumOutput, arena: arena)
+            : try model.greedy(s, bos: bos, eos: eos, maxLength: maximumOutput, arena: arena)
         return hypotheses.map { .tokens($0.tokens, logProbability: Double($0.logProbability)) }
     }
 }

@@ -31,17 +31,19 @@ public final class TaskPredictor {
         return (examples, encoded, skipped)
     }
 
-    func predictions(_ encoded: [EncodedExample], beam: Int, batch: Int = 64) -> [TaskPrediction] {
-        stride(from: 0, to: encoded.count, by: batch).flatMap { start in
-            network.predict(encoded[start..<min(start + batch, encoded.count)], beam: beam)
+    func predictions(_ encoded: [EncodedExample], beam: Int, batch: Int = 64) throws -> [TaskPrediction] {
+        var out: [TaskPrediction] = []
+        for start in stride(from: 0, to: encoded.count, by: batch) {
+            out += try network.predict(encoded[start..<min(start + batch, encoded.count)], beam: beam)
         }
+        return out
     }
 
     /// One JSON line per example: `{"id": ..., "prediction": ..., "probability" | "log_probability": ...}`.
     /// - Parameter beam: beam width for sequence outputs (1: greedy).
     public func predict(data: String, beam: Int = 1, onError: OnError = .stop) throws -> (lines: [String], skipped: Int) {
         let (examples, encoded, skipped) = try read(data, withTargets: false, onError: onError)
-        let lines = zip(examples, predictions(encoded, beam: beam)).map { example, prediction -> String in
+        let lines = zip(examples, try predictions(encoded, beam: beam)).map { example, prediction -> String in
             var fields: [(String, String)] = []
             if let id = example.id { fields.append(("id", SafetensorsFile.jsonString(id))) }
             switch prediction {
@@ -67,7 +69,7 @@ public final class TaskPredictor {
     /// captions `exact_match`, `token_accuracy`, and `bleu` for seq2seq.
     public func evaluate(data: String, beam: Int = 1, onError: OnError = .stop) throws -> TaskEvaluation {
         let (_, encoded, skipped) = try read(data, withTargets: true, onError: onError)
-        let predicted = predictions(encoded, beam: beam)
+        let predicted = try predictions(encoded, beam: beam)
         var metrics: [(String, Double)] = []
         var confusion: [[Int]]?
         switch spec.kind {

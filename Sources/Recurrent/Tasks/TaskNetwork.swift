@@ -17,8 +17,8 @@ protocol TaskNetwork: AnyObject {
     var arena: ParameterArena { get }
     /// Forward (and, when training, backward: gradients accumulate into the arena) on a batch.
     /// - Returns: the summed loss and the number of terms it sums over.
-    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) -> (sum: Double, count: Int)
-    func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) -> [TaskPrediction]
+    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) throws -> (sum: Double, count: Int)
+    func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) throws -> [TaskPrediction]
 }
 
 /// classify, regress and tag: Embedding or features → recurrent stack → pooled or per-step head.

@@ -168,7 +168,7 @@ public final class TaskTrainer {
                 if shouldStop() { interrupted = true; break epochs }
                 let batch = sorted[batches[index]]
                 network.arena.zeroGradients()
-                let (s, n) = network.loss(batch, training: true, rng: &rng)
+                let (s, n) = try network.loss(batch, training: true, rng: &rng)
                 guard s.isFinite else { throw RecurrentError.divergence(step: step + 1, loss: Float(s / Double(max(n, 1)))) }
                 if options.clip > 0 { GradientClipping.clip(network.arena, maxNorm: options.clip) }
                 optimizer.step(network.arena)
@@ -185,7 +185,7 @@ public final class TaskTrainer {
             // stop here rather than overwrite the last good checkpoint with them.
             guard parametersAreFinite(network.arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
             let trainLoss = sum / Double(max(count, 1))
-            let validationLoss = evaluateLoss()
+            let validationLoss = try evaluateLoss()
             let improved = best.map { validationLoss < $0 } ?? true
             if improved { best = validationLoss }
             history.append((step, trainLoss, validationLoss))
@@ -205,11 +205,11 @@ public final class TaskTrainer {
     }
 
     /// Mean loss over the validation set, dropout off.
-    func evaluateLoss() -> Double {
+    func evaluateLoss() throws -> Double {
         var noDropout = SeededGenerator(seed: 0)
         var sum = 0.0, count = 0
         for start in stride(from: 0, to: validation.count, by: options.batch) {
-            let (s, n) = network.loss(validation[start..<min(start + options.batch, validation.count)], training: false,
+            let (s, n) = try network.loss(validation[start..<min(start + options.batch, validation.count)], training: false,
                                       rng: &noDropout)
             sum += s
             count += n
