@@ -224,6 +224,30 @@ public struct RecurrentStack: Sendable {
     ///   `RecurrentError.shapeMismatch` for a state of another batch size.
     public func step(input x: UnsafePointer<Float>, state: inout RecurrentState, output y: UnsafeMutablePointer<Float>,
                      workspace ws: StepWorkspace, arena: ParameterArena) throws {
+        try step(input: x, firstLayerProjection: nil, state: &state, output: y, workspace: ws, arena: arena)
+    }
+
+    /// `step` for callers that already have the first layer's input projection
+    /// x_t·W_ihᵀ + b_ih (B, P) — a token model looks it up per vocabulary symbol from
+    /// `firstLayerProjections`, computed once. The same results, bit for bit, as `step` with x_t.
+    public func step(firstLayerProjection p: UnsafePointer<Float>, state: inout RecurrentState,
+                     output y: UnsafeMutablePointer<Float>, workspace ws: StepWorkspace, arena: ParameterArena) throws {
+        try step(input: p, firstLayerProjection: p, state: &state, output: y, workspace: ws, arena: arena)
+    }
+
+    /// The first layer's input projection of R input rows: (R, P) = x (R, D)·W_ihᵀ + b_ih, row by row
+    /// exactly as `step` computes it.
+    public func firstLayerProjections(_ x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
+                                      arena: ParameterArena) {
+        let cell = cells[0]
+        let (d, p) = (cell.inputSize, cell.projectionSize)
+        GEMM.multiply(transB: true, m: rows, n: p, k: d, a: x, lda: d, b: arena.value(cell.inputWeight), ldb: d,
+                      beta: 0, c: output, ldc: p)
+        if let bias = cell.inputBias { Elementwise.addBias(arena.value(bias), rows: rows, cols: p, to: output, ld: p) }
+    }
+
+    private func step(input x: UnsafePointer<Float>, firstLayerProjection: UnsafePointer<Float>?, state: inout RecurrentState,
+                      output y: UnsafeMutablePointer<Float>, workspace ws: StepWorkspace, arena: ParameterArena) throws {
         try require(!bidirectional, .invalidArgument(name: "stack", value: "bidirectional",
                                                      expected: "a unidirectional stack: the reverse direction needs the whole sequence"))
         try require(state.stateSize == stateSize && state.layers == layers,
@@ -235,8 +259,8 @@ public struct RecurrentStack: Sendable {
         state.values.withUnsafeMutableBufferPointer { states in
             for l in 0..<layers {
                 let out = l == layers - 1 ? y : ws.output(l)
-                stepLayer(cells[l], layer: l, input: layerInput, batch: b, state: states.baseAddress! + l * b * stateSize,
-                          output: out, workspace: ws, arena: arena)
+                stepLayer(cells[l], layer: l, input: layerInput, projection: l == 0 ? firstLayerProjection : nil, batch: b,
+                          state: states.baseAddress! + l * b * stateSize, output: out, workspace: ws, arena: arena)
                 layerInput = UnsafePointer(out)
             }
         }
@@ -261,18 +285,23 @@ public struct RecurrentStack: Sendable {
         }
     }
 
-    private func stepLayer<Cell: RecurrentCell>(_ cell: Cell, layer l: Int, input: UnsafePointer<Float>, batch b: Int,
+    private func stepLayer<Cell: RecurrentCell>(_ cell: Cell, layer l: Int, input: UnsafePointer<Float>,
+                                                projection given: UnsafePointer<Float>?, batch b: Int,
                                                 state: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
                                                 workspace ws: StepWorkspace, arena: ParameterArena) {
         let (d, p, s) = (cell.inputSize, cell.projectionSize, cell.stateSize)
         let packed = l < ws.packed.count ? ws.packed[l] : nil
-        if let packed {
+        if let given {
+            ws.projection.update(from: given, count: b * p)
+        } else if let packed {
             GEMM.multiply(m: b, n: p, k: d, a: input, lda: d, packedB: packed.input, beta: 0, c: ws.projection, ldc: p)
         } else {
             GEMM.multiply(transB: true, m: b, n: p, k: d, a: input, lda: d, b: arena.value(cell.inputWeight), ldb: d,
                           beta: 0, c: ws.projection, ldc: p)
         }
-        if let bias = cell.inputBias { Elementwise.addBias(arena.value(bias), rows: b, cols: p, to: ws.projection, ld: p) }
+        if given == nil, let bias = cell.inputBias {
+            Elementwise.addBias(arena.value(bias), rows: b, cols: p, to: ws.projection, ld: p)
+        }
         if let packedCell = cell as? any PackedRecurrentCell, let recurrent = packed?.recurrent {
             packedCell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
                                output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,

@@ -178,8 +178,7 @@ public final class CharLanguageModel: @unchecked Sendable {
         var rng = SeededGenerator(seed: seed)
         var state = RecurrentState(stack: model.stack, batch: 1)
         let ws = StepWorkspace()
-        let e = configuration.embeddingSize, h = model.stack.outputSize
-        var x = [Float](repeating: 0, count: e), y = [Float](repeating: 0, count: h)
+        var y = [Float](repeating: 0, count: model.stack.outputSize)
         var logits = [Float](repeating: 0, count: v), probabilities = logits
         let embedding = model.embedding!
         var order = Array(0..<v)
@@ -190,10 +189,17 @@ public final class CharLanguageModel: @unchecked Sendable {
         defer { headPacked.deallocate() }
         GEMM.pack(transB: true, n: v, k: head.inputSize, b: arena.value(head.weight), ldb: head.inputSize, into: headPacked)
 
+        // The first layer's input projection of every symbol's embedding, once: each token then
+        // looks its row up instead of multiplying by W_ih (the same bits either way).
+        let p0 = model.stack.cells[0].projectionSize
+        var table = [Float](repeating: 0, count: v * p0)
+        model.stack.firstLayerProjections(arena.value(embedding.weight), rows: v, output: &table, arena: arena)
+
         func step(_ id: Int32) throws {
-            var token = id
-            embedding.forward(&token, rows: 1, output: &x, arena: arena)
-            try model.stack.step(input: x, state: &state, output: &y, workspace: ws, arena: arena)
+            try table.withUnsafeBufferPointer { rows in
+                try model.stack.step(firstLayerProjection: rows.baseAddress! + Int(id) * p0, state: &state, output: &y,
+                                     workspace: ws, arena: arena)
+            }
             head.forward(y, rows: 1, output: &logits, arena: arena, packedWeight: headPacked)
         }
         for id in primeIds { try step(id) }

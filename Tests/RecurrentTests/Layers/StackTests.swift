@@ -280,6 +280,20 @@ final class PackedStreamingTests: XCTestCase {
                 XCTAssertEqual(a, b, "\(kind) step \(t)")
             }
             XCTAssertEqual(plain, packed)
+            // A first-layer projection looked up from a table gives the same bits as the input.
+            let x = randomArray(3 * 5, seed: 40)
+            var table = [Float](repeating: 0, count: 3 * stack.cells[0].projectionSize)
+            stack.firstLayerProjections(x, rows: 3, output: &table, arena: arena)
+            for r in 0..<3 {
+                let a = try stack.step(Array(x[(r * 5)..<((r + 1) * 5)]), state: &plain, workspace: ws, arena: arena)
+                var b = [Float](repeating: 0, count: 7)
+                try table.withUnsafeBufferPointer {
+                    try stack.step(firstLayerProjection: $0.baseAddress! + r * stack.cells[0].projectionSize, state: &packed,
+                                   output: &b, workspace: wsPacked, arena: arena)
+                }
+                XCTAssertEqual(a, b, "\(kind) table row \(r)")
+            }
+            XCTAssertEqual(plain, packed)
             wsPacked.forgetPackedWeights()
             XCTAssertEqual(try stack.step([1, 2, 3, 4, 5], state: &plain, workspace: ws, arena: arena),
                            try stack.step([1, 2, 3, 4, 5], state: &packed, workspace: wsPacked, arena: arena))
