@@ -195,3 +195,26 @@ final class InspectCLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("not a valid safetensors file"), bad.stderr)
     }
 }
+
+final class ThreadCountCLITests: XCTestCase {
+    /// The same checkpoint bytes with 1 and 2 threads.
+    func testCheckpointBytesDoNotDependOnThreads() throws {
+        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-threads-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = (dir as NSString).appendingPathComponent("t.txt")
+        var words = "", i = 0
+        while words.count < 30_000 { words += ["all", "the", "world", "is", "a", "stage", "and"][(i * 5 + i / 7) % 7] + (i % 9 == 8 ? ".\n" : " "); i += 1 }
+        FileManager.default.createFile(atPath: text, contents: Data(words.utf8))
+        var checkpoints: [Data] = []
+        for threads in ["1", "2"] {
+            let out = (dir as NSString).appendingPathComponent("run\(threads)")
+            // Sizes large enough that the kernels do split work across threads.
+            let r = try runRNN(["train", "--text", text, "--hidden", "128", "--layers", "2", "--batch", "32", "--seq", "32",
+                                "--dropout", "0.1", "--steps", "3", "--threads", threads, "--out", out])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            checkpoints.append(try Data(contentsOf: URL(fileURLWithPath: (out as NSString).appendingPathComponent("last.safetensors"))))
+        }
+        XCTAssertEqual(checkpoints[0], checkpoints[1])
+    }
+}
