@@ -30,14 +30,28 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                         outputStride: Int? = nil,
                         finalState: UnsafeMutablePointer<Float>?, workspace ws: RecurrentWorkspace,
                         arena: ParameterArena) {
+        forward(input: x, batch: batch, steps: steps, lengths: lengths, initialState: initialState, output: y,
+                outputStride: outputStride, finalState: finalState, workspace: ws, arena: arena, projectInput: nil)
+    }
+
+    /// `forward`, with `projectInput` (when given) writing P (B·T, P) = X·W_ihᵀ + b_ih in place of
+    /// the input GEMM — a token model looks each row up from a per-symbol table.
+    func forward(input x: UnsafePointer<Float>, batch: Int, steps: Int, lengths: UnsafePointer<Int32>?,
+                 initialState: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>, outputStride: Int?,
+                 finalState: UnsafeMutablePointer<Float>?, workspace ws: RecurrentWorkspace, arena: ParameterArena,
+                 projectInput: ((UnsafeMutablePointer<Float>) -> Void)?) {
         let (d, p, s, h) = (cell.inputSize, cell.projectionSize, cell.stateSize, cell.outputSize)
         let ldy = outputStride ?? h
         ws.prepare(for: cell, batch: batch, steps: steps)
-        // P (B·T, P) = X (B·T, D)·W_ihᵀ + b_ih: the input half of every step in one GEMM.
-        GEMM.multiply(transB: true, m: batch * steps, n: p, k: d, a: x, lda: d,
-                      b: arena.value(cell.inputWeight), ldb: d, beta: 0, c: ws.projections, ldc: p)
-        if let bias = cell.inputBias {
-            Elementwise.addBias(arena.value(bias), rows: batch * steps, cols: p, to: ws.projections, ld: p)
+        if let projectInput {
+            projectInput(ws.projections)
+        } else {
+            // P (B·T, P) = X (B·T, D)·W_ihᵀ + b_ih: the input half of every step in one GEMM.
+            GEMM.multiply(transB: true, m: batch * steps, n: p, k: d, a: x, lda: d,
+                          b: arena.value(cell.inputWeight), ldb: d, beta: 0, c: ws.projections, ldc: p)
+            if let bias = cell.inputBias {
+                Elementwise.addBias(arena.value(bias), rows: batch * steps, cols: p, to: ws.projections, ld: p)
+            }
         }
         if let initialState {
             ws.state(0).update(from: initialState, count: batch * s)
@@ -95,6 +109,18 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                          initialStateGradient: UnsafeMutablePointer<Float>?,
                          workspace ws: RecurrentWorkspace, arena: ParameterArena,
                          stateGradientNorms: UnsafeMutablePointer<Float>? = nil) {
+        backward(input: x, batch: batch, steps: steps, lengths: lengths, outputGradient: dy, outputStride: outputStride,
+                 finalStateGradient: finalStateGradient, inputGradient: dx, initialStateGradient: initialStateGradient,
+                 workspace: ws, arena: arena, stateGradientNorms: stateGradientNorms, inputSide: true)
+    }
+
+    /// `backward`; with `inputSide` false it stops after the time loop and leaves ∂P (B·T, P) in
+    /// the workspace for the caller (the counterpart of `forward(…, projectInput:)`).
+    func backward(input x: UnsafePointer<Float>, batch: Int, steps: Int, lengths: UnsafePointer<Int32>?,
+                  outputGradient dy: UnsafePointer<Float>, outputStride: Int?, finalStateGradient: UnsafePointer<Float>?,
+                  inputGradient dx: UnsafeMutablePointer<Float>?, initialStateGradient: UnsafeMutablePointer<Float>?,
+                  workspace ws: RecurrentWorkspace, arena: ParameterArena, stateGradientNorms: UnsafeMutablePointer<Float>?,
+                  inputSide: Bool) {
         let (d, p, s, h) = (cell.inputSize, cell.projectionSize, cell.stateSize, cell.outputSize)
         let ldy = outputStride ?? h
         precondition(ws.batch == batch && ws.steps == steps, "backward needs the workspace of its forward")
@@ -144,6 +170,7 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         if let initialStateGradient {
             for i in 0..<(batch * s) { initialStateGradient[i] += ws.stateGradient[i] }
         }
+        guard inputSide else { return }   // the caller takes ∂P from the workspace
         let dp = UnsafePointer(ws.projectionGradients)
         // ∂W_ih (P, D) += ∂Pᵀ·X over all B·T rows; ∂b_ih += Σ ∂P; ∂X += ∂P·W_ih.
         GEMM.multiply(transA: true, m: p, n: d, k: batch * steps, a: dp, lda: p, b: x, ldb: d,

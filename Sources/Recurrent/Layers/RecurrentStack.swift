@@ -78,6 +78,16 @@ public struct RecurrentStack: Sendable {
                         initialState: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>,
                         finalState: UnsafeMutablePointer<Float>?, training: Bool = false,
                         rng: inout SeededGenerator, workspace ws: RecurrentStackWorkspace, arena: ParameterArena) {
+        forward(input: x, tokens: nil, batch: b, steps: t, lengths: lengths, initialState: initialState, output: y,
+                finalState: finalState, training: training, rng: &rng, workspace: ws, arena: arena)
+    }
+
+    /// `forward` where the first layer reads tokens: each step's input projection is row
+    /// ids[b, t] of a per-symbol table (V, P) per direction, as `TokenInput` describes.
+    func forward(input x: UnsafePointer<Float>, tokens: TokenInput?, batch b: Int, steps t: Int,
+                 lengths: UnsafePointer<Int32>?, initialState: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>,
+                 finalState: UnsafeMutablePointer<Float>?, training: Bool,
+                 rng: inout SeededGenerator, workspace ws: RecurrentStackWorkspace, arena: ParameterArena) {
         ws.prepare(for: self, batch: b, steps: t, lengths: lengths)
         let (h, s, o) = (hiddenSize, stateSize, outputSize)
         ws.dropoutActive = training && dropout > 0
@@ -98,7 +108,8 @@ public struct RecurrentStack: Sendable {
                 let index = l * directions + d
                 let h0 = initialState.map { $0 + index * b * s }
                 let hT = finalState.map { $0 + index * b * s }
-                runForward(cells[index], index: index, reverse: d == 1, input: layerInput, inputSize: din, batch: b, steps: t,
+                runForward(cells[index], index: index, reverse: d == 1, input: layerInput, inputSize: din,
+                           tokens: l == 0 ? tokens.map { ($0.ids, $0.tables[d]) } : nil, batch: b, steps: t,
                            initialState: h0, output: out + d * h, outputStride: o, finalState: hT,
                            workspace: ws, layerWorkspace: ws.layers[index], arena: arena)
             }
@@ -118,6 +129,19 @@ public struct RecurrentStack: Sendable {
                          inputGradient dx: UnsafeMutablePointer<Float>?, initialStateGradient: UnsafeMutablePointer<Float>?,
                          stateGradientNorms: UnsafeMutablePointer<Float>? = nil,
                          workspace ws: RecurrentStackWorkspace, arena: ParameterArena) {
+        backward(input: x, tokens: nil, batch: b, steps: t, lengths: lengths, outputGradient: dy,
+                 finalStateGradient: finalStateGradient, inputGradient: dx, initialStateGradient: initialStateGradient,
+                 stateGradientNorms: stateGradientNorms, workspace: ws, arena: arena)
+    }
+
+    /// `backward` for a `forward` with tokens: the first layer's ∂P rows are summed by symbol
+    /// into `tokens.tableGradients` (+=), and its W_ih, b_ih and input get nothing here — the
+    /// caller turns the table gradients into them.
+    func backward(input x: UnsafePointer<Float>, tokens: TokenInput?, batch b: Int, steps t: Int,
+                  lengths: UnsafePointer<Int32>?, outputGradient dy: UnsafePointer<Float>,
+                  finalStateGradient: UnsafePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?,
+                  initialStateGradient: UnsafeMutablePointer<Float>?, stateGradientNorms: UnsafeMutablePointer<Float>?,
+                  workspace ws: RecurrentStackWorkspace, arena: ParameterArena) {
         let (h, s, o) = (hiddenSize, stateSize, outputSize)
         var upstream = dy
         for l in stride(from: layers - 1, through: 0, by: -1) {
@@ -131,14 +155,15 @@ public struct RecurrentStack: Sendable {
             // ∂(this layer's input): into the caller's dx for layer 0, else a workspace buffer.
             let dInput: UnsafeMutablePointer<Float>?
             if l == 0 {
-                dInput = dx
+                dInput = tokens == nil ? dx : nil
             } else {
                 dInput = ws.inputGradient
                 ws.inputGradient.update(repeating: 0, count: b * t * din)
             }
             for d in 0..<directions {
                 let index = l * directions + d
-                runBackward(cells[index], index: index, reverse: d == 1, input: layerInput, inputSize: din, batch: b, steps: t,
+                runBackward(cells[index], index: index, reverse: d == 1, input: layerInput, inputSize: din,
+                            tokens: l == 0 ? tokens.map { ($0.ids, $0.tableGradients[d]) } : nil, batch: b, steps: t,
                             outputGradient: upstream + d * h, outputStride: o,
                             finalStateGradient: finalStateGradient.map { $0 + index * b * s },
                             inputGradient: dInput, initialStateGradient: initialStateGradient.map { $0 + index * b * s },
@@ -159,6 +184,7 @@ public struct RecurrentStack: Sendable {
 
     /// One direction of one layer forward; the reverse direction runs on time-reversed copies.
     private func runForward<Cell: RecurrentCell>(_ cell: Cell, index: Int, reverse: Bool, input: UnsafePointer<Float>, inputSize din: Int,
+                                                 tokens: (ids: UnsafePointer<Int32>, table: UnsafePointer<Float>)?,
                                                  batch b: Int, steps t: Int, initialState: UnsafePointer<Float>?,
                                                  output: UnsafeMutablePointer<Float>, outputStride: Int,
                                                  finalState: UnsafeMutablePointer<Float>?,
@@ -166,21 +192,37 @@ public struct RecurrentStack: Sendable {
                                                  arena: ParameterArena) {
         let layer = RecurrentLayer(cell: cell)
         let lengths = ws.lengthsPointer
+        let p = cell.projectionSize
+        // Token input: P[b, t] is the table's row for the token read at that step (for the reverse
+        // direction, the row's tokens backwards from its own last valid step).
+        let lookUp: ((UnsafeMutablePointer<Float>) -> Void)? = tokens.map { tokens in { projections in
+            for r in 0..<b {
+                let n = reverse ? ws.length(r) : t
+                for step in 0..<t {
+                    let to = projections + (r * t + step) * p
+                    guard step < n else { to.update(repeating: 0, count: p); continue }
+                    let id = Int(tokens.ids[r * t + (reverse ? n - 1 - step : step)])
+                    to.update(from: tokens.table + id * p, count: p)
+                }
+            }
+        } }
         guard reverse else {
             layer.forward(input: input, batch: b, steps: t, lengths: lengths, initialState: initialState, output: output,
-                          outputStride: outputStride, finalState: finalState, workspace: layerWorkspace, arena: arena)
+                          outputStride: outputStride, finalState: finalState, workspace: layerWorkspace, arena: arena,
+                          projectInput: lookUp)
             return
         }
         let h = cell.outputSize
         let xr = ws.reversedInput(index)
-        ws.reverseTime(input, width: din, stride: din, into: xr, stride: din, batch: b, steps: t)
+        if tokens == nil { ws.reverseTime(input, width: din, stride: din, into: xr, stride: din, batch: b, steps: t) }
         let yr = ws.reversedOutput
         layer.forward(input: xr, batch: b, steps: t, lengths: lengths, initialState: initialState, output: yr,
-                      outputStride: h, finalState: finalState, workspace: layerWorkspace, arena: arena)
+                      outputStride: h, finalState: finalState, workspace: layerWorkspace, arena: arena, projectInput: lookUp)
         ws.reverseTime(yr, width: h, stride: h, into: output, stride: outputStride, batch: b, steps: t)
     }
 
     private func runBackward<Cell: RecurrentCell>(_ cell: Cell, index: Int, reverse: Bool, input: UnsafePointer<Float>, inputSize din: Int,
+                                                  tokens: (ids: UnsafePointer<Int32>, tableGradient: UnsafeMutablePointer<Float>)?,
                                                   batch b: Int, steps t: Int, outputGradient: UnsafePointer<Float>,
                                                   outputStride: Int, finalStateGradient: UnsafePointer<Float>?,
                                                   inputGradient: UnsafeMutablePointer<Float>?,
@@ -190,11 +232,26 @@ public struct RecurrentStack: Sendable {
                                                   arena: ParameterArena) {
         let layer = RecurrentLayer(cell: cell)
         let lengths = ws.lengthsPointer
+        let p = cell.projectionSize
+        /// Token input: ∂P[b, t] summed into the table row of the token read at that step.
+        func sumByToken() {
+            guard let tokens else { return }
+            let dp = layerWorkspace.projectionGradients
+            for r in 0..<b {
+                let n = reverse ? ws.length(r) : t
+                for step in 0..<n {
+                    let id = Int(tokens.ids[r * t + (reverse ? n - 1 - step : step)])
+                    let from = dp + (r * t + step) * p, to = tokens.tableGradient + id * p
+                    for j in 0..<p { to[j] += from[j] }
+                }
+            }
+        }
         guard reverse else {
             layer.backward(input: input, batch: b, steps: t, lengths: lengths, outputGradient: outputGradient,
                            outputStride: outputStride, finalStateGradient: finalStateGradient, inputGradient: inputGradient,
                            initialStateGradient: initialStateGradient, workspace: layerWorkspace, arena: arena,
-                           stateGradientNorms: stateGradientNorms)
+                           stateGradientNorms: stateGradientNorms, inputSide: tokens == nil)
+            sumByToken()
             return
         }
         let h = cell.outputSize
@@ -204,7 +261,9 @@ public struct RecurrentStack: Sendable {
         dxr?.update(repeating: 0, count: b * t * din)
         layer.backward(input: ws.reversedInput(index), batch: b, steps: t, lengths: lengths,
                        outputGradient: dyr, outputStride: h, finalStateGradient: finalStateGradient,
-                       inputGradient: dxr, initialStateGradient: initialStateGradient, workspace: layerWorkspace, arena: arena)
+                       inputGradient: dxr, initialStateGradient: initialStateGradient, workspace: layerWorkspace, arena: arena,
+                       stateGradientNorms: nil, inputSide: tokens == nil)
+        sumByToken()
         if let inputGradient, let dxr {
             ws.reverseTime(dxr, width: din, stride: din, into: ws.reversedScratch, stride: din, batch: b, steps: t)
             for i in 0..<(b * t * din) { inputGradient[i] += ws.reversedScratch[i] }
@@ -238,8 +297,8 @@ public struct RecurrentStack: Sendable {
     /// The first layer's input projection of R input rows: (R, P) = x (R, D)·W_ihᵀ + b_ih, row by row
     /// exactly as `step` computes it.
     public func firstLayerProjections(_ x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
-                                      arena: ParameterArena) {
-        let cell = cells[0]
+                                      direction: Int = 0, arena: ParameterArena) {
+        let cell = cells[direction]
         let (d, p) = (cell.inputSize, cell.projectionSize)
         GEMM.multiply(transB: true, m: rows, n: p, k: d, a: x, lda: d, b: arena.value(cell.inputWeight), ldb: d,
                       beta: 0, c: output, ldc: p)
@@ -313,6 +372,14 @@ public struct RecurrentStack: Sendable {
         }
         state.update(from: ws.nextState, count: b * s)
     }
+}
+
+/// A first layer that reads tokens: ids (B, T), and per direction a table (V, P) of every
+/// symbol's input projection (embedding·W_ihᵀ + b_ih) and its gradient (V, P), accumulated.
+struct TokenInput {
+    let ids: UnsafePointer<Int32>
+    let tables: [UnsafePointer<Float>]
+    let tableGradients: [UnsafeMutablePointer<Float>]
 }
 
 /// The state of a stack between streaming steps: (L, B, S), a value the caller holds.

@@ -54,6 +54,8 @@ public final class RecurrentStackWorkspace: @unchecked Sendable {
     }
 
     var lengthsPointer: UnsafePointer<Int32>? { hasLengths ? UnsafePointer(lengths) : nil }
+    /// Valid steps of row r (T without lengths).
+    func length(_ r: Int) -> Int { Int(lengths[r]) }
 
     /// ∂(current layer's input) (B, T, max(D, dirs·H)) and the gradient arriving from the layer
     /// above; `swapGradients` turns the first into the second for the next layer down.

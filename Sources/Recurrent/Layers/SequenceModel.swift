@@ -61,12 +61,26 @@ public struct SequenceModel: Sendable {
                         initialState: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>,
                         finalState: UnsafeMutablePointer<Float>? = nil, training: Bool = false,
                         rng: inout SeededGenerator, workspace ws: SequenceModelWorkspace, arena: ParameterArena) {
-        let x = stackInput(features: features, tokens: tokens, batch: b, steps: t, workspace: ws, arena: arena)
         let o = stack.outputSize
         let y = ws.buffer(.stackOutput, b * t * o)
         let finals = finalState ?? (readout == .finalState ? ws.buffer(.finalState, stack.stateCount(batch: b)) : nil)
-        stack.forward(input: x, batch: b, steps: t, lengths: lengths, initialState: initialState, output: y, finalState: finals,
-                      training: training, rng: &rng, workspace: ws.stack, arena: arena)
+        if let embedding {
+            precondition(tokens != nil, "a token model needs tokens")
+            // The first layer's input projection of every symbol, once per batch: E·W_ihᵀ + b_ih
+            // (V, P) per direction. Each step then looks its token's row up — the same bits as
+            // embedding the tokens and multiplying, with V rows of GEMM instead of B·T.
+            let input = tokenInput(tokens!, batch: b, workspace: ws)
+            for d in 0..<stack.directions {
+                stack.firstLayerProjections(arena.value(embedding.weight), rows: embedding.vocabularySize,
+                                            output: UnsafeMutablePointer(mutating: input.tables[d]), direction: d, arena: arena)
+            }
+            stack.forward(input: input.tables[0], tokens: input, batch: b, steps: t, lengths: lengths, initialState: initialState,
+                          output: y, finalState: finals, training: training, rng: &rng, workspace: ws.stack, arena: arena)
+        } else {
+            precondition(features != nil, "a feature model needs features")
+            stack.forward(input: features!, batch: b, steps: t, lengths: lengths, initialState: initialState, output: y,
+                          finalState: finals, training: training, rng: &rng, workspace: ws.stack, arena: arena)
+        }
         let pooled = ws.buffer(.lastStep, b * o)
         switch readout {
         case .allSteps:
@@ -148,34 +162,43 @@ public struct SequenceModel: Sendable {
                 }
             }
         }
-        let x = UnsafePointer(embedding == nil ? UnsafeMutablePointer(mutating: features!) : ws.buffer(.embedded, 0))
-        let dx: UnsafeMutablePointer<Float>? = embedding == nil ? nil : ws.buffer(.embeddedGradient, b * t * stack.inputSize)
-        dx?.update(repeating: 0, count: b * t * stack.inputSize)
-        stack.backward(input: x, batch: b, steps: t, lengths: lengths, outputGradient: dy, finalStateGradient: finalGradient,
-                       inputGradient: dx, initialStateGradient: initialStateGradient,
+        guard let embedding, let tokens else {
+            stack.backward(input: features!, batch: b, steps: t, lengths: lengths, outputGradient: dy,
+                           finalStateGradient: finalGradient, inputGradient: nil, initialStateGradient: initialStateGradient,
+                           stateGradientNorms: stateGradientNorms, workspace: ws.stack, arena: arena)
+            return
+        }
+        let input = tokenInput(tokens, batch: b, workspace: ws)
+        let (v, e, p) = (embedding.vocabularySize, embedding.embeddingSize, stack.cells[0].projectionSize)
+        for g in input.tableGradients { g.update(repeating: 0, count: v * p) }
+        stack.backward(input: input.tables[0], tokens: input, batch: b, steps: t, lengths: lengths, outputGradient: dy,
+                       finalStateGradient: finalGradient, inputGradient: nil, initialStateGradient: initialStateGradient,
                        stateGradientNorms: stateGradientNorms, workspace: ws.stack, arena: arena)
-        if let embedding, let tokens, let dx {
-            embedding.backward(tokens, rows: b * t, outputGradient: dx, arena: arena)
+        // From ∂T (V, P), the gradient of each symbol's projection: ∂W_ih (P, E) += ∂Tᵀ·E,
+        // ∂b_ih += Σ_v ∂T, ∂E (V, E) += ∂T·W_ih.
+        for d in 0..<stack.directions {
+            let cell = stack.cells[d], dT = UnsafePointer(input.tableGradients[d])
+            GEMM.multiply(transA: true, m: p, n: e, k: v, a: dT, lda: p, b: arena.value(embedding.weight), ldb: e,
+                          beta: 1, c: arena.gradient(cell.inputWeight), ldc: e)
+            if let bias = cell.inputBias { Elementwise.addColumnSums(dT, rows: v, cols: p, ld: p, into: arena.gradient(bias)) }
+            GEMM.multiply(m: v, n: e, k: p, a: dT, lda: p, b: arena.value(cell.inputWeight), ldb: e,
+                          beta: 1, c: arena.gradient(embedding.weight), ldc: e)
         }
     }
 
-    private func stackInput(features: UnsafePointer<Float>?, tokens: UnsafePointer<Int32>?, batch b: Int, steps t: Int,
-                            workspace ws: SequenceModelWorkspace, arena: ParameterArena) -> UnsafePointer<Float> {
-        if let embedding {
-            precondition(tokens != nil, "a token model needs tokens")
-            let e = ws.buffer(.embedded, b * t * embedding.embeddingSize)
-            embedding.forward(tokens!, rows: b * t, output: e, arena: arena)
-            return UnsafePointer(e)
-        }
-        precondition(features != nil, "a feature model needs features")
-        return features!
+    /// The token input of the first layer, its tables and their gradients in the workspace.
+    private func tokenInput(_ tokens: UnsafePointer<Int32>, batch b: Int, workspace ws: SequenceModelWorkspace) -> TokenInput {
+        let n = embedding!.vocabularySize * stack.cells[0].projectionSize
+        let tables = ws.buffer(.tables, stack.directions * n), gradients = ws.buffer(.tableGradients, stack.directions * n)
+        return TokenInput(ids: tokens, tables: (0..<stack.directions).map { UnsafePointer(tables + $0 * n) },
+                          tableGradients: (0..<stack.directions).map { gradients + $0 * n })
     }
 }
 
 /// Buffers of a `SequenceModel`, grown on demand and reused across batches.
 public final class SequenceModelWorkspace: @unchecked Sendable {
     enum Slot: Int, CaseIterable {
-        case embedded, embeddedGradient, stackOutput, stackOutputGradient, lastStep, lastStepGradient
+        case tables, tableGradients, stackOutput, stackOutputGradient, lastStep, lastStepGradient
         case finalState, finalStateGradient
     }
     let stack = RecurrentStackWorkspace()
