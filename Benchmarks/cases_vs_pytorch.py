@@ -12,18 +12,13 @@ Prints one table: case, ours, PyTorch and the ratio for training and generation,
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
 
+from torch_reference import CASES, generation_tokens_per_second, model_for, train_step_seconds
+
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CASES = {
-    "lstm-128x2-b50-t50": ("lstm", 128, 2, 50, 50),
-    "lstm-512x2-b50-t100": ("lstm", 512, 2, 50, 100),
-    "gru-256x2-b32-t64": ("gru", 256, 2, 32, 64),
-    "rnn-100x1-b1-t25": ("rnn", 100, 1, 1, 25),
-}
 parser = argparse.ArgumentParser()
 parser.add_argument("--cases", default=",".join(CASES))
 parser.add_argument("--threads", type=int, default=2)
@@ -37,57 +32,10 @@ args = parser.parse_args()
 def torch_case(name):
     import torch
     torch.set_num_threads(args.threads)
-    cell, h, layers, b, t = CASES[name]
-    v = 65
-
-    class Model(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embedding = torch.nn.Embedding(v, h)
-            self.rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell](h, h, layers, batch_first=True)
-            self.head = torch.nn.Linear(h, v)
-
-        def forward(self, x, state):
-            y, state = self.rnn(self.embedding(x), state)
-            return self.head(y), state
-
-    def detach(s):
-        return tuple(x.detach() for x in s) if isinstance(s, tuple) else s.detach()
-
-    torch.manual_seed(1)
-    model = Model()
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    x, y = torch.randint(0, v, (b, t)), torch.randint(0, v, (b, t))
-
-    def step(state):
-        logits, state = model(x, state)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, v), y.reshape(-1))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
-        return detach(state)
-
-    state = step(None)
-    times, total = [], 0.0
-    while total < args.seconds or len(times) < 3:
-        t0 = time.perf_counter()
-        state = step(state)
-        times.append(time.perf_counter() - t0)
-        total += times[-1]
-    train = b * t / statistics.median(times)
-
-    def generate(n):
-        token, state = torch.zeros(1, 1, dtype=torch.long), None
-        with torch.no_grad():
-            for _ in range(n):
-                logits, state = model(token, state)
-                token = torch.multinomial(torch.softmax(logits[0, -1], dim=-1), 1).view(1, 1)
-
-    generate(50)
-    t0 = time.perf_counter()
-    generate(args.tokens)
-    gen = args.tokens / (time.perf_counter() - t0)
+    _, _, _, b, t = CASES[name]
+    model = model_for(name)
+    train = b * t / train_step_seconds(name, args.seconds, model)
+    gen = generation_tokens_per_second(model, args.tokens)
     # VmHWM, not ru_maxrss: ru_maxrss survives exec and would include this script's parent.
     with open("/proc/self/status") as f:
         rss = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024

@@ -20,6 +20,8 @@ import time
 
 import torch
 
+from torch_reference import Model
+
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 parser = argparse.ArgumentParser()
 parser.add_argument("--text", required=True)
@@ -42,18 +44,6 @@ steps_per_epoch = (stream - 1) // T
 streams = train[: B * stream].view(B, stream)
 
 
-class CharModel(torch.nn.Module):
-    def __init__(self, v):
-        super().__init__()
-        self.embedding = torch.nn.Embedding(v, H)
-        self.rnn = torch.nn.LSTM(H, H, LAYERS, batch_first=True)
-        self.head = torch.nn.Linear(H, v)
-
-    def forward(self, x, state):
-        y, state = self.rnn(self.embedding(x), state)
-        return self.head(y), state
-
-
 def validation_loss(model):
     vs = max(1, min(B, (len(val) - 1) // T))
     length = len(val) // vs
@@ -72,7 +62,7 @@ def validation_loss(model):
 
 def run_torch():
     torch.manual_seed(1)
-    model = CharModel(len(vocab))
+    model = Model("lstm", H, LAYERS, len(vocab))
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     curve, train_seconds = [], 0.0
     started = time.perf_counter()
