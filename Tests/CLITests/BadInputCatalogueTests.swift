@@ -269,6 +269,14 @@ final class BadInputCatalogueTests: XCTestCase {
             }
             cases.append(("train --resume \(name)", ["train", "--resume", folder, "--text", corpus, "--steps", "3"]))
         }
+        // Importing a state dict: every broken format, and tensors that do not make a model (a
+        // file without metadata is a valid state dict, and the training-state variants import fine).
+        for (name, file) in checkpoints where !name.hasPrefix("training-") && !name.hasPrefix("config-") && name != "no-metadata" {
+            cases.append(("import \(name)", ["import", file, "--vocab-from", corpus, "--out", path("imported-\(name).safetensors")]))
+        }
+        for (name, file) in texts {
+            cases.append(("import --vocab-from \(name)", ["import", best, "--vocab-from", file, "--out", path("imported-text-\(name).safetensors")]))
+        }
         let messages = try expectRefusals(cases)
         // A few messages, word for word where it matters.
         XCTAssertTrue(messages["sample --checkpoint header-beyond-file"]?.contains("runs past the end") ?? false)

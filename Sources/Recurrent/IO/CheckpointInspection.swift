@@ -46,11 +46,30 @@ public struct CheckpointInspection: Sendable {
             }
         }
         if uses.isEmpty {
-            let recurrent = tensors.filter { $0.name.contains("weight_ih_l") }.count
-            uses.append(recurrent > 0
-                ? "recurrent weights without a config: add {\"config\": ...} metadata (see the README's checkpoint contract) to use them"
-                : "no config or task metadata: not a Recurrent checkpoint")
+            uses += Self.stateDictUses(file)
         }
         self.uses = uses
+    }
+
+    /// What a file without our metadata offers: the PyTorch modules it holds, by name.
+    static func stateDictUses(_ file: SafetensorsFile) -> [String] {
+        let dict: PyTorchStateDict
+        do {
+            dict = try PyTorchStateDict(file)
+        } catch {
+            return ["recurrent weights that cannot be loaded: \(error)"]
+        }
+        guard !dict.recurrentModules.isEmpty else { return ["no config or task metadata and no recurrent module: not a Recurrent checkpoint"] }
+        var uses = dict.recurrentModules.map { "a PyTorch \($0.summary): PyTorchStateDict(...).stack(...) loads it in Swift" }
+        // Importable as a character model if the modules fit (the vocabulary is the caller's).
+        if let rnn = dict.recurrentModules.first, dict.recurrentModules.count == 1,
+           let v = dict.matrices.first(where: { !$0.hasBias && $0.cols == rnn.inputSize })?.rows {
+            let symbols = (0..<v).map { String(UnicodeScalar(0x100 + $0)!) }
+            if let vocabulary = try? Vocabulary(symbols: symbols),
+               (try? CharLanguageModel(importing: dict, vocabulary: vocabulary)) != nil {
+                uses.append("a character model's state dict (\(v) characters): rnn import \(file.path) --vocab-from TEXT --out CHECKPOINT")
+            }
+        }
+        return uses
     }
 }
