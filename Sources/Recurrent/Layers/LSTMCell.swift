@@ -81,3 +81,30 @@ public struct LSTMCell: RecurrentCell {
 }
 
 extension LSTMCell: PackedRecurrentCell {}
+
+extension LSTMCell: NarrowRecurrentCell {
+    /// `forward` with W_hh stored narrow (batch-1 inference).
+    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                 batch: Int, arena: ParameterArena, narrowRecurrentWeight w: NarrowMatrix) {
+        let h = hiddenSize
+        // a (B, 4H) += h_{t−1}·W_hhᵀ; h_{t−1} is the first half of each state row (stride 2H).
+        w.multiply(previous, rows: batch, ldx: 2 * h, into: a, ldy: lda, accumulate: true)
+        rk_lstm_forward(batch, h, a, lda, arena.value(recurrentBias), previous + h, 2 * h,
+                        state, 2 * h, state + h, 2 * h, output, ldy, cache, 5 * h)
+    }
+}
+
+extension LSTMCell: SummedRecurrentGradientCell {
+    func backwardStep(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                      state: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
+                      cache: UnsafePointer<Float>, previousCell: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
+                      batch: Int, packedRecurrentWeight: UnsafePointer<Float>) {
+        let h = hiddenSize
+        rk_lstm_backward(batch, h, da, lda, dy, ldy, ds, 2 * h, ds + h, 2 * h, cache, 5 * h, previousCell, 2 * h)
+        // ∂h_{t−1} (B, H) = ∂a (B, 4H)·W_hh (4H, H) into the h half of the state gradient.
+        GEMM.multiply(m: batch, n: h, k: 4 * h, a: da, lda: lda, packedB: packedRecurrentWeight, beta: 0, c: ds, ldc: 2 * h)
+    }
+}

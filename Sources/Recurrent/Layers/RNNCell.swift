@@ -78,3 +78,29 @@ public struct RNNCell: RecurrentCell {
 }
 
 extension RNNCell: PackedRecurrentCell {}
+
+extension RNNCell: NarrowRecurrentCell {
+    /// `forward` with W_hh stored narrow (batch-1 inference).
+    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                 batch: Int, arena: ParameterArena, narrowRecurrentWeight w: NarrowMatrix) {
+        let h = hiddenSize
+        // a (B, H) += h_{t−1}·W_hhᵀ, in place over the projection rows.
+        w.multiply(previous, rows: batch, ldx: h, into: a, ldy: lda, accumulate: true)
+        rk_rnn_forward(batch, h, nonlinearity == .relu ? 1 : 0, a, lda, arena.value(recurrentBias), state, h, output, ldy)
+    }
+}
+
+extension RNNCell: SummedRecurrentGradientCell {
+    func backwardStep(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                      state: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
+                      cache: UnsafePointer<Float>, previousCell: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
+                      batch: Int, packedRecurrentWeight: UnsafePointer<Float>) {
+        let h = hiddenSize
+        rk_rnn_backward(batch, h, nonlinearity == .relu ? 1 : 0, da, lda, state, h, dy, ldy, ds, h)
+        // ∂h_{t−1} (B, H) = ∂a (B, H)·W_hh (H, H).
+        GEMM.multiply(m: batch, n: h, k: h, a: da, lda: lda, packedB: packedRecurrentWeight, beta: 0, c: ds, ldc: h)
+    }
+}

@@ -129,6 +129,14 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         } else {
             ws.stateGradient.update(repeating: 0, count: batch * s)
         }
+        // LSTM and RNN: W_hh packed once for the ∂h_{t−1} products, ∂W_hh and ∂b_hh after the loop.
+        let summed = steps > 1 ? cell as? any SummedRecurrentGradientCell : nil
+        var packedWeight: UnsafeMutablePointer<Float>?
+        if let summed {
+            packedWeight = .allocate(capacity: GEMM.packedSize(n: h, k: p))
+            GEMM.pack(n: h, k: p, b: arena.value(summed.recurrentWeight), ldb: h, into: packedWeight!)
+        }
+        defer { packedWeight?.deallocate() }
         for t in stride(from: steps - 1, through: 0, by: -1) {
             if let stateGradientNorms {
                 var sum: Float = 0
@@ -156,11 +164,18 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                 stepGradient = UnsafePointer(ws.stepOutputGradient)
                 stepStride = h
             }
-            cell.backward(projectionGradient: ws.projectionGradients + t * p, projectionStride: steps * p,
-                          previous: ws.state(t), state: ws.state(t + 1),
-                          outputGradient: stepGradient, outputStride: stepStride,
-                          cache: ws.cache(t), stateGradient: ws.stateGradient,
-                          scratch: ws.scratch, batch: batch, arena: arena)
+            if let summed, let packed = packedWeight {
+                summed.backwardStep(projectionGradient: ws.projectionGradients + t * p, projectionStride: steps * p,
+                                    state: ws.state(t + 1), outputGradient: stepGradient, outputStride: stepStride,
+                                    cache: ws.cache(t), previousCell: ws.state(t) + h, stateGradient: ws.stateGradient,
+                                    batch: batch, packedRecurrentWeight: UnsafePointer(packed))
+            } else {
+                cell.backward(projectionGradient: ws.projectionGradients + t * p, projectionStride: steps * p,
+                              previous: ws.state(t), state: ws.state(t + 1),
+                              outputGradient: stepGradient, outputStride: stepStride,
+                              cache: ws.cache(t), stateGradient: ws.stateGradient,
+                              scratch: ws.scratch, batch: batch, arena: arena)
+            }
             if masked, let lengths {
                 for r in 0..<batch where Int(lengths[r]) <= t {
                     (ws.stateGradient + r * s).update(from: ws.savedStateGradient + r * s, count: s)
@@ -169,6 +184,19 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         }
         if let initialStateGradient {
             for i in 0..<(batch * s) { initialStateGradient[i] += ws.stateGradient[i] }
+        }
+        if let summed {
+            // H_prev (B·T, H): row (b, t) holds h_{t−1} of row b, in ∂P's (b, t) order. Rows past
+            // their end have ∂a = 0, so they add nothing.
+            let hPrevious = ws.previousOutputs
+            for t in 0..<steps {
+                Elementwise.copy(ws.state(t), ldx: s, to: hPrevious + t * h, ldy: steps * h, rows: batch, cols: h)
+            }
+            // ∂W_hh (P, H) += ∂Pᵀ·H_prev; ∂b_hh += Σ ∂P: all B·T rows at once.
+            GEMM.multiply(transA: true, m: p, n: h, k: batch * steps, a: ws.projectionGradients, lda: p, b: hPrevious, ldb: h,
+                          beta: 1, c: arena.gradient(summed.recurrentWeight), ldc: h)
+            Elementwise.addColumnSums(ws.projectionGradients, rows: batch * steps, cols: p, ld: p,
+                                      into: arena.gradient(summed.recurrentBias))
         }
         guard inputSide else { return }   // the caller takes ∂P from the workspace
         let dp = UnsafePointer(ws.projectionGradients)
@@ -183,6 +211,21 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                           beta: 1, c: dx, ldc: d)
         }
     }
+}
+
+/// A cell whose recurrent pre-activation gradient is its projection gradient ∂a (LSTM, vanilla
+/// RNN; not GRU, whose candidate gate sees r ⊙ W_hn·h): ∂W_hh = Σ_t ∂a_tᵀ·h_{t−1} and
+/// ∂b_hh = Σ_t Σ_b ∂a_t can then wait for the end of the time loop and be one GEMM over all
+/// B·T rows, instead of T GEMMs with K = B that each read and write all of ∂W_hh.
+protocol SummedRecurrentGradientCell: PackedRecurrentCell {
+    var recurrentBias: Parameter { get }
+    /// One step of `backward` without the ∂W_hh and ∂b_hh terms: ∂a (B, P) from the step's
+    /// gradients, and ∂h_{t−1} = ∂a·W_hh with W_hh packed by `GEMM.pack(n: H, k: P, b: W_hh, ldb: H)`.
+    /// - Parameter previousCell: c_{t−1} (B, H) with stride S, for the LSTM; unused by the RNN.
+    func backwardStep(projectionGradient: UnsafeMutablePointer<Float>, projectionStride: Int,
+                      state: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, outputStride: Int,
+                      cache: UnsafePointer<Float>, previousCell: UnsafePointer<Float>, stateGradient: UnsafeMutablePointer<Float>,
+                      batch: Int, packedRecurrentWeight: UnsafePointer<Float>)
 }
 
 /// A cell whose step multiplies h_{t−1} (B, H) by W_hhᵀ, W_hh (P, H) its `recurrentWeight`, and
