@@ -7,4 +7,8 @@ if [ ! -x .venv-bench/bin/python ] || ! .venv-bench/bin/python -c 'import torch'
     python3 -m venv .venv-bench
     .venv-bench/bin/pip install --quiet torch numpy safetensors
 fi
+# ONNX Runtime and onnx for Tests/RecurrentTests/Fixtures/make_onnx_fixtures.py (rnn export).
+if ! .venv-bench/bin/python -c 'import onnx, onnxruntime' 2>/dev/null; then
+    .venv-bench/bin/pip install --quiet onnxruntime onnx
+fi
 .venv-bench/bin/python -c 'import torch; print("torch", torch.__version__)'

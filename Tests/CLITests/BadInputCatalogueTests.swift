@@ -260,6 +260,7 @@ final class BadInputCatalogueTests: XCTestCase {
             if !name.hasPrefix("training-") {
                 cases.append(("score --checkpoint \(name)", ["score", "--checkpoint", file, "--text", corpus]))
                 cases.append(("sample --checkpoint \(name)", ["sample", "--checkpoint", file, "--length", "5"]))
+                cases.append(("export --checkpoint \(name)", ["export", "--checkpoint", file, "--onnx", path("exported-\(name).onnx")]))
             }
             // Resuming reads DIR/last.safetensors: a folder per broken file.
             let folder = path("resume-\(name)")
@@ -274,6 +275,7 @@ final class BadInputCatalogueTests: XCTestCase {
         for (name, file) in checkpoints where !name.hasPrefix("training-") && !name.hasPrefix("config-") && name != "no-metadata" {
             cases.append(("import \(name)", ["import", file, "--vocab-from", corpus, "--out", path("imported-\(name).safetensors")]))
         }
+        cases.append(("export --onnx missing-folder", ["export", "--checkpoint", best, "--onnx", path("no-such-folder/model.onnx")]))
         for (name, file) in texts {
             cases.append(("import --vocab-from \(name)", ["import", best, "--vocab-from", file, "--out", path("imported-text-\(name).safetensors")]))
         }
@@ -286,6 +288,9 @@ final class BadInputCatalogueTests: XCTestCase {
         XCTAssertTrue(messages["sample --checkpoint nan-weight"]?.contains("weights must be finite") ?? false)
         XCTAssertTrue(messages["sample --checkpoint shape-disagrees-with-config"]?.contains("but the config") ?? false)
         XCTAssertTrue(messages["train --resume training-negative-step"]?.contains("step -7") ?? false)
+        XCTAssertTrue(messages["export --checkpoint no-metadata"]?.contains("only character-model checkpoints export") ?? false)
+        XCTAssertTrue(messages["export --checkpoint nan-weight"]?.contains("weights must be finite") ?? false)
+        XCTAssertTrue(messages["export --onnx missing-folder"]?.contains("does not exist") ?? false)
     }
 
     func testTaskCommandsRefuseEveryBadFile() throws {
@@ -359,9 +364,11 @@ final class BadInputCatalogueTests: XCTestCase {
             cases.append(("predict --checkpoint \(name)", ["predict", "--checkpoint", file, "--data", data]))
             cases.append(("evaluate --checkpoint \(name)", ["evaluate", "--checkpoint", file, "--data", data]))
         }
+        cases.append(("export --checkpoint task-model", ["export", "--checkpoint", checkpoint, "--onnx", path("task.onnx")]))
         let messages = try expectRefusals(cases)
         XCTAssertTrue(messages["fit --data broken-line"]?.contains("broken.jsonl:5: not valid JSON") ?? false)
         XCTAssertTrue(messages["evaluate --checkpoint seq2seq-vocab-without-bos"]?.contains("<bos>") ?? false)
         XCTAssertTrue(messages["predict --checkpoint char-model-checkpoint"]?.contains("rnn sample or rnn score") ?? false)
+        XCTAssertTrue(messages["export --checkpoint task-model"]?.contains("only character-model checkpoints export") ?? false)
     }
 }
