@@ -5,17 +5,7 @@ import XCTest
 /// refused with one clear line on standard error and a non-zero status below 128 (no trap, no
 /// signal), and no command leaves a partial output file behind. Every command that reads a file
 /// meets every kind of bad file here.
-final class BadInputCatalogueTests: XCTestCase {
-    var dir = ""
-
-    override func setUp() {
-        dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-bad-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-
-    func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+final class BadInputCatalogueTests: ScratchFolderTestCase {
 
     @discardableResult
     func write(_ name: String, _ data: Data) -> String {

@@ -2,17 +2,7 @@ import Foundation
 import XCTest
 
 /// `rnn train`, `sample` and `score` as a user runs them, on small generated text.
-final class CharModelCLITests: XCTestCase {
-    var dir = ""
-
-    override func setUp() {
-        dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-cli-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-
-    func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+final class CharModelCLITests: ScratchFolderTestCase {
 
     func write(_ name: String, _ text: String) -> String {
         FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))

@@ -4,17 +4,7 @@ import XCTest
 
 /// `rnn export` as a user runs it: one line on success, one line on standard error for each
 /// refusal, and never a partial .onnx file.
-final class ExportCLITests: XCTestCase {
-    var dir = ""
-
-    override func setUp() {
-        dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-export-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-
-    func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+final class ExportCLITests: ScratchFolderTestCase {
 
     /// A 2-layer LSTM character model with seeded weights, written under the checkpoint contract
     /// (or without its config metadata).

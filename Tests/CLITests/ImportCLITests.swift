@@ -3,17 +3,7 @@ import XCTest
 
 /// `rnn import` and `rnn inspect` on state dicts saved by PyTorch
 /// (Tests/RecurrentTests/Fixtures/make_import_fixtures.py).
-final class ImportCLITests: XCTestCase {
-    var dir = ""
-
-    override func setUp() {
-        dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-import-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-
-    func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
+final class ImportCLITests: ScratchFolderTestCase {
 
     func fixture(_ name: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
