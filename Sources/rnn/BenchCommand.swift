@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
             Examples:
               rnn bench                      every standard case: training and batch-1 generation
               rnn bench --case lstm-128x2-b50-t50 --json
+              rnn bench --case lstm-512x2-b50-t100 --precision int8
               rnn bench gemm                 square SGEMM at 512, all cores
               rnn bench gemm --size 1024 --threads 2 --json
               rnn bench train --case lstm-512x2-b50-t100
@@ -179,11 +180,13 @@ struct CasesBench: ParsableCommand {
         discussion: """
             Each case runs in its own process (so peak memory is the case's own):
             Embedding(65, H) → stack → Linear(H, 65); training as `rnn bench train`; generation one
-            token at a time with the state carried, sampling from the softmax.
+            token at a time with the state carried, sampling from the softmax. --precision sets how
+            generation stores the weights (as `rnn sample --precision`); training is always fp32.
 
             Examples:
               rnn bench --case rnn-100x1-b1-t25 --json
               rnn bench cases --threads 1
+              rnn bench cases --case gru-256x2-b32-t64 --precision bf16
             """)
 
     @Option(help: "A standard case: \(BenchmarkCase.standard.map(\.name).joined(separator: ", ")) (default: all).")
@@ -198,7 +201,10 @@ struct CasesBench: ParsableCommand {
     @Option(help: "Tokens to generate per case.")
     var tokens: Int = 2000
 
-    @Flag(help: "One JSON line per case: {\"case\", \"train_tok_s\", \"gen_tok_s\", \"peak_rss_mb\"}.")
+    @Option(help: "How generation stores the weights: fp32, bf16, int8 or w8a8.", transform: parsePrecision)
+    var precision: InferencePrecision = .fp32
+
+    @Flag(help: "One JSON line per case: {\"case\", \"precision\", \"train_tok_s\", \"gen_tok_s\", \"peak_rss_mb\"}.")
     var json = false
 
     func validate() throws {
@@ -217,7 +223,7 @@ struct CasesBench: ParsableCommand {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
                 process.arguments = ["bench", "cases", "--case", c.name, "--threads", "\(threads)", "--seconds", "\(seconds)",
-                                     "--tokens", "\(tokens)"] + (json ? ["--json"] : [])
+                                     "--tokens", "\(tokens)", "--precision", precision.rawValue] + (json ? ["--json"] : [])
                 try process.run()
                 process.waitUntilExit()
                 guard process.terminationStatus == 0 else { throw ExitCode(process.terminationStatus) }
@@ -227,16 +233,17 @@ struct CasesBench: ParsableCommand {
         GEMM.threads = threads
         let c = BenchmarkCase.standard.first { $0.name == name }!
         let train = try benchmarkTraining(c, seconds: seconds)
-        let generation = try benchmarkGeneration(c, tokens: tokens)
+        let generation = try benchmarkGeneration(c, tokens: tokens, precision: precision)
         let rss = peakResidentMegabytes()
         if json {
-            print(JSON.object([("case", JSON.string(c.name)), ("train_tok_s", String(format: "%.0f", train.tokensPerSecond)),
+            print(JSON.object([("case", JSON.string(c.name)), ("precision", JSON.string(precision.rawValue)),
+                               ("train_tok_s", String(format: "%.0f", train.tokensPerSecond)),
                                ("gen_tok_s", String(format: "%.0f", generation.tokensPerSecond)),
                                ("peak_rss_mb", String(format: "%.1f", rss))]))
         } else {
-            print(String(format: "%@  train %.0f tok/s  generate %.0f tok/s  peak RSS %.1f MB  (%d threads)",
+            print(String(format: "%@  train %.0f tok/s  generate (%@) %.0f tok/s  peak RSS %.1f MB  (%d threads)",
                          c.name.padding(toLength: 22, withPad: " ", startingAt: 0), train.tokensPerSecond,
-                         generation.tokensPerSecond, rss, GEMM.threads))
+                         precision.rawValue, generation.tokensPerSecond, rss, GEMM.threads))
         }
     }
 }

@@ -14,6 +14,12 @@ struct SampleCommand: ParsableCommand {
               rnn sample --checkpoint runs/shakespeare/best.safetensors
               rnn sample --checkpoint model.safetensors --length 500 --temperature 0.8 --prime "ROMEO:" --seed 7
               rnn sample --checkpoint model.safetensors --top-k 5
+              rnn sample --checkpoint model.safetensors --precision int8
+
+            --precision stores the weight matrices narrow while sampling: bf16 (bfloat16) or int8
+            (a float scale per row) with float32 arithmetic, or w8a8 (int8 weights and activations,
+            integer dot products, AVX-512 VNNI). Faster; the text differs from fp32's, and
+            `rnn score --precision` measures what that costs.
             """)
 
     @Option(help: "A checkpoint (.safetensors) written by rnn train, or by PyTorch under the README's contract.")
@@ -34,6 +40,9 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Seed for sampling.", transform: parseSeed)
     var seed: UInt64 = 1
 
+    @Option(help: "How the weights are stored while sampling: fp32, bf16, int8 or w8a8.", transform: parsePrecision)
+    var precision: InferencePrecision = .fp32
+
     func validate() throws {
         guard length >= 0 && length <= 100_000_000 else { throw ValidationError("invalid length '\(length)': expected 0...100000000") }
         guard temperature > 0 && temperature.isFinite else {
@@ -47,7 +56,8 @@ struct SampleCommand: ParsableCommand {
         var buffer = ""
         try model.sample(length: 0, prime: prime, seed: seed) { _ in }   // checks the prime before printing anything
         FileHandle.standardOutput.write(Data(prime.utf8))
-        try model.sample(length: length, temperature: temperature, topK: topK, prime: prime, seed: seed) { c in
+        try model.sample(length: length, temperature: temperature, topK: topK, prime: prime, seed: seed,
+                         precision: precision) { c in
             buffer.append(c)
             if c == "\n" || buffer.utf8.count >= 64 {
                 FileHandle.standardOutput.write(Data(buffer.utf8))
@@ -69,6 +79,11 @@ struct ScoreCommand: ParsableCommand {
             Examples:
               rnn score --checkpoint runs/shakespeare/best.safetensors --text valid.txt
               rnn score --checkpoint model.safetensors --text valid.txt --json
+              rnn score --checkpoint model.safetensors --text valid.txt --precision int8
+
+            With --precision bf16, int8 or w8a8 the text is read one character at a time through
+            the very steps `rnn sample --precision` runs (the same narrow weights and arithmetic), so
+            the difference from fp32 is what the precision costs.
             """)
 
     @Option(help: "A character-model checkpoint (.safetensors).")
@@ -76,6 +91,9 @@ struct ScoreCommand: ParsableCommand {
 
     @Option(help: "The text to score (UTF-8).")
     var text: String
+
+    @Option(help: "Score as sampling with this precision runs: fp32, bf16, int8 or w8a8.", transform: parsePrecision)
+    var precision: InferencePrecision = .fp32
 
     @Flag(help: "Print {\"chars\": N, \"nats_per_char\": x, \"bits_per_char\": y}.")
     var json = false
@@ -87,7 +105,7 @@ struct ScoreCommand: ParsableCommand {
         guard ids.count >= 2 else {
             throw RecurrentError.invalidFile(path: text, reason: "1 character: scoring needs at least 2")
         }
-        let (nats, predictions) = model.negativeLogLikelihood(ids)
+        let (nats, predictions) = try model.negativeLogLikelihood(ids, precision: precision)
         let perChar = nats / Double(predictions)
         if json {
             print(JSON.object([("chars", "\(ids.count)"), ("nats_per_char", JSON.number(perChar)),
@@ -97,6 +115,11 @@ struct ScoreCommand: ParsableCommand {
                          ids.count, predictions, perChar, perChar / log(2), exp(perChar)))
         }
     }
+}
+
+/// A weight precision for inference: fp32, bf16, int8 or w8a8.
+func parsePrecision(_ text: String) throws -> InferencePrecision {
+    do { return try InferencePrecision(parsing: text) } catch { throw ValidationError("\(error)") }
 }
 
 struct InspectCommand: ParsableCommand {

@@ -141,6 +141,46 @@ void rk_adam_ref(long n, float *w, const float *g, float *m, float *v, float lr,
                  float weight_decay, int decoupled, float step_size, float c2_root);
 void rk_map_ref(int fn, long n, const float *x, float *y);
 
+/*
+ * ---- Reduced-precision weights for batch-1 inference ----
+ *
+ * W (P, K) row-major, stored narrow: bf16 (round to nearest, ties to even; NaN stays NaN), or
+ * int8 symmetric per row, scale[p] = max_k |W[p,k]| / 127, q = round(W / scale) clamped to
+ * [-127, 127] (an all-zero row has scale 0). The widen functions give the float32 values a
+ * narrow matrix stands for (bf16 << 16; q * scale).
+ *
+ * rk_matvec_*: for each of M rows of x (K, stride ldx), y (P, stride ldy) = W x, or y += W x when
+ * accumulate != 0 (int8: y = scale ⊙ (q x)). Every weight is widened to float32 in registers and
+ * every product is a float32 FMA. The rows of W are split over the thread pool; results are
+ * bit-identical for every thread count. The _ref siblings sum in double, for the tests.
+ */
+/* The index of the first infinite or NaN element of x (n), or -1. */
+long rk_first_nonfinite(long n, const float *x);
+void rk_narrow_bf16(long n, const float *src, uint16_t *dst);
+void rk_widen_bf16(long n, const uint16_t *src, float *dst);
+void rk_narrow_int8(long P, long K, const float *W, int8_t *q, float *scale);
+void rk_widen_int8(long P, long K, const int8_t *q, const float *scale, float *dst);
+void rk_matvec_bf16(long M, long P, long K, const uint16_t *W, const float *x, long ldx, int accumulate, float *y,
+                    long ldy);
+void rk_matvec_int8(long M, long P, long K, const int8_t *W, const float *scale, const float *x, long ldx,
+                    int accumulate, float *y, long ldy);
+/*
+ * w8a8: int8 weights (rk_narrow_int8) and int8 activations, not float32 arithmetic. Each row of x
+ * is quantised once, sx = max|x| / 127, xi = round(x / sx) in [-127, 127]; then
+ * y_p = scale[p] * sx * sum_k q[p,k] xi[k], the sum exact in integers (AVX-512 VNNI byte dot
+ * products where the CPU has them, a portable loop elsewhere; the same bits either way).
+ * rowsum (P) = sum_k q[p,k] from rk_int8_row_sums. K <= 66000 (the int32 sums cannot overflow).
+ */
+void rk_int8_row_sums(long P, long K, const int8_t *q, int32_t *sums);
+void rk_matvec_w8a8(long M, long P, long K, const int8_t *W, const float *scale, const int32_t *rowsum, const float *x,
+                    long ldx, int accumulate, float *y, long ldy);
+void rk_matvec_w8a8_ref(long M, long P, long K, const int8_t *W, const float *scale, const int32_t *rowsum,
+                        const float *x, long ldx, int accumulate, float *y, long ldy);
+void rk_matvec_bf16_ref(long M, long P, long K, const uint16_t *W, const float *x, long ldx, int accumulate,
+                        float *y, long ldy);
+void rk_matvec_int8_ref(long M, long P, long K, const int8_t *W, const float *scale, const float *x, long ldx,
+                        int accumulate, float *y, long ldy);
+
 #ifdef __cplusplus
 }
 #endif

@@ -83,3 +83,18 @@ public struct GRUCell: RecurrentCell {
 }
 
 extension GRUCell: PackedRecurrentCell {}
+
+extension GRUCell: NarrowRecurrentCell {
+    /// `forward` with W_hh stored narrow (batch-1 inference).
+    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                 cache: UnsafeMutablePointer<Float>, scratch q: UnsafeMutablePointer<Float>,
+                 batch: Int, arena: ParameterArena, narrowRecurrentWeight w: NarrowMatrix) {
+        let h = hiddenSize
+        // q (B, 3H) = h_{t−1}·W_hhᵀ, apart from the input half (r gates only q_n).
+        w.multiply(previous, rows: batch, ldx: h, into: q, ldy: 3 * h)
+        rk_gru_forward(batch, h, a, lda, q, 3 * h, arena.value(recurrentBias), previous, h, state, h,
+                       output, ldy, cache, 4 * h)
+    }
+}

@@ -38,6 +38,13 @@ public struct Linear: Sendable {
         if let bias { Elementwise.addBias(arena.value(bias), rows: rows, cols: outputSize, to: y, ld: outputSize) }
     }
 
+    /// `forward` with W stored narrow (`NarrowMatrix` of (N, D), batch-1 inference).
+    func forward(_ x: UnsafePointer<Float>, rows: Int, output y: UnsafeMutablePointer<Float>, arena: ParameterArena,
+                 narrowWeight: NarrowMatrix) {
+        narrowWeight.multiply(x, rows: rows, into: y)
+        if let bias { Elementwise.addBias(arena.value(bias), rows: rows, cols: outputSize, to: y, ld: outputSize) }
+    }
+
     /// Backward of `forward`, same argument order: dW += dyᵀ·x, db += Σ_rows dy, and, when
     /// `inputGradient` is given, dx (R, D) += dy·W.
     public func backward(_ x: UnsafePointer<Float>, rows: Int, outputGradient dy: UnsafePointer<Float>,

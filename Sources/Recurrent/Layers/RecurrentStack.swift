@@ -296,12 +296,14 @@ public struct RecurrentStack: Sendable {
 
     /// The first layer's input projection of R input rows: (R, P) = x (R, D)·W_ihᵀ + b_ih, row by row
     /// exactly as `step` computes it.
+    /// - Parameter inputWeight: W_ih (P, D) to use in place of the arena's (the values a narrow
+    ///   copy stands for, for reduced-precision inference); nil: the arena's.
     public func firstLayerProjections(_ x: UnsafePointer<Float>, rows: Int, output: UnsafeMutablePointer<Float>,
-                                      direction: Int = 0, arena: ParameterArena) {
+                                      direction: Int = 0, inputWeight: UnsafePointer<Float>? = nil, arena: ParameterArena) {
         let cell = cells[direction]
         let (d, p) = (cell.inputSize, cell.projectionSize)
-        GEMM.multiply(transB: true, m: rows, n: p, k: d, a: x, lda: d, b: arena.value(cell.inputWeight), ldb: d,
-                      beta: 0, c: output, ldc: p)
+        GEMM.multiply(transB: true, m: rows, n: p, k: d, a: x, lda: d, b: inputWeight ?? UnsafePointer(arena.value(cell.inputWeight)),
+                      ldb: d, beta: 0, c: output, ldc: p)
         if let bias = cell.inputBias { Elementwise.addBias(arena.value(bias), rows: rows, cols: p, to: output, ld: p) }
     }
 
@@ -344,14 +346,49 @@ public struct RecurrentStack: Sendable {
         }
     }
 
+    /// Stores every layer's W_hh, and W_ih of every layer above the first, narrow in `workspace`
+    /// (`precision` bf16, int8 or w8a8; see `NarrowMatrix`), so each streaming `step` multiplies by
+    /// them: batch-1 generation reads half or a quarter of the bytes per token. The first layer's W_ih is stored only with `firstLayerInput`; without it, steps must
+    /// give `firstLayerProjection` (a token model computes its per-symbol table from
+    /// `NarrowMatrix.widened` weights). `.fp32` is `packWeights`. Narrow again after the weights
+    /// change; `StepWorkspace.forgetPackedWeights()` goes back to the arena's weights.
+    /// - Throws: `RecurrentError.invalidArgument` for a weight that is not finite.
+    public func narrowWeights(_ precision: InferencePrecision, into ws: StepWorkspace, arena: ParameterArena,
+                              firstLayerInput: Bool = true) throws {
+        guard precision != .fp32 else {
+            ws.narrow = []
+            packWeights(into: ws, arena: arena)
+            return
+        }
+        ws.packed = []
+        ws.narrow = try cells.enumerated().map { l, cell in
+            let (d, p) = (cell.inputSize, cell.projectionSize)
+            let input = l > 0 || firstLayerInput
+                ? try NarrowMatrix(precision, rows: p, cols: d, weights: arena.value(cell.inputWeight), name: "W_ih of layer \(l)")
+                : nil
+            var recurrent: NarrowMatrix?
+            if let packedCell = cell as? any PackedRecurrentCell {
+                recurrent = try NarrowMatrix(precision, rows: p, cols: packedCell.outputSize,
+                                             weights: arena.value(packedCell.recurrentWeight), name: "W_hh of layer \(l)")
+            }
+            return (input, recurrent)
+        }
+    }
+
     private func stepLayer<Cell: RecurrentCell>(_ cell: Cell, layer l: Int, input: UnsafePointer<Float>,
                                                 projection given: UnsafePointer<Float>?, batch b: Int,
                                                 state: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
                                                 workspace ws: StepWorkspace, arena: ParameterArena) {
         let (d, p, s) = (cell.inputSize, cell.projectionSize, cell.stateSize)
         let packed = l < ws.packed.count ? ws.packed[l] : nil
+        let narrow = l < ws.narrow.count ? ws.narrow[l] : nil
         if let given {
             ws.projection.update(from: given, count: b * p)
+        } else if let narrow {
+            guard let weight = narrow.input else {
+                preconditionFailure("narrowWeights(firstLayerInput: false) keeps no first-layer W_ih: give firstLayerProjection")
+            }
+            weight.multiply(input, rows: b, into: ws.projection)
         } else if let packed {
             GEMM.multiply(m: b, n: p, k: d, a: input, lda: d, packedB: packed.input, beta: 0, c: ws.projection, ldc: p)
         } else {
@@ -361,7 +398,11 @@ public struct RecurrentStack: Sendable {
         if given == nil, let bias = cell.inputBias {
             Elementwise.addBias(arena.value(bias), rows: b, cols: p, to: ws.projection, ld: p)
         }
-        if let packedCell = cell as? any PackedRecurrentCell, let recurrent = packed?.recurrent {
+        if let narrowCell = cell as? any NarrowRecurrentCell, let recurrent = narrow?.recurrent {
+            narrowCell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
+                               output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
+                               batch: b, arena: arena, narrowRecurrentWeight: recurrent)
+        } else if let packedCell = cell as? any PackedRecurrentCell, let recurrent = packed?.recurrent {
             packedCell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
                                output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
                                batch: b, arena: arena, packedRecurrentWeight: UnsafePointer(recurrent))
@@ -372,6 +413,17 @@ public struct RecurrentStack: Sendable {
         }
         state.update(from: ws.nextState, count: b * s)
     }
+}
+
+/// A cell whose step can multiply h_{t−1} by W_hh stored narrow (`RecurrentStack.narrowWeights`,
+/// batch-1 inference): the same step as `RecurrentCell.forward`, the recurrent product from
+/// `NarrowMatrix.multiply`.
+protocol NarrowRecurrentCell: PackedRecurrentCell {
+    func forward(projection: UnsafeMutablePointer<Float>, projectionStride: Int,
+                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, outputStride: Int,
+                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                 batch: Int, arena: ParameterArena, narrowRecurrentWeight: NarrowMatrix)
 }
 
 /// A first layer that reads tokens: ids (B, T), and per direction a table (V, P) of every

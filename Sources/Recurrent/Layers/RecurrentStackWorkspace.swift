@@ -100,6 +100,9 @@ public final class StepWorkspace: @unchecked Sendable {
     var packed: [(input: UnsafeMutablePointer<Float>, recurrent: UnsafeMutablePointer<Float>?)] = [] {
         willSet { freePacked() }
     }
+    /// Per layer, W_ih and W_hh stored narrow by `RecurrentStack.narrowWeights` (empty: float32
+    /// steps); W_ih is nil for a first layer whose projection the caller gives.
+    var narrow: [(input: NarrowMatrix?, recurrent: NarrowMatrix?)] = []
 
     public init() { buffer = .allocate(capacity: 1) }
     deinit {
@@ -114,8 +117,11 @@ public final class StepWorkspace: @unchecked Sendable {
         }
     }
 
-    /// Steps use the weights in the arena again, not the packed copies.
-    public func forgetPackedWeights() { packed = [] }
+    /// Steps use the weights in the arena again, not the packed or narrow copies.
+    public func forgetPackedWeights() {
+        packed = []
+        narrow = []
+    }
 
     func prepare(for stack: RecurrentStack, batch b: Int) {
         // Plain loops: this runs every streaming step and must not allocate.

@@ -90,16 +90,18 @@ public struct GenerationBenchmarkResult: Sendable {
 
 /// Times batch-1 generation: one token at a time through the streaming step API, the state
 /// carried, sampling from the softmax — `rnn sample`'s loop — with random weights. One
-/// untimed warm-up of 50 tokens, then `tokens` timed.
-public func benchmarkGeneration(_ c: BenchmarkCase, tokens: Int = 2000, seed: UInt64 = 1) throws -> GenerationBenchmarkResult {
+/// untimed warm-up of 50 tokens, then `tokens` timed. `precision` is how the weights are stored
+/// while generating (`CharLanguageModel.sample(precision:)`); training is always float32.
+public func benchmarkGeneration(_ c: BenchmarkCase, tokens: Int = 2000, seed: UInt64 = 1,
+                                precision: InferencePrecision = .fp32) throws -> GenerationBenchmarkResult {
     let symbols = (0..<c.vocabulary).map { String(UnicodeScalar(UInt8(33 + $0 % 90))) }
     let config = CharModelConfiguration(cell: c.kind, vocabulary: try Vocabulary(symbols: symbols), embeddingSize: c.hiddenSize,
                                         hiddenSize: c.hiddenSize, layers: c.layers)
     let model = try CharLanguageModel(configuration: config, seed: seed)
     var count = 0
-    try model.sample(length: 50, seed: seed) { _ in count += 1 }
+    try model.sample(length: 50, seed: seed, precision: precision) { _ in count += 1 }
     let start = DispatchTime.now().uptimeNanoseconds
-    try model.sample(length: tokens, seed: seed) { _ in count += 1 }
+    try model.sample(length: tokens, seed: seed, precision: precision) { _ in count += 1 }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
     return GenerationBenchmarkResult(tokens: tokens, tokensPerSecond: Double(tokens) / seconds)
 }

@@ -160,6 +160,38 @@ public final class CharLanguageModel: @unchecked Sendable {
         return (total, ids.count - 1)
     }
 
+    /// `negativeLogLikelihood` with the weights stored as `precision`. `.fp32` is the chunked
+    /// whole-sequence forward above. Otherwise the text is read one token at a time through the
+    /// batch-1 steps that `sample(precision:)` runs — the same narrow weights, kernels and
+    /// arithmetic (for w8a8 the quantised activations too) — and the loss is summed over the same
+    /// chunks, so the difference from fp32 is what the precision costs.
+    /// - Throws: `RecurrentError.invalidArgument` for a weight that is not finite.
+    public func negativeLogLikelihood(_ ids: [Int32], chunk: Int = 256,
+                                      precision: InferencePrecision) throws -> (nats: Double, predictions: Int) {
+        guard precision != .fp32 else { return negativeLogLikelihood(ids, chunk: chunk) }
+        guard ids.count >= 2 else { return (0, 0) }
+        let v = configuration.vocabulary.count
+        let stepper = try TokenStepper(self, precision: precision)
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * v)
+        defer { logits.deallocate() }
+        var total = 0.0
+        var start = 0
+        while start < ids.count - 1 {
+            let t = min(chunk, ids.count - 1 - start)
+            for i in 0..<t {
+                try stepper.step(ids[start + i])
+                (logits + i * v).update(from: stepper.logits, count: v)
+            }
+            ids.withUnsafeBufferPointer { all in
+                let (loss, count) = Loss.softmaxCrossEntropy(logits: logits, rows: t, classes: v,
+                                                             targets: all.baseAddress! + start + 1, gradient: nil)
+                total += Double(loss) * Double(count)
+            }
+            start += t
+        }
+        return (total, ids.count - 1)
+    }
+
     // MARK: Sampling
 
     /// Generates `length` characters, one step at a time with the streaming API (batch 1),
@@ -167,42 +199,25 @@ public final class CharLanguageModel: @unchecked Sendable {
     /// - Parameters:
     ///   - temperature: logits are divided by it (> 0).
     ///   - topK: sample among the K most likely characters only (nil: all).
+    ///   - precision: how the weight matrices are stored while sampling (`TokenStepper`): `.fp32`
+    ///     as trained; `.bf16`, `.int8` and `.w8a8` store every W_hh, every W_ih above the first
+    ///     layer and the head's W narrow (`NarrowMatrix`). The same seed and precision give the same
+    ///     text for any thread count.
     ///   - emit: receives each generated character as soon as it exists.
     /// - Throws: `RecurrentError.invalidArgument` for a prime character outside the vocabulary.
     public func sample(length: Int, temperature: Float = 1, topK: Int? = nil, prime: String = "", seed: UInt64,
-                       emit: (Character) -> Void) throws {
+                       precision: InferencePrecision = .fp32, emit: (Character) -> Void) throws {
         let vocab = configuration.vocabulary
         let v = vocab.count
         var primeIds = try vocab.encode(prime, source: "the prime text")
         if primeIds.isEmpty { primeIds = [vocab.id(of: "\n") ?? 0] }
         var rng = SeededGenerator(seed: seed)
-        var state = RecurrentState(stack: model.stack, batch: 1)
-        let ws = StepWorkspace()
-        var y = [Float](repeating: 0, count: model.stack.outputSize)
-        var logits = [Float](repeating: 0, count: v), probabilities = logits
-        let embedding = model.embedding!
+        var probabilities = [Float](repeating: 0, count: v)
         var order = Array(0..<v)
-        // Every weight packed for the GEMM kernel once, not once per token.
-        model.stack.packWeights(into: ws, arena: arena)
-        let head = model.head
-        let headPacked = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedSize(n: v, k: head.inputSize))
-        defer { headPacked.deallocate() }
-        GEMM.pack(transB: true, n: v, k: head.inputSize, b: arena.value(head.weight), ldb: head.inputSize, into: headPacked)
-
-        // The first layer's input projection of every symbol's embedding, once: each token then
-        // looks its row up instead of multiplying by W_ih (the same bits either way).
-        let p0 = model.stack.cells[0].projectionSize
-        var table = [Float](repeating: 0, count: v * p0)
-        model.stack.firstLayerProjections(arena.value(embedding.weight), rows: v, output: &table, arena: arena)
-
-        func step(_ id: Int32) throws {
-            try table.withUnsafeBufferPointer { rows in
-                try model.stack.step(firstLayerProjection: rows.baseAddress! + Int(id) * p0, state: &state, output: &y,
-                                     workspace: ws, arena: arena)
-            }
-            head.forward(y, rows: 1, output: &logits, arena: arena, packedWeight: headPacked)
-        }
-        for id in primeIds { try step(id) }
+        // Every weight packed or narrowed once, the first layer's projection looked up per symbol.
+        let stepper = try TokenStepper(self, precision: precision)
+        let logits = stepper.logits
+        for id in primeIds { try stepper.step(id) }
         for generated in 0..<length {
             for j in 0..<v { logits[j] /= temperature }
             if let topK, topK < v {
@@ -225,7 +240,7 @@ public final class CharLanguageModel: @unchecked Sendable {
                                                      expected: "finite probabilities; the checkpoint's weights are too large (they overflow Float32)")
             }
             emit(Character(vocab.symbol(Int32(next))))
-            try step(Int32(next))
+            try stepper.step(Int32(next))
         }
     }
 }

@@ -1,0 +1,74 @@
+/// Batch-1 inference of a character model, one token at a time: what `sample` and the
+/// reduced-precision score run. `step(id)` reads a token and leaves the logits (V) of the next.
+///
+/// Set up once: the first layer's input projection of every symbol, E·W_ihᵀ + b_ih (V, P), so a
+/// token looks its row up instead of multiplying; and every other weight matrix either packed for
+/// the GEMM kernel (`.fp32`, bit-identical to unpacked products) or stored narrow
+/// (`RecurrentStack.narrowWeights`, `NarrowMatrix`): every W_hh, W_ih above the first layer and
+/// the head's W. With a narrow precision the table is computed from the first layer's W_ih as the
+/// precision stores it (narrowed and widened back), so every weight a token meets is narrow.
+final class TokenStepper {
+    let model: CharLanguageModel
+    let precision: InferencePrecision
+    /// The logits (V) after the last `step`; the caller may overwrite them.
+    let logits: UnsafeMutablePointer<Float>
+    private var state: RecurrentState
+    private let workspace = StepWorkspace()
+    private let output: UnsafeMutablePointer<Float>     // y_t (H)
+    private let table: UnsafeMutablePointer<Float>      // (V, P)
+    private let projectionSize: Int                     // P of the first layer
+    private var headPacked: UnsafeMutablePointer<Float>?
+    private var headNarrow: NarrowMatrix?
+
+    /// - Throws: `RecurrentError.invalidArgument` for a weight that is not finite (narrow precisions).
+    init(_ model: CharLanguageModel, precision: InferencePrecision) throws {
+        self.model = model
+        self.precision = precision
+        let (stack, head, arena) = (model.model.stack, model.model.head, model.arena)
+        let v = model.configuration.vocabulary.count
+        let first = stack.cells[0]
+        let p0 = first.projectionSize
+        projectionSize = p0
+        state = RecurrentState(stack: stack, batch: 1)
+        logits = .allocate(capacity: v)
+        logits.initialize(repeating: 0, count: v)
+        output = .allocate(capacity: stack.outputSize)
+        output.initialize(repeating: 0, count: stack.outputSize)
+        table = .allocate(capacity: v * p0)
+        let embedding = arena.value(model.model.embedding!.weight)
+        if precision == .fp32 {
+            stack.packWeights(into: workspace, arena: arena)
+            headPacked = .allocate(capacity: GEMM.packedSize(n: v, k: head.inputSize))
+            GEMM.pack(transB: true, n: v, k: head.inputSize, b: arena.value(head.weight), ldb: head.inputSize, into: headPacked!)
+            stack.firstLayerProjections(embedding, rows: v, output: table, arena: arena)
+        } else {
+            try stack.narrowWeights(precision, into: workspace, arena: arena, firstLayerInput: false)
+            headNarrow = try NarrowMatrix(precision, rows: v, cols: head.inputSize, weights: arena.value(head.weight),
+                                          name: head.weight.name)
+            let widened = UnsafeMutablePointer<Float>.allocate(capacity: p0 * first.inputSize)
+            defer { widened.deallocate() }
+            try NarrowMatrix(precision, rows: p0, cols: first.inputSize, weights: arena.value(first.inputWeight),
+                             name: first.inputWeight.name).widened(into: widened)
+            stack.firstLayerProjections(embedding, rows: v, output: table, inputWeight: widened, arena: arena)
+        }
+    }
+
+    deinit {
+        logits.deallocate()
+        output.deallocate()
+        table.deallocate()
+        headPacked?.deallocate()
+    }
+
+    /// Reads token `id` (in 0..<V) and writes the next token's logits.
+    func step(_ id: Int32) throws {
+        let (stack, head, arena) = (model.model.stack, model.model.head, model.arena)
+        try stack.step(firstLayerProjection: table + Int(id) * projectionSize, state: &state, output: output,
+                       workspace: workspace, arena: arena)
+        if let headNarrow {
+            head.forward(output, rows: 1, output: logits, arena: arena, narrowWeight: headNarrow)
+        } else {
+            head.forward(output, rows: 1, output: logits, arena: arena, packedWeight: headPacked!)
+        }
+    }
+}
