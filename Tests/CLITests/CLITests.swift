@@ -136,20 +136,51 @@ let rnnBinary: URL = {
     return exe.deletingLastPathComponent().appendingPathComponent("rnn")
 }()
 
+/// A child `rnn` process started with posix_spawn, its standard output and error going to
+/// files (or /dev/null). Not Foundation's `Process`: on Linux it leaves weak-reference side
+/// tables that AddressSanitizer's leak check reports with everything they reach.
+final class ChildProcess {
+    let pid: pid_t
+
+    /// Starts `rnn arguments`; nil output paths mean /dev/null.
+    init(_ arguments: [String], stdout: String? = nil, stderr: String? = nil) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let argv = ([rnnBinary.path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, rnnBinary.path, &actions, nil, argv, environ)
+        guard status == 0 else {
+            throw NSError(domain: NSPOSIXErrorDomain, code: Int(status),
+                          userInfo: [NSLocalizedDescriptionKey: "posix_spawn \(rnnBinary.path): \(String(cString: strerror(status)))"])
+        }
+        self.pid = pid
+    }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    /// Waits for the child: its exit status, or the signal that ended it.
+    func wait() -> (status: Int32, signaled: Bool) {
+        var raw: Int32 = 0
+        while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+        let signal = raw & 0x7F
+        return signal == 0 ? ((raw >> 8) & 0xFF, false) : (signal, true)
+    }
+}
+
 /// Runs `rnn` with `arguments` and collects everything it did.
 func runRNN(_ arguments: [String]) throws -> CLIResult {
-    let process = Process()
-    process.executableURL = rnnBinary
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                     stderr: String(decoding: errData, as: UTF8.self), signaled: process.terminationReason == .uncaughtSignal)
+    let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-run-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let out = (folder as NSString).appendingPathComponent("stdout"), err = (folder as NSString).appendingPathComponent("stderr")
+    let (status, signaled) = try ChildProcess(arguments, stdout: out, stderr: err).wait()
+    func read(_ path: String) -> String { String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) }
+    return CLIResult(status: status, stdout: read(out), stderr: read(err), signaled: signaled)
 }
 
 final class BenchCLITests: XCTestCase {

@@ -95,20 +95,15 @@ final class CharModelCLITests: ScratchFolderTestCase {
     func testInterruptWritesTheLastCheckpoint() throws {
         let corpus = write("corpus.txt", text(20000))
         let out = path("run")
-        let process = Process()
-        process.executableURL = rnnBinary
-        process.arguments = ["train", "--text", corpus, "--hidden", "64", "--layers", "2", "--batch", "16", "--seq", "50",
-                             "--steps", "100000", "--eval-every", "100000", "--out", out]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let log = path("stdout.txt")
+        let process = try ChildProcess(["train", "--text", corpus, "--hidden", "64", "--layers", "2", "--batch", "16", "--seq", "50",
+                                        "--steps", "100000", "--eval-every", "100000", "--out", out], stdout: log)
         Thread.sleep(forTimeInterval: 1.5)
-        process.interrupt()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationReason, .exit)
-        XCTAssertEqual(process.terminationStatus, 130)
+        process.signal(SIGINT)
+        let (status, signaled) = process.wait()
+        let output = String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self)
+        XCTAssertFalse(signaled)
+        XCTAssertEqual(status, 130)
         XCTAssertTrue(output.contains("interrupted at step"), output)
         XCTAssertTrue(output.contains("--resume"), output)
         let last = (out as NSString).appendingPathComponent("last.safetensors")

@@ -35,19 +35,13 @@ final class CrashSafetyTests: XCTestCase {
 
         var step = 0, kills = 0, checked = 0
         for round in 0..<20 {
-            let process = Process()
-            process.executableURL = rnnBinary
-            process.arguments = FileManager.default.fileExists(atPath: last)
+            let process = try ChildProcess(FileManager.default.fileExists(atPath: last)
                 ? ["train", "--resume", run, "--steps", "1000000"]
                 : ["train", "--text", corpus, "--hidden", "8", "--layers", "1", "--batch", "4", "--seq", "10",
-                   "--steps", "1000000", "--eval-every", "1", "--out", run]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+                   "--steps", "1000000", "--eval-every", "1", "--out", run])
             Thread.sleep(forTimeInterval: nextDelay())
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal { kills += 1 }
+            process.signal(SIGKILL)
+            if process.wait().signaled { kills += 1 }
             guard FileManager.default.fileExists(atPath: last) else {
                 XCTAssertEqual(step, 0, "round \(round): the checkpoint disappeared")
                 continue
