@@ -1,5 +1,6 @@
 // libFuzzer target: bytes → SafetensorsFile(bytes:) and, when that parses, every loading path
-// that reads a checkpoint: the character model (then a short sample and score), the task model
+// that reads a checkpoint: the character model (then a short sample, a score at every precision
+// and the ONNX export), a PyTorch state dict (its recurrent modules and the import), the task model
 // (then a prediction on one example), and resuming a character-model training run.
 // Compiled into the module `Recurrent` together with the library's sources by Fuzz/run.sh, so
 // it reaches internal API. Any Swift trap, signal or sanitizer report is a bug: a malformed file
@@ -44,6 +45,25 @@ public func fuzzSafetensors(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         try model.sample(length: 4, temperature: 0.9, topK: 2, prime: symbols.prefix(2).joined(), seed: 1) { text.append($0) }
         let ids = try model.configuration.vocabulary.encode(symbols.prefix(3).joined() + text)
         _ = model.negativeLogLikelihood(ids, chunk: 4)
+        for precision in [InferencePrecision.bf16, .int8, .w8a8] {
+            _ = try model.negativeLogLikelihood(ids, chunk: 4, precision: precision)
+        }
+        _ = model.onnxModel().serialized()
+    }
+    // The file as a PyTorch state dict: every recurrent module it names, run for two steps, and
+    // the character-model import with a made-up vocabulary of the right size.
+    expectRecurrentError {
+        let dict = try PyTorchStateDict(file)
+        for module in dict.recurrentModules {
+            let (stack, arena) = try dict.stack(module)
+            var rng = SeededGenerator(seed: 1)
+            _ = try stack.forward([Float](repeating: 0.25, count: 2 * stack.inputSize), batch: 1, steps: 2, rng: &rng,
+                                  workspace: RecurrentStackWorkspace(), arena: arena)
+        }
+        if let v = dict.matrices.first?.rows, v <= 4096 {
+            let vocabulary = try Vocabulary(symbols: (0..<v).map { String(UnicodeScalar(0x100 + $0)!) })
+            _ = try CharLanguageModel(importing: dict, vocabulary: vocabulary).checkpointData()
+        }
     }
     expectRecurrentError {
         let (spec, network) = try TaskCheckpoint.load(file)

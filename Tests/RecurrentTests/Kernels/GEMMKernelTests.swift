@@ -6,7 +6,7 @@ import CRecurrentKernels
 ///
 /// Tests run in DEBUG, where the C target is compiled -O0 (a few GFLOP/s), so the
 /// big shapes only get a few of the transpose/alpha/beta combinations.
-final class GEMMKernelTests: XCTestCase {
+final class GEMMKernelTests: XCTestCase, KernelPathTesting {
     /// xorshift64: reproducible data without Foundation randomness.
     struct XorShift {
         var state: UInt64
@@ -19,28 +19,6 @@ final class GEMMKernelTests: XCTestCase {
             return Float(state >> 40) / Float(1 << 23) - 1
         }
         mutating func fill(_ n: Int) -> [Float] { (0..<n).map { _ in next() } }
-    }
-
-    /// The ISA paths this CPU can run, as rk_set_isa arguments.
-    static var paths: [Int32] { (0..<4).map { Int32($0) }.filter { rk_isa_available($0) != 0 } }
-
-    /// Runs `body` once per available path, restoring the active path afterwards.
-    func forEachPath(_ body: (Int32) throws -> Void) rethrows {
-        let original = rk_active_isa()
-        defer { XCTAssertEqual(rk_set_isa(original), 0) }
-        for isa in Self.paths {
-            XCTAssertEqual(rk_set_isa(isa), 0)
-            XCTAssertEqual(rk_active_isa(), isa)
-            try body(isa)
-        }
-    }
-
-    /// Runs `body` with the given thread count, restoring the configured count afterwards.
-    func withThreads<T>(_ n: Int32, _ body: () throws -> T) rethrows -> T {
-        let original = rk_threads()
-        defer { rk_set_threads(original) }
-        rk_set_threads(n)
-        return try body()
     }
 
     struct Case: CustomStringConvertible {

@@ -5,21 +5,12 @@ import Foundation
 /// The fused elementwise kernels (gates, softmax cross-entropy, optimiser loops) against their
 /// naive libm references, on every instruction-set path this machine has, on awkward widths
 /// (H = 1, 7, 16, 17, 33, 100), batches of 1 and 3 and row strides wider than the rows.
-final class GateKernelTests: XCTestCase {
+final class GateKernelTests: XCTestCase, KernelPathTesting {
     typealias XorShift = GEMMKernelTests.XorShift
 
     static let widths = [1, 7, 16, 17, 33, 100]
     static let batches = [1, 3]
     static let pad = 5 // extra columns in every row stride
-
-    func forEachPath(_ body: (Int32) throws -> Void) rethrows {
-        let original = rk_active_isa()
-        defer { XCTAssertEqual(rk_set_isa(original), 0) }
-        for isa in GEMMKernelTests.paths {
-            XCTAssertEqual(rk_set_isa(isa), 0)
-            try body(isa)
-        }
-    }
 
     /// Largest |a − b| / (|b| + 1) over equal-length buffers; a NaN anywhere counts as infinite.
     func maxError(_ a: [Float], _ b: [Float]) -> Float {

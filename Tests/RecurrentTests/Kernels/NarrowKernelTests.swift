@@ -5,24 +5,8 @@ import CRecurrentKernels
 /// The narrow-weight matrix-vector kernels (bf16, int8) against their double references on
 /// every path this machine has and awkward shapes; the same bits for every thread count; and
 /// the conversions: bf16 rounding, int8 scales and clamping, zero rows, no NaNs from finite weights.
-final class NarrowKernelTests: XCTestCase {
+final class NarrowKernelTests: XCTestCase, KernelPathTesting {
     typealias XorShift = GEMMKernelTests.XorShift
-
-    func forEachPath(_ body: (Int32) throws -> Void) rethrows {
-        let original = rk_active_isa()
-        defer { XCTAssertEqual(rk_set_isa(original), 0) }
-        for isa in GEMMKernelTests.paths {
-            XCTAssertEqual(rk_set_isa(isa), 0)
-            try body(isa)
-        }
-    }
-
-    func withThreads<T>(_ n: Int32, _ body: () throws -> T) rethrows -> T {
-        let original = rk_threads()
-        defer { rk_set_threads(original) }
-        rk_set_threads(n)
-        return try body()
-    }
 
     static let precisions: [InferencePrecision] = [.bf16, .int8, .w8a8]
 

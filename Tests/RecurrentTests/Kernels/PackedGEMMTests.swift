@@ -4,24 +4,8 @@ import CRecurrentKernels
 /// rk_sgemm_packed (B packed once by rk_sgemm_pack_b) against rk_sgemm_ref, and bit for bit
 /// against rk_sgemm with the same arguments: every transpose, awkward shapes, M = 1, every
 /// path this machine has, one and two threads.
-final class PackedGEMMTests: XCTestCase {
+final class PackedGEMMTests: XCTestCase, KernelPathTesting {
     typealias XorShift = GEMMKernelTests.XorShift
-
-    func forEachPath(_ body: (Int32) throws -> Void) rethrows {
-        let original = rk_active_isa()
-        defer { XCTAssertEqual(rk_set_isa(original), 0) }
-        for isa in GEMMKernelTests.paths {
-            XCTAssertEqual(rk_set_isa(isa), 0)
-            try body(isa)
-        }
-    }
-
-    func withThreads(_ n: Int32, _ body: () throws -> Void) rethrows {
-        let original = rk_threads()
-        defer { rk_set_threads(original) }
-        rk_set_threads(n)
-        try body()
-    }
 
     func pack(transB: Bool, n: Int, k: Int, b: [Float], ldb: Int) -> [Float] {
         var packed = [Float](repeating: .nan, count: rk_sgemm_packed_b_size(Int32(n), Int32(k)))
