@@ -314,6 +314,9 @@ public struct RecurrentStack: Sendable {
         try require(state.stateSize == stateSize && state.layers == layers,
                     .shapeMismatch(operation: "step state", expected: "(\(layers), B, \(stateSize))",
                                    found: "(\(state.layers), \(state.batch), \(state.stateSize))"))
+        try require(firstLayerProjection != nil || ws.narrow.isEmpty || ws.narrow[0].input != nil,
+                    .invalidArgument(name: "step input", value: "x_t",
+                                     expected: "the first layer's projection: narrowWeights(firstLayerInput: false) kept no first-layer W_ih"))
         let b = state.batch
         ws.prepare(for: self, batch: b)
         var layerInput = x
@@ -348,8 +351,9 @@ public struct RecurrentStack: Sendable {
 
     /// Stores every layer's W_hh, and W_ih of every layer above the first, narrow in `workspace`
     /// (`precision` bf16, int8 or w8a8; see `NarrowMatrix`), so each streaming `step` multiplies by
-    /// them: batch-1 generation reads half or a quarter of the bytes per token. The first layer's W_ih is stored only with `firstLayerInput`; without it, steps must
-    /// give `firstLayerProjection` (a token model computes its per-symbol table from
+    /// them: batch-1 generation reads half or a quarter of the bytes per token. The first layer's
+    /// W_ih is stored only with `firstLayerInput`; without it, steps must give
+    /// `firstLayerProjection` (a token model computes its per-symbol table from
     /// `NarrowMatrix.widened` weights). `.fp32` is `packWeights`. Narrow again after the weights
     /// change; `StepWorkspace.forgetPackedWeights()` goes back to the arena's weights.
     /// - Throws: `RecurrentError.invalidArgument` for a weight that is not finite.

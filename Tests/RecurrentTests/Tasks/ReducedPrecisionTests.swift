@@ -55,6 +55,21 @@ final class ReducedPrecisionTests: XCTestCase {
         }
     }
 
+    /// Narrowed without the first layer's W_ih, a step must be given that layer's projection:
+    /// a plain x_t is refused with an error, not a trap.
+    func testStepWithoutFirstLayerWeightNeedsTheProjection() throws {
+        var layout = ParameterLayout()
+        let stack = try RecurrentStack(kind: .lstm, inputSize: 3, hiddenSize: 4, layers: 1, layout: &layout)
+        let arena = ParameterArena(layout: layout, seed: 1)
+        let ws = StepWorkspace()
+        try stack.narrowWeights(.bf16, into: ws, arena: arena, firstLayerInput: false)
+        var state = RecurrentState(stack: stack, batch: 1)
+        XCTAssertThrowsError(try stack.step([0.1, 0.2, 0.3], state: &state, workspace: ws, arena: arena))
+        var y = [Float](repeating: 0, count: 4)
+        let projection = [Float](repeating: 0.1, count: 16)
+        XCTAssertNoThrow(try stack.step(firstLayerProjection: projection, state: &state, output: &y, workspace: ws, arena: arena))
+    }
+
     /// On a model trained for 200 steps, bf16, int8 and w8a8 score within 0.5% of float32; the
     /// stepwise score of fp32's steps equals the whole-sequence score to float32 rounding.
     func testScoresWithinHalfAPercentOfFloat32() throws {
