@@ -42,6 +42,7 @@ struct ImportCommand: ParsableCommand {
     var cell: CellKind?
 
     func run() throws {
+        try checkOutputFile(out, notOverwriting: [stateDict] + (vocabFrom.map { [$0] } ?? []))
         let dict = try PyTorchStateDict(SafetensorsFile(contentsOf: stateDict))
         let vocabulary = try vocabFrom.map { try Vocabulary(source: $0) }
         let model = try CharLanguageModel(importing: dict, vocabulary: vocabulary,

@@ -58,7 +58,7 @@ final class ExportCLITests: ScratchFolderTestCase {
             ("no config", ["--checkpoint", bare, "--onnx", path("d.onnx")], "only character-model checkpoints export to ONNX"),
             ("output folder missing", ["--checkpoint", good, "--onnx", path("nowhere/e.onnx")], "does not exist; create it first"),
             ("output is a folder", ["--checkpoint", good, "--onnx", dir], "is a folder"),
-            ("output is the checkpoint", ["--checkpoint", good, "--onnx", good], "other than the checkpoint"),
+            ("output is the checkpoint", ["--checkpoint", good, "--onnx", good], "other than the input"),
             ("no --onnx", ["--checkpoint", good], "--onnx"),
         ]
         let before = try FileManager.default.subpathsOfDirectory(atPath: dir).sorted()

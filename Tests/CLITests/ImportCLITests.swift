@@ -49,12 +49,24 @@ final class ImportCLITests: ScratchFolderTestCase {
             (["import", fixture("import_wlm.safetensors"), "--vocab-from", fixture("roundtrip_ours.safetensors"), "--cell", "lstm",
               "--out", path("f.safetensors")], "expected gru"),
         ]
-        for (arguments, message) in cases {
+        // Never the file it reads, never into a folder that is not there.
+        let copy = path("copy.safetensors")
+        try FileManager.default.copyItem(atPath: fixture("import_wlm.safetensors"), toPath: copy)
+        let original = FileManager.default.contents(atPath: copy)
+        let more: [([String], String)] = [
+            (["import", copy, "--vocab-from", fixture("roundtrip_ours.safetensors"), "--out", copy], "other than the input"),
+            (["import", copy, "--vocab-from", fixture("roundtrip_ours.safetensors"), "--out", path("nowhere/g.safetensors")],
+             "does not exist; create it first"),
+            (["import", copy, "--vocab-from", fixture("roundtrip_ours.safetensors"), "--out", dir], "is a folder"),
+        ]
+        for (arguments, message) in cases + more {
             let r = try runRNN(arguments)
             XCTAssertEqual(r.status, 1, "\(arguments): \(r.stdout)")
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
             XCTAssertTrue(r.stderr.contains(message), "\(arguments): \(r.stderr) should say \(message)")
         }
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["text.txt"], "no output left behind")
+        XCTAssertEqual(FileManager.default.contents(atPath: copy), original, "the input is untouched")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["copy.safetensors", "text.txt"],
+                       "no output left behind")
     }
 }

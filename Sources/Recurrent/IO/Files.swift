@@ -17,7 +17,26 @@ public func writeAtomically(_ contents: Data, to path: String) throws {
         throw error
     } catch {
         try? FileManager.default.removeItem(at: temporary)
-        throw RecurrentError.io(path: path, reason: "\(error.localizedDescription)")
+        throw RecurrentError.io(path: path, reason: SafetensorsFile.reason(error))
+    }
+}
+
+/// Checks, before any work, that `output` can take a new file: its folder exists, it is not a
+/// folder itself, and it is none of `inputs` (compared after resolving links), so a command
+/// never replaces the file it reads.
+/// - Throws: `RecurrentError.io` or `.invalidArgument` saying which.
+public func checkOutputFile(_ output: String, notOverwriting inputs: [String]) throws {
+    let target = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath()
+    for input in inputs where target.path == URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path {
+        throw RecurrentError.invalidArgument(name: "output", value: output, expected: "a path other than the input '\(input)'")
+    }
+    var isDirectory: ObjCBool = false
+    let folder = target.deletingLastPathComponent().path
+    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+        throw RecurrentError.io(path: output, reason: "the folder '\(folder)' does not exist; create it first")
+    }
+    if FileManager.default.fileExists(atPath: target.path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw RecurrentError.io(path: output, reason: "is a folder; give a file name")
     }
 }
 

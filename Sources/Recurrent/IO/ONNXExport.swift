@@ -178,19 +178,7 @@ public func exportONNX(checkpoint: String, to output: String) throws -> ONNXExpo
         throw RecurrentError.invalidFile(path: checkpoint, reason: "no \"config\" metadata: \(only)")
     }
     let model = try CharLanguageModel(checkpoint: file)
-
-    let target = URL(fileURLWithPath: output).standardizedFileURL.resolvingSymlinksInPath()
-    if target.path == URL(fileURLWithPath: checkpoint).standardizedFileURL.resolvingSymlinksInPath().path {
-        throw RecurrentError.invalidArgument(name: "ONNX output", value: output, expected: "a path other than the checkpoint's")
-    }
-    var isDirectory: ObjCBool = false
-    let folder = target.deletingLastPathComponent().path
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-        throw RecurrentError.io(path: output, reason: "the folder '\(folder)' does not exist; create it first")
-    }
-    if FileManager.default.fileExists(atPath: target.path, isDirectory: &isDirectory), isDirectory.boolValue {
-        throw RecurrentError.io(path: output, reason: "is a folder; give a file name such as model.onnx")
-    }
+    try checkOutputFile(output, notOverwriting: [checkpoint])
     let bytes = model.onnxModel().serialized()
     try writeAtomically(bytes, to: output)
     return ONNXExportSummary(path: output, configuration: model.configuration, bytes: bytes.count)

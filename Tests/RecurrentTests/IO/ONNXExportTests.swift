@@ -312,7 +312,7 @@ final class ONNXExportTests: XCTestCase {
             (bare, dir.file("b.onnx"), "no \"config\" metadata: only character-model checkpoints export"),
             (dir.file("missing.safetensors"), dir.file("c.onnx"), "missing.safetensors"),
             (good, dir.file("no-such-folder/d.onnx"), "no-such-folder' does not exist; create it first"),
-            (good, good, "a path other than the checkpoint's"),
+            (good, good, "a path other than the input"),
             (good, dir.path, "is a folder"),
         ]
         let before = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
