@@ -22,8 +22,9 @@ public struct CharModelImportOptions: Sendable {
 
 extension CharLanguageModel {
     /// A character model from any PyTorch state dict holding an Embedding(V, E), a unidirectional
-    /// nn.LSTM / nn.GRU / nn.RNN(E, H, L) and a Linear(H, V), found by name and shape: the
-    /// inverse of loading our checkpoint into PyTorch, value for value.
+    /// nn.LSTM / nn.GRU / nn.RNN(E, H, L) and a Linear(H, V) — with E = H the two may share one
+    /// weight, saved under either name — found by name and shape: the inverse of loading our
+    /// checkpoint into PyTorch, value for value.
     /// - Parameters:
     ///   - vocabulary: the V characters in row order; nil to take them from the file's `config`
     ///     metadata (a state dict saved from our checkpoint keeps it only if the saver passed it on).
@@ -70,13 +71,31 @@ extension CharLanguageModel {
             }
             return candidates[0]
         }
-        let embedding = try pick("embedding", option: "--embedding", named: options.embedding,
-                                 { $0.cols == rnn.inputSize && (options.embedding != nil || !$0.hasBias) },
-                                 expected: "[V, \(rnn.inputSize)]")
+        // Weights tied between embedding and head (PyTorch's word_language_model --tied) are
+        // saved once: `safetensors.torch.save_model` keeps the head's name, `X.weight` (V, H) with
+        // `X.bias`, and no embedding — then that one Linear (E = H) is both.
+        let embeddingFits = { (m: PyTorchStateDict.Matrix2D) in m.cols == rnn.inputSize && (options.embedding != nil || !m.hasBias) }
+        let linearsOnly = dict.matrices.filter { $0.cols == rnn.inputSize && $0.hasBias }
+        let tiedToHead = options.embedding == nil && options.head == nil && rnn.inputSize == rnn.hiddenSize
+            && !dict.matrices.contains(where: embeddingFits) && linearsOnly.count == 1
+        let embedding = tiedToHead
+            ? linearsOnly[0]
+            : try pick("embedding", option: "--embedding", named: options.embedding, embeddingFits, expected: "[V, \(rnn.inputSize)]")
         let v = embedding.rows
-        let head = try pick("output layer", option: "--head", named: options.head,
-                            { $0.rows == v && $0.cols == rnn.hiddenSize && $0.prefix != embedding.prefix },
-                            expected: "[\(v), \(rnn.hiddenSize)]")
+        // The head: its own (V, H) weight, or — tied, the shared tensor kept under the
+        // embedding's name — the embedding's (E = H) with a lone `X.bias` (V) whose `X.weight`
+        // is not in the file.
+        let headFits = { (m: PyTorchStateDict.Matrix2D) in m.rows == v && m.cols == rnn.hiddenSize && m.prefix != embedding.prefix }
+        let tiedBias = dict.file.tensors.filter { t in
+            t.shape == [v] && t.dtype.isFloatingPoint && (t.name == "bias" || t.name.hasSuffix(".bias"))
+                && dict.file[String(t.name.dropLast("bias".count)) + "weight"] == nil
+                && PyTorchStateDict.parseRecurrentName(t.name) == nil
+        }
+        let tied = options.head == nil && rnn.inputSize == rnn.hiddenSize && !dict.matrices.contains(where: headFits)
+            && tiedBias.count == 1
+        let head: PyTorchStateDict.Matrix2D = tiedToHead ? embedding
+            : tied ? PyTorchStateDict.Matrix2D(prefix: embedding.prefix, rows: v, cols: rnn.hiddenSize, hasBias: false)
+            : try pick("output layer", option: "--head", named: options.head, headFits, expected: "[\(v), \(rnn.hiddenSize)]")
 
         // The characters behind the V rows.
         let symbols: Vocabulary
@@ -110,7 +129,9 @@ extension CharLanguageModel {
         try load(embedding.weightName, into: "embedding.weight")
         try dict.loadRecurrent(rnn, targetPrefix: "rnn", arena: arena)
         try load(head.weightName, into: "head.weight")
-        if head.hasBias {
+        if tied {
+            try load(tiedBias[0].name, into: "head.bias")
+        } else if head.hasBias {
             try load(head.biasName, into: "head.bias")
         } else {
             arena.value(arena["head.bias"]!).update(repeating: 0, count: v)

@@ -121,6 +121,37 @@ final class PyTorchImportTests: XCTestCase {
         XCTAssertNil(PyTorchStateDict.parseRecurrentName("rnn.weight_ih_l99999999"))
     }
 
+    /// A head tied to the embedding (word_language_model --tied): the file keeps the shared
+    /// weight once, as the embedding, and the head's bias alone; the head reads the embedding.
+    func testTiedHeadUsesTheEmbedding() throws {
+        func e(_ name: String, _ shape: [Int], _ seed: Float) -> SafetensorsFile.Entry {
+            .init(name, shape: shape, floats: (0..<shape.reduce(1, *)).map { Float($0 % 7) * 0.01 * seed - 0.02 })
+        }
+        let (v, h) = (5, 3)
+        let entries = [e("encoder.weight", [v, h], 1), e("rnn.weight_ih_l0", [3 * h, h], 2), e("rnn.weight_hh_l0", [3 * h, h], 3),
+                       e("rnn.bias_ih_l0", [3 * h], 4), e("rnn.bias_hh_l0", [3 * h], 5), e("decoder.bias", [v], 6)]
+        let file = try SafetensorsFile(bytes: SafetensorsFile.encode(entries, metadata: [:]), path: "tied.safetensors")
+        let model = try CharLanguageModel(importing: PyTorchStateDict(file), vocabulary: Vocabulary(text: "abcde"))
+        let arena = model.arena
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: arena.value(arena["head.weight"]!), count: v * h)), entries[0].floats)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: arena.value(arena["head.bias"]!), count: v)), entries[5].floats)
+        // safetensors.torch.save_model keeps the head's name instead: decoder.weight and decoder.bias.
+        var headNamed = Array(entries.dropFirst().dropLast())
+        headNamed += [.init("decoder.weight", shape: [v, h], floats: try XCTUnwrap(entries[0].floats)), entries[5]]
+        let saved = try SafetensorsFile(bytes: SafetensorsFile.encode(headNamed, metadata: [:]), path: "tied2.safetensors")
+        let same = try CharLanguageModel(importing: PyTorchStateDict(saved), vocabulary: Vocabulary(text: "abcde"))
+        for name in ["embedding.weight", "head.weight", "head.bias"] + model.contractNames {
+            let p = try XCTUnwrap(arena[name])
+            XCTAssertEqual(Array(UnsafeBufferPointer(start: same.arena.value(p), count: p.count)),
+                           Array(UnsafeBufferPointer(start: arena.value(p), count: p.count)), name)
+        }
+        // Without the lone bias there is no head to find.
+        let untied = try SafetensorsFile(bytes: SafetensorsFile.encode(Array(entries.dropLast()), metadata: [:]), path: "x.safetensors")
+        XCTAssertThrowsError(try CharLanguageModel(importing: PyTorchStateDict(untied), vocabulary: Vocabulary(text: "abcde"))) { error in
+            XCTAssertTrue("\(error)".contains("no output layer"), "\(error)")
+        }
+    }
+
     /// Broken state dicts: each refused with a message naming the tensor.
     func testInconsistentModulesAreRefused() throws {
         func dict(_ entries: [SafetensorsFile.Entry]) throws -> PyTorchStateDict {
