@@ -100,6 +100,12 @@ int rk_threads(void) { return rk_pool_threads(); }
 #define RK_MIN_FLOPS_PER_THREAD_GEMV 0.25e6
 #endif
 
+/* A row times a packed B (batch-1 steps) reads every weight once: memory-bound like a GEMV,
+   and each thread keeps its columns' panels in its own L2 across steps. */
+#ifndef RK_MIN_FLOPS_PER_THREAD_M1
+#define RK_MIN_FLOPS_PER_THREAD_M1 0.1e6
+#endif
+
 typedef struct {
     const rk_gemm_arch *ar;
     int transA, transB, M, N, K;
@@ -307,7 +313,8 @@ static void run_job(gemm_job *gp) {
     const int M = g.M, N = g.N, K = g.K;
     const double flops = 2.0 * M * N * K;
     int want = rk_pool_threads();
-    const int by_size = (int)(flops / (g.x ? RK_MIN_FLOPS_PER_THREAD_GEMV : RK_MIN_FLOPS_PER_THREAD));
+    const int by_size = (int)(flops / (g.x ? RK_MIN_FLOPS_PER_THREAD_GEMV : M == 1 ? RK_MIN_FLOPS_PER_THREAD_M1
+                                                                                 : RK_MIN_FLOPS_PER_THREAD));
     if (want > by_size) want = by_size < 1 ? 1 : by_size;
     const int mb = ceil_div(M, g.ar->mr), nb = ceil_div(N, g.x ? 16 : g.ar->nr);
     if ((long)want > (long)mb * nb) want = mb * nb;

@@ -64,6 +64,30 @@ final class PackedGEMMTests: XCTestCase, KernelPathTesting {
         }
     }
 
+    /// Batch-1 products big enough to be split over the threads (by columns): the same bits as
+    /// one thread, and as the row inside a larger product.
+    func testSplitBatchOneProductsKeepTheirBits() {
+        forEachPath { isa in
+            var rng = XorShift(seed: 33)
+            for (n, k) in [(768, 256), (512, 128), (2048, 512), (1000, 77)] {
+                let a = rng.fill(4 * k), b = rng.fill(n * k), c0 = rng.fill(4 * n)
+                let packed = pack(transB: true, n: n, k: k, b: b, ldb: k)
+                var whole = c0
+                rk_sgemm_packed(0, 4, Int32(n), Int32(k), 1, a, Int32(k), packed, 1, &whole, Int32(n))
+                let rows: [[Float]] = [1, 2].map { threads in
+                    withThreads(threads) {
+                        var row = Array(c0[(2 * n)..<(3 * n)])
+                        rk_sgemm_packed(0, 1, Int32(n), Int32(k), 1, Array(a[(2 * k)..<(3 * k)]), Int32(k), packed, 1, &row, Int32(n))
+                        return row
+                    }
+                }
+                let name = "isa \(isa) 1x\(n)x\(k)"
+                XCTAssertEqual(rows[0].map(\.bitPattern), rows[1].map(\.bitPattern), name)
+                XCTAssertEqual(rows[1].map(\.bitPattern), whole[(2 * n)..<(3 * n)].map(\.bitPattern), name)
+            }
+        }
+    }
+
     func testShapeMismatchIsRefused() {
         let b = [Float](repeating: 1, count: 12)
         let packed = pack(transB: false, n: 4, k: 3, b: b, ldb: 4)
