@@ -192,11 +192,13 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
             for t in 0..<steps {
                 Elementwise.copy(ws.state(t), ldx: s, to: hPrevious + t * h, ldy: steps * h, rows: batch, cols: h)
             }
-            // ∂W_hh (P, H) += ∂Pᵀ·H_prev; ∂b_hh += Σ ∂P: all B·T rows at once.
+            // ∂W_hh (P, H) += ∂Pᵀ·H_prev; ∂b_hh += Σ ∂P: all B·T rows at once. Σ ∂P is also
+            // ∂b_ih's increment below: summed once.
             GEMM.multiply(transA: true, m: p, n: h, k: batch * steps, a: ws.projectionGradients, lda: p, b: hPrevious, ldb: h,
                           beta: 1, c: arena.gradient(summed.recurrentWeight), ldc: h)
-            Elementwise.addColumnSums(ws.projectionGradients, rows: batch * steps, cols: p, ld: p,
-                                      into: arena.gradient(summed.recurrentBias))
+            ws.biasGradientSums.update(repeating: 0, count: p)
+            Elementwise.addColumnSums(ws.projectionGradients, rows: batch * steps, cols: p, ld: p, into: ws.biasGradientSums)
+            Elementwise.addBias(ws.biasGradientSums, rows: 1, cols: p, to: arena.gradient(summed.recurrentBias), ld: p)
         }
         guard inputSide else { return }   // the caller takes ∂P from the workspace
         let dp = UnsafePointer(ws.projectionGradients)
@@ -204,7 +206,11 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         GEMM.multiply(transA: true, m: p, n: d, k: batch * steps, a: dp, lda: p, b: x, ldb: d,
                       beta: 1, c: arena.gradient(cell.inputWeight), ldc: d)
         if let bias = cell.inputBias {
-            Elementwise.addColumnSums(dp, rows: batch * steps, cols: p, ld: p, into: arena.gradient(bias))
+            if summed != nil {
+                Elementwise.addBias(ws.biasGradientSums, rows: 1, cols: p, to: arena.gradient(bias), ld: p)
+            } else {
+                Elementwise.addColumnSums(dp, rows: batch * steps, cols: p, ld: p, into: arena.gradient(bias))
+            }
         }
         if let dx {
             GEMM.multiply(m: batch * steps, n: d, k: p, a: dp, lda: p, b: arena.value(cell.inputWeight), ldb: d,

@@ -7,7 +7,7 @@
 /// - caches (T, B, C);
 /// - stateGradient (B, S) and scratch (B, scratch);
 /// - for variable lengths: saved state gradients (B, S) and one step's output gradient (B, H);
-/// - the previous outputs h_{t−1} (B, T, H), for ∂W_hh in one GEMM.
+/// - the previous outputs h_{t−1} (B, T, H), for ∂W_hh in one GEMM, and Σ ∂P (P).
 public final class RecurrentWorkspace: @unchecked Sendable {
     private(set) var capacity = 0
     private(set) var buffer: UnsafeMutablePointer<Float>
@@ -24,7 +24,7 @@ public final class RecurrentWorkspace: @unchecked Sendable {
         self.steps = steps
         sizes = (cell.projectionSize, cell.stateSize, cell.cacheSize, cell.scratchSize, cell.outputSize)
         let need = 2 * batch * steps * sizes.p + (steps + 1) * batch * sizes.s + steps * batch * sizes.c
-            + batch * sizes.s + batch * sizes.scratch + batch * sizes.s + batch * sizes.h + batch * steps * sizes.h
+            + batch * sizes.s + batch * sizes.scratch + batch * sizes.s + batch * sizes.h + batch * steps * sizes.h + sizes.p
         if need > capacity {
             buffer.deallocate()
             capacity = need
@@ -46,4 +46,6 @@ public final class RecurrentWorkspace: @unchecked Sendable {
     var stepOutputGradient: UnsafeMutablePointer<Float> { savedStateGradient + batch * sizes.s }
     /// h_{t−1} of every row and step (B, T, H), gathered for the one ∂W_hh GEMM.
     var previousOutputs: UnsafeMutablePointer<Float> { stepOutputGradient + batch * sizes.h }
+    /// Σ over all B·T rows of ∂P (P): the bias gradients' shared increment.
+    var biasGradientSums: UnsafeMutablePointer<Float> { previousOutputs + batch * steps * sizes.h }
 }
