@@ -114,12 +114,8 @@ final class CharModelCLITests: ScratchFolderTestCase {
 }
 
 /// `rnn data`, `fit`, `predict`, `evaluate` as a user runs them.
-final class TaskCLITests: XCTestCase {
+final class TaskCLITests: ScratchFolderTestCase {
     func testRoommateTaggingEndToEnd() throws {
-        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-task-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        func path(_ n: String) -> String { (dir as NSString).appendingPathComponent(n) }
         let data = try runRNN(["data", "roommate", "--count", "300", "--seed", "3"])
         XCTAssertEqual(data.status, 0, data.stderr)
         XCTAssertEqual(data.stdout.split(separator: "\n").count, 300)
@@ -157,14 +153,11 @@ final class TaskCLITests: XCTestCase {
     }
 }
 
-final class InspectCLITests: XCTestCase {
+final class InspectCLITests: ScratchFolderTestCase {
     func testInspectSaysWhatAFileIsFor() throws {
-        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-inspect-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let text = (dir as NSString).appendingPathComponent("t.txt")
+        let text = path("t.txt")
         FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "to be or not to be. ", count: 60).utf8))
-        let out = (dir as NSString).appendingPathComponent("run")
+        let out = path("run")
         XCTAssertEqual(try runRNN(["train", "--text", text, "--hidden", "8", "--layers", "1", "--batch", "4", "--seq", "10",
                                    "--steps", "2", "--out", out]).status, 0)
         let r = try runRNN(["inspect", (out as NSString).appendingPathComponent("last.safetensors"), "--json"])
@@ -181,19 +174,16 @@ final class InspectCLITests: XCTestCase {
     }
 }
 
-final class ThreadCountCLITests: XCTestCase {
+final class ThreadCountCLITests: ScratchFolderTestCase {
     /// The same checkpoint bytes with 1 and 2 threads.
     func testCheckpointBytesDoNotDependOnThreads() throws {
-        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-threads-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let text = (dir as NSString).appendingPathComponent("t.txt")
+        let text = path("t.txt")
         var words = "", i = 0
         while words.count < 30_000 { words += ["all", "the", "world", "is", "a", "stage", "and"][(i * 5 + i / 7) % 7] + (i % 9 == 8 ? ".\n" : " "); i += 1 }
         FileManager.default.createFile(atPath: text, contents: Data(words.utf8))
         var checkpoints: [Data] = []
         for threads in ["1", "2"] {
-            let out = (dir as NSString).appendingPathComponent("run\(threads)")
+            let out = path("run\(threads)")
             // Sizes large enough that the kernels do split work across threads.
             let r = try runRNN(["train", "--text", text, "--hidden", "128", "--layers", "2", "--batch", "32", "--seq", "32",
                                 "--dropout", "0.1", "--steps", "3", "--threads", threads, "--out", out])

@@ -3,12 +3,8 @@ import XCTest
 
 /// `rnn train` and `rnn fit` on a learning rate that overflows: one line naming the step, a
 /// non-zero status, and a last checkpoint (if any) that still loads.
-final class DivergenceCLITests: XCTestCase {
+final class DivergenceCLITests: ScratchFolderTestCase {
     func testDivergingRunsStopWithOneLineAndKeepALoadableCheckpoint() throws {
-        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-diverge-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        func path(_ n: String) -> String { (dir as NSString).appendingPathComponent(n) }
         FileManager.default.createFile(atPath: path("text.txt"),
                                        contents: Data(String(repeating: "to be or not to be, that is the question.\n", count: 30).utf8))
         let lines = (0..<40).map { k in "{\"input\": \"\(String(repeating: "ab", count: k % 3 + 1))\", \"target\": \"\(k % 2 == 0 ? "x" : "y")\"}" }
