@@ -141,15 +141,104 @@ double rk_softmax_xent(long R, long V, const float *z, long ldz, const int32_t *
     return gates()->softmax_xent(R, V, z, ldz, targets, scale, dz, lddz);
 }
 
+/*
+ * The optimiser and bias loops are memory-bound passes over megabytes (all parameters; B*T rows of
+ * gate gradients), which the caller would otherwise run while the pool's workers wait. They split
+ * over the pool by elements, rows or columns: every element's operations are the same whichever
+ * thread runs it, so the bits do not depend on the split.
+ */
+#ifndef RK_FLAT_MIN_PER_THREAD
+#define RK_FLAT_MIN_PER_THREAD 65536 /* elements: tens of microseconds */
+#endif
+
+enum { FLAT_ADAM, FLAT_ADD_BIAS, FLAT_COLUMN_SUMS, FLAT_GATHER, FLAT_SCATTER_ADD };
+
+typedef struct {
+    const rk_gates_arch *g;
+    int kind;
+    long units, align; /* the range split: units in multiples of align (the last part takes the rest) */
+    long n, rows, cols, ld;
+    float *w, *m, *v, *y;
+    const float *gr, *b, *x;
+    const int32_t *ids;
+    float lr, beta1, beta2, eps, weight_decay, step_size, c2_root;
+    int decoupled;
+} flat_job;
+
+static void flat_range(const flat_job *j, long u0, long u1) {
+    if (u1 <= u0) return;
+    switch (j->kind) {
+    case FLAT_ADAM:
+        j->g->adam(u1 - u0, j->w + u0, j->gr + u0, j->m + u0, j->v + u0, j->lr, j->beta1, j->beta2, j->eps,
+                   j->weight_decay, j->decoupled, j->step_size, j->c2_root);
+        break;
+    case FLAT_ADD_BIAS: /* rows u0..u1 */
+        j->g->add_bias(u1 - u0, j->cols, j->b, j->y + u0 * j->ld, j->ld);
+        break;
+    case FLAT_COLUMN_SUMS: /* columns u0..u1 */
+        j->g->column_sums(j->rows, u1 - u0, j->x + u0, j->ld, j->y + u0);
+        break;
+    case FLAT_GATHER: /* rows u0..u1 */
+        j->g->gather_rows(u0, u1, j->cols, j->b, j->ids, j->y);
+        break;
+    default: /* columns u0..u1 */
+        j->g->scatter_add_rows(j->rows, u0, u1, j->cols, j->x, j->ids, j->y);
+        break;
+    }
+}
+
+static void flat_task(void *ctx, int t, int nt) {
+    const flat_job *j = (const flat_job *)ctx;
+    const long blocks = (j->units + j->align - 1) / j->align;
+    long u0 = blocks * t / nt * j->align, u1 = blocks * (t + 1) / nt * j->align;
+    if (u1 > j->units) u1 = j->units;
+    flat_range(j, u0, u1);
+}
+
+/* elements: the work (floats touched); units: what is split (parts of align units each). */
+static void run_flat(flat_job *j, long elements) {
+    j->g = gates();
+    long want = elements / RK_FLAT_MIN_PER_THREAD;
+    const long blocks = (j->units + j->align - 1) / j->align;
+    if (want > blocks) want = blocks;
+    if (want > rk_pool_threads()) want = rk_pool_threads();
+    const int nt = want > 1 ? rk_pool_acquire((int)want) : 1;
+    if (nt > 1) {
+        rk_pool_run(nt, flat_task, j);
+        rk_pool_release();
+    } else {
+        flat_range(j, 0, j->units);
+    }
+}
+
 void rk_adam(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2, float eps,
              float weight_decay, int decoupled, float step_size, float c2_root) {
-    gates()->adam(n, w, g, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, step_size, c2_root);
+    flat_job j = {.kind = FLAT_ADAM, .units = n, .align = 64, .n = n, .w = w, .gr = g, .m = m, .v = v, .lr = lr,
+                  .beta1 = beta1, .beta2 = beta2, .eps = eps, .weight_decay = weight_decay,
+                  .decoupled = decoupled, .step_size = step_size, .c2_root = c2_root};
+    run_flat(&j, n);
 }
 
 double rk_sum_squares(long n, const float *x) { return gates()->sum_squares(n, x); }
 void rk_scale(long n, float *x, float s) { gates()->scale(n, x, s); }
-void rk_add_bias(long rows, long cols, const float *b, float *y, long ldy) { gates()->add_bias(rows, cols, b, y, ldy); }
+void rk_add_bias(long rows, long cols, const float *b, float *y, long ldy) {
+    flat_job j = {.kind = FLAT_ADD_BIAS, .units = rows, .align = 1, .rows = rows, .cols = cols, .b = b, .y = y,
+                  .ld = ldy};
+    run_flat(&j, rows * cols);
+}
 void rk_column_sums(long rows, long cols, const float *x, long ldx, float *sums) {
-    gates()->column_sums(rows, cols, x, ldx, sums);
+    flat_job j = {.kind = FLAT_COLUMN_SUMS, .units = cols, .align = 64, .rows = rows, .cols = cols, .x = x,
+                  .y = sums, .ld = ldx};
+    run_flat(&j, rows * cols);
+}
+void rk_gather_rows(long n, long cols, const float *table, const int32_t *ids, float *y) {
+    flat_job j = {.kind = FLAT_GATHER, .units = n, .align = 1, .rows = n, .cols = cols, .b = table, .ids = ids,
+                  .y = y};
+    run_flat(&j, n * cols);
+}
+void rk_scatter_add_rows(long n, long cols, const float *x, const int32_t *ids, float *table) {
+    flat_job j = {.kind = FLAT_SCATTER_ADD, .units = cols, .align = 64, .rows = n, .cols = cols, .x = x,
+                  .ids = ids, .y = table};
+    run_flat(&j, n * cols);
 }
 void rk_map(int fn, long n, const float *x, float *y) { gates()->map(fn, n, x, y); }

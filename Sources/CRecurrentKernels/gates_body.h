@@ -319,21 +319,45 @@ static void FN(add_bias)(long rows, long cols, const float *b, float *y, long ld
     }
 }
 
-/* sums[j] += x[i, j] for i = 0, 1, ..., rows − 1 in that order (a bias gradient). */
+/*
+ * sums[j] += x[i, j] for i = 0, 1, ..., rows − 1 in that order (a bias gradient). Eight rows at a
+ * time, each read whole: x streams from memory in row order (a pass over a few columns at a time
+ * strides through all of x once per pass), while the running sums stay in L1.
+ */
 static void FN(column_sums)(long rows, long cols, const float *x, long ldx, float *sums) {
-    for (long j = 0; j < cols; j += 4 * VW) {
-        /* four vectors of columns at a time, kept in registers across the rows */
-        vf s[4];
-        vm k[4];
-        for (int u = 0; u < 4; u++) {
-            k[u] = vmask(cols - j - u * VW);
-            s[u] = vload(sums + j + u * VW, k[u]);
+    for (long i0 = 0; i0 < rows; i0 += 8) {
+        const long i1 = i0 + 8 < rows ? i0 + 8 : rows;
+        for (long j = 0; j < cols; j += VW) {
+            const vm k = vmask(cols - j);
+            vf s = vload(sums + j, k);
+            for (long i = i0; i < i1; i++) s = vadd(s, vload(x + i * ldx + j, k));
+            vstore(sums + j, s, k);
         }
-        for (long i = 0; i < rows; i++) {
-            const float *xr = x + i * ldx + j;
-            for (int u = 0; u < 4; u++) s[u] = vadd(s[u], vload(xr + u * VW, k[u]));
+    }
+}
+
+static void FN(gather_rows)(long r0, long r1, long cols, const float *table, const int32_t *ids, float *y) {
+    const vf zero = vset1(0.0f);
+    for (long i = r0; i < r1; i++) {
+        float *yr = y + i * cols;
+        const float *tr = ids[i] >= 0 ? table + (long)ids[i] * cols : NULL;
+        for (long j = 0; j < cols; j += VW) {
+            const vm k = vmask(cols - j);
+            vstore(yr + j, tr ? vload(tr + j, k) : zero, k);
         }
-        for (int u = 0; u < 4; u++) vstore(sums + j + u * VW, s[u], k[u]);
+    }
+}
+
+static void FN(scatter_add_rows)(long n, long c0, long c1, long cols, const float *x, const int32_t *ids,
+                                 float *table) {
+    for (long i = 0; i < n; i++) {
+        if (ids[i] < 0) continue;
+        const float *xr = x + i * cols;
+        float *tr = table + (long)ids[i] * cols;
+        for (long j = c0; j < c1; j += VW) {
+            const vm k = vmask(c1 - j);
+            vstore(tr + j, vadd(vload(tr + j, k), vload(xr + j, k)), k);
+        }
     }
 }
 
@@ -360,5 +384,7 @@ const rk_gates_arch FN(rk_gates) = {
     .scale = FN(scale),
     .add_bias = FN(add_bias),
     .column_sums = FN(column_sums),
+    .gather_rows = FN(gather_rows),
+    .scatter_add_rows = FN(scatter_add_rows),
     .map = FN(map),
 };

@@ -44,6 +44,10 @@ typedef struct {
     void (*scale)(long n, float *x, float s);
     void (*add_bias)(long rows, long cols, const float *b, float *y, long ldy);
     void (*column_sums)(long rows, long cols, const float *x, long ldx, float *sums);
+    /* rows r0..r1 of rk_gather_rows; columns c0..c1 of rk_scatter_add_rows */
+    void (*gather_rows)(long r0, long r1, long cols, const float *table, const int32_t *ids, float *y);
+    void (*scatter_add_rows)(long n, long c0, long c1, long cols, const float *x, const int32_t *ids,
+                             float *table);
     void (*map)(int fn, long n, const float *x, float *y); /* fn: RK_MAP_* */
 } rk_gates_arch;
 

@@ -149,7 +149,9 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
     const rk_gemm_arch *ar = g->ar;
     const int MR = ar->mr, NR = ar->nr;
     const int MC = ar->mc, NC = ar->nc;
-    const int mc_max = imin(MC, ceil_div(i1 - i0, MR) * MR);
+    /* Equal row blocks of at most MC: 1036 rows with MC = 1008 would run as 518 + 518, not 1008 + 28
+       (each block packs B again). */
+    const int mc_max = imin(MC, ceil_div(ceil_div(i1 - i0, ceil_div(i1 - i0, MC)), MR) * MR);
     const int nc_max = imin(NC, ceil_div(j1 - j0, NR) * NR);
     float *pa = rk_scratch(0, (size_t)mc_max * g->kc);
     const int own_b = !g->direct && !g->packed; /* this thread packs B itself */
@@ -170,8 +172,8 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
     for (int p0 = 0; p0 < g->K; p0 += g->kc) {
         const int kc = imin(g->kc, g->K - p0);
         const float beta = p0 == 0 ? g->beta : 1.0f;
-        for (int ic = i0; ic < i1; ic += MC) {
-            const int mc = imin(MC, i1 - ic);
+        for (int ic = i0; ic < i1; ic += mc_max) {
+            const int mc = imin(mc_max, i1 - ic);
             /* Balanced row panels: 32 rows run as 11+11+10, not 14+14+4 (a 4-row
                tile does 8 FMAs per pair of B loads and stalls on them). */
             const int np = ceil_div(mc, MR), base = mc / np, extra = mc % np;
@@ -217,11 +219,12 @@ static void gemm_task(void *ctx, int t, int nt) {
         if (j0 < j1) g->ar->gemv(g->K, g->kc, g->alpha, g->x, g->B, g->ldb, g->beta, g->C, j0, j1);
         return;
     }
-    const int MR = g->ar->mr, NR = g->ar->nr;
-    const int mb = ceil_div(g->M, MR), nb = ceil_div(g->N, NR); /* tiles */
+    const int NR = g->ar->nr;
+    const int nb = ceil_div(g->N, NR); /* column tiles */
     const int ti = t / g->tn, tj = t % g->tn;
-    const int i0 = imin(g->M, (int)((long)mb * ti / g->tm) * MR);
-    const int i1 = imin(g->M, (int)((long)mb * (ti + 1) / g->tm) * MR);
+    /* Rows split evenly (gemm_block balances its row panels: 50 rows run as 25 + 25, where whole
+       tiles would give 28 + 22), columns in whole NR tiles. */
+    const int i0 = (int)((long)g->M * ti / g->tm), i1 = (int)((long)g->M * (ti + 1) / g->tm);
     const int j0 = imin(g->N, (int)((long)nb * tj / g->tn) * NR);
     const int j1 = imin(g->N, (int)((long)nb * (tj + 1) / g->tn) * NR);
     if (i0 < i1 && j0 < j1) gemm_block(g, i0, i1, j0, j1);
@@ -242,7 +245,7 @@ static void choose_grid(gemm_job *g, int nt) {
         if (nt % tm) continue;
         const int tn = nt / tm;
         if (tm > mb || tn > nb) continue;
-        const double rows = (double)ceil_div(mb, tm) * MR, cols = (double)ceil_div(nb, tn) * NR;
+        const double rows = ceil_div(g->M, tm), cols = (double)ceil_div(nb, tn) * NR;
         const double cost = rows * cols + 16.0 * (rows + (g->direct || g->packed ? 0.0 : cols));
         if (best < 0 || cost < best) {
             best = cost;

@@ -116,6 +116,11 @@ void rk_scale(long n, float *x, float s);
 void rk_add_bias(long rows, long cols, const float *b, float *y, long ldy);
 /* sums[j] += x[i][j] over i = 0..rows-1 in order, j < cols. */
 void rk_column_sums(long rows, long cols, const float *x, long ldx, float *sums);
+/* Row i of y (n, cols) = row ids[i] of table (.., cols), or zeros where ids[i] < 0 (a lookup). */
+void rk_gather_rows(long n, long cols, const float *table, const int32_t *ids, float *y);
+/* Row ids[i] of table (.., cols) += row i of x (n, cols) for i = 0..n-1 in order, skipping
+   ids[i] < 0 (the lookup's gradient). */
+void rk_scatter_add_rows(long n, long cols, const float *x, const int32_t *ids, float *table);
 
 /* The kernels' own exp, sigmoid and tanh over n values (tests). */
 enum { RK_MAP_EXP = 0, RK_MAP_SIGMOID = 1, RK_MAP_TANH = 2 };

@@ -1,3 +1,5 @@
+import CRecurrentKernels
+
 /// Layers of recurrent cells, optionally bidirectional, with dropout between layers: PyTorch's
 /// nn.RNN / nn.LSTM / nn.GRU with `batch_first=True`.
 ///
@@ -196,15 +198,7 @@ public struct RecurrentStack: Sendable {
         // Token input: P[b, t] is the table's row for the token read at that step (for the reverse
         // direction, the row's tokens backwards from its own last valid step).
         let lookUp: ((UnsafeMutablePointer<Float>) -> Void)? = tokens.map { tokens in { projections in
-            for r in 0..<b {
-                let n = reverse ? ws.length(r) : t
-                for step in 0..<t {
-                    let to = projections + (r * t + step) * p
-                    guard step < n else { to.update(repeating: 0, count: p); continue }
-                    let id = Int(tokens.ids[r * t + (reverse ? n - 1 - step : step)])
-                    to.update(from: tokens.table + id * p, count: p)
-                }
-            }
+            rk_gather_rows(b * t, p, tokens.table, ws.tokenRows(tokens.ids, reverse: reverse), projections)
         } }
         guard reverse else {
             layer.forward(input: input, batch: b, steps: t, lengths: lengths, initialState: initialState, output: output,
@@ -236,15 +230,8 @@ public struct RecurrentStack: Sendable {
         /// Token input: ∂P[b, t] summed into the table row of the token read at that step.
         func sumByToken() {
             guard let tokens else { return }
-            let dp = layerWorkspace.projectionGradients
-            for r in 0..<b {
-                let n = reverse ? ws.length(r) : t
-                for step in 0..<n {
-                    let id = Int(tokens.ids[r * t + (reverse ? n - 1 - step : step)])
-                    let from = dp + (r * t + step) * p, to = tokens.tableGradient + id * p
-                    for j in 0..<p { to[j] += from[j] }
-                }
-            }
+            rk_scatter_add_rows(b * t, p, layerWorkspace.projectionGradients, ws.tokenRows(tokens.ids, reverse: reverse),
+                                tokens.tableGradient)
         }
         guard reverse else {
             layer.backward(input: input, batch: b, steps: t, lengths: lengths, outputGradient: outputGradient,

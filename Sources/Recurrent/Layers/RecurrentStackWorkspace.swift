@@ -10,17 +10,40 @@ public final class RecurrentStackWorkspace: @unchecked Sendable {
     /// Valid steps per row (B): the caller's lengths, or T for every row.
     private var lengths: UnsafeMutablePointer<Int32>
     private var lengthsCapacity = 1
+    /// Table row read at each (b, t) of a token input, −1 for none (B·T).
+    private var tokenRows: UnsafeMutablePointer<Int32>
+    private var tokenRowsCapacity = 1
     private var hasLengths = false
     /// Which of the two alternating gradient buffers is the current layer's input gradient.
     private var flipped = false
 
     public init() {
         lengths = .allocate(capacity: 1)
+        tokenRows = .allocate(capacity: 1)
     }
 
     deinit {
         arrays.values.forEach { $0.pointer.deallocate() }
         lengths.deallocate()
+        tokenRows.deallocate()
+    }
+
+    /// The table row each (b, t) of the direction reads: token `ids[b, t]` forwards; backwards,
+    /// row b's tokens from its own last valid step, and −1 (no row) past its length.
+    func tokenRows(_ ids: UnsafePointer<Int32>, reverse: Bool) -> UnsafePointer<Int32> {
+        let count = batch * steps
+        if count > tokenRowsCapacity {
+            tokenRows.deallocate()
+            tokenRows = .allocate(capacity: count)
+            tokenRowsCapacity = count
+        }
+        for r in 0..<batch {
+            let n = reverse ? length(r) : steps
+            for step in 0..<steps {
+                tokenRows[r * steps + step] = step < n ? ids[r * steps + (reverse ? n - 1 - step : step)] : -1
+            }
+        }
+        return UnsafePointer(tokenRows)
     }
 
     private func array(_ name: String, _ count: Int) -> UnsafeMutablePointer<Float> {

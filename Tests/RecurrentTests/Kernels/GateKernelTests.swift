@@ -293,4 +293,66 @@ final class GateKernelTests: XCTestCase, KernelPathTesting {
             }
         }
     }
+
+    /// Adam, the bias broadcast, the column sums and the token-row gather and scatter-add split over
+    /// the pool when large (by elements, rows or columns): every thread count gives the scalar
+    /// loops' bits. Sizes straddle the split's
+    /// threshold and its 64-element alignment.
+    func testFlatLoopsSplitOverThreadsKeepTheirBits() {
+        forEachPath { isa in
+            var rng = XorShift(seed: 17)
+            let n = 200_003
+            let g = (0..<n).map { _ in rng.next() }, w0 = (0..<n).map { _ in rng.next() }
+            let m0 = (0..<n).map { _ in rng.next() * 0.1 }, v0 = (0..<n).map { _ in abs(rng.next()) * 0.01 }
+            var (wr, mr, vr) = (w0, m0, v0)
+            rk_adam_ref(n, &wr, g, &mr, &vr, 1e-3, 0.9, 0.999, 1e-8, 0.01, 1, 1e-2, 0.3)
+            let rows = 1003, cols = 301, ld = 307
+            let block = (0..<(rows * ld)).map { _ in rng.next() }
+            let bias = (0..<cols).map { _ in rng.next() }, sums0 = (0..<cols).map { _ in rng.next() }
+            var sumsExpected = sums0, yExpected = block
+            for i in 0..<rows {
+                for j in 0..<cols {
+                    sumsExpected[j] += block[i * ld + j]
+                    yExpected[i * ld + j] += bias[j]
+                }
+            }
+            // A token lookup and its gradient: repeated rows, and −1 (zeros; skipped).
+            let (vocabulary, width, count) = (37, 203, 1500)
+            let table0 = (0..<(vocabulary * width)).map { _ in rng.next() }
+            let ids: [Int32] = (0..<count).map { i in
+                let id = Int(abs(rng.next()) * 1e4) % vocabulary
+                return i % 11 == 0 ? -1 : Int32(id)
+            }
+            let dy = (0..<(count * width)).map { _ in rng.next() }
+            var gathered = [Float](repeating: 0, count: count * width), tableExpected = table0
+            for i in 0..<count where ids[i] >= 0 {
+                for j in 0..<width {
+                    gathered[i * width + j] = table0[Int(ids[i]) * width + j]
+                    tableExpected[Int(ids[i]) * width + j] += dy[i * width + j]
+                }
+            }
+            for threads: Int32 in [1, 2, 3] {
+                let name = "\(String(cString: rk_isa_name(isa))) threads=\(threads)"
+                withThreads(threads) {
+                    var rowsOut = [Float](repeating: .nan, count: count * width)
+                    rk_gather_rows(count, width, table0, ids, &rowsOut)
+                    XCTAssertTrue(rowsOut == gathered, "gather rows \(name)")
+                    var table = table0
+                    rk_scatter_add_rows(count, width, dy, ids, &table)
+                    XCTAssertTrue(table == tableExpected, "scatter-add rows \(name)")
+                    var (w, m, v) = (w0, m0, v0)
+                    rk_adam(n, &w, g, &m, &v, 1e-3, 0.9, 0.999, 1e-8, 0.01, 1, 1e-2, 0.3)
+                    XCTAssertTrue(w == wr, "adam w \(name)")
+                    XCTAssertTrue(m == mr, "adam m \(name)")
+                    XCTAssertTrue(v == vr, "adam v \(name)")
+                    var sums = sums0
+                    rk_column_sums(rows, cols, block, ld, &sums)
+                    XCTAssertTrue(sums == sumsExpected, "column sums \(name)")
+                    var y = block
+                    rk_add_bias(rows, cols, bias, &y, ld)
+                    XCTAssertTrue(y == yExpected, "add bias \(name)")
+                }
+            }
+        }
+    }
 }
