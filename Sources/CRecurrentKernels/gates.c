@@ -148,7 +148,7 @@ double rk_softmax_xent(long R, long V, const float *z, long ldz, const int32_t *
  * thread runs it, so the bits do not depend on the split.
  */
 #ifndef RK_FLAT_MIN_PER_THREAD
-#define RK_FLAT_MIN_PER_THREAD 65536 /* elements: tens of microseconds */
+#define RK_FLAT_MIN_PER_THREAD 65536 /* floats touched: tens of microseconds */
 #endif
 
 enum { FLAT_ADAM, FLAT_ADD_BIAS, FLAT_COLUMN_SUMS, FLAT_GATHER, FLAT_SCATTER_ADD };
@@ -195,10 +195,10 @@ static void flat_task(void *ctx, int t, int nt) {
     flat_range(j, u0, u1);
 }
 
-/* elements: the work (floats touched); units: what is split (parts of align units each). */
-static void run_flat(flat_job *j, long elements) {
+/* work: about the floats touched; units: what is split (parts of align units each). */
+static void run_flat(flat_job *j, long work) {
     j->g = gates();
-    long want = elements / RK_FLAT_MIN_PER_THREAD;
+    long want = work / RK_FLAT_MIN_PER_THREAD;
     const long blocks = (j->units + j->align - 1) / j->align;
     if (want > blocks) want = blocks;
     if (want > rk_pool_threads()) want = rk_pool_threads();
@@ -216,7 +216,7 @@ void rk_adam(long n, float *w, const float *g, float *m, float *v, float lr, flo
     flat_job j = {.kind = FLAT_ADAM, .units = n, .align = 64, .n = n, .w = w, .gr = g, .m = m, .v = v, .lr = lr,
                   .beta1 = beta1, .beta2 = beta2, .eps = eps, .weight_decay = weight_decay,
                   .decoupled = decoupled, .step_size = step_size, .c2_root = c2_root};
-    run_flat(&j, n);
+    run_flat(&j, 8 * n); /* seven arrays, a division and a square root per element */
 }
 
 double rk_sum_squares(long n, const float *x) { return gates()->sum_squares(n, x); }
