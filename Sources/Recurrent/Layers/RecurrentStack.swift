@@ -389,11 +389,12 @@ public struct RecurrentStack: Sendable {
         if given == nil, let bias = cell.inputBias {
             Elementwise.addBias(arena.value(bias), rows: b, cols: p, to: ws.projection, ld: p)
         }
-        if let narrowCell = cell as? any NarrowRecurrentCell, let recurrent = narrow?.recurrent {
+        // The optionals first: a dynamic cast per step costs a conformance lookup.
+        if let recurrent = narrow?.recurrent, let narrowCell = cell as? any NarrowRecurrentCell {
             narrowCell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
                                output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
                                batch: b, arena: arena, narrowRecurrentWeight: recurrent)
-        } else if let packedCell = cell as? any PackedRecurrentCell, let recurrent = packed?.recurrent {
+        } else if let recurrent = packed?.recurrent, let packedCell = cell as? any PackedRecurrentCell {
             packedCell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
                                output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
                                batch: b, arena: arena, packedRecurrentWeight: UnsafePointer(recurrent))
