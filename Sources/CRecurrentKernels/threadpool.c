@@ -24,6 +24,7 @@
 #include <time.h>
 #include <sched.h>
 #include <unistd.h>
+#include "CRecurrentKernels.h"
 #include "gemm_internal.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -218,6 +219,17 @@ void rk_pool_run(int n, rk_task_fn fn, void *ctx) {
     for (int spins = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < n; spins++) {
         RK_PAUSE();
         if (spins > 4096) sched_yield(); /* its thread lost its core: let it have ours */
+    }
+}
+
+void rk_parallel_parts(int parts, void (*fn)(void *ctx, int part, int parts), void *ctx) {
+    if (parts <= 0) return;
+    const int nt = parts > 1 ? rk_pool_acquire(parts) : 1;
+    if (nt > 1) {
+        rk_pool_run(parts, fn, ctx); /* parts are claimed first come: any thread may run several */
+        rk_pool_release();
+    } else {
+        for (int t = 0; t < parts; t++) fn(ctx, t, parts);
     }
 }
 

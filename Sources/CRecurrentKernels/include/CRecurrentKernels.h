@@ -35,6 +35,14 @@ void rk_set_threads(int n);
 int rk_threads(void);
 
 /*
+ * Runs fn(ctx, part, parts) once for each part = 0..parts-1 on the kernels' threads (the caller
+ * included) and returns when all are done; parts > rk_threads() is allowed. Kernels called
+ * inside a part run on that part's thread alone. Which thread runs a part is not fixed: a part's
+ * work must depend on its number only.
+ */
+void rk_parallel_parts(int parts, void (*fn)(void *ctx, int part, int parts), void *ctx);
+
+/*
  * C = alpha * op(A) * op(B) + beta * C, with op(A) M x K and op(B) K x N.
  * transA = 0: A is M x K (lda >= K); transA != 0: A is stored K x M (lda >= M).
  * transB = 0: B is K x N (ldb >= N); transB != 0: B is stored N x K (ldb >= K).

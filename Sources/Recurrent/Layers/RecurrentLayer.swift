@@ -58,10 +58,10 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         } else {
             ws.state(0).update(repeating: 0, count: batch * s)
         }
-        func maskEnded(_ t: Int) {
+        func maskEnded(_ t: Int, rows: Range<Int>) {
             guard let lengths else { return }
             // Rows already past their end keep their state and output zeros.
-            for r in 0..<batch where Int(lengths[r]) <= t {
+            for r in rows where Int(lengths[r]) <= t {
                 (ws.state(t + 1) + r * s).update(from: ws.state(t) + r * s, count: s)
                 (y + (r * steps + t) * ldy).update(repeating: 0, count: h)
             }
@@ -70,16 +70,21 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
             // W_hh (P, H) is packed for the GEMM kernel once here, not once per step: every step
             // multiplies by the same weight (and gets the same bits as the unpacked product).
             let weight = arena.value(packedCell.recurrentWeight)
+            let (c, scratchSize) = (cell.cacheSize, cell.scratchSize)
             withUnsafeTemporaryAllocation(of: Float.self, capacity: GEMM.packedSize(n: p, k: h)) { packed in
                 let w = UnsafePointer(packed.baseAddress!)
                 GEMM.pack(transB: true, n: p, k: h, b: weight, ldb: h, into: packed.baseAddress!)
-                for t in 0..<steps {
-                    packedCell.forward(projection: ws.projections + t * p, projectionStride: steps * p,
-                                       previous: ws.state(t), state: ws.state(t + 1),
-                                       output: y + t * ldy, outputStride: steps * ldy,
-                                       cache: ws.cache(t), scratch: ws.scratch, batch: batch, arena: arena,
-                                       packedRecurrentWeight: w)
-                    maskEnded(t)
+                // Rows are independent: each part of the batch runs every step of its own rows.
+                let parts = ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * h * steps))
+                ParallelRows.run(rows: batch, parts: parts) { r0, r1 in
+                    for t in 0..<steps {
+                        packedCell.forward(projection: ws.projections + r0 * steps * p + t * p, projectionStride: steps * p,
+                                           previous: ws.state(t) + r0 * s, state: ws.state(t + 1) + r0 * s,
+                                           output: y + r0 * steps * ldy + t * ldy, outputStride: steps * ldy,
+                                           cache: ws.cache(t) + r0 * c, scratch: ws.scratch + r0 * scratchSize,
+                                           batch: r1 - r0, arena: arena, packedRecurrentWeight: w)
+                        maskEnded(t, rows: r0..<r1)
+                    }
                 }
             }
         } else {
@@ -88,7 +93,7 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                              previous: ws.state(t), state: ws.state(t + 1),
                              output: y + t * ldy, outputStride: steps * ldy,
                              cache: ws.cache(t), scratch: ws.scratch, batch: batch, arena: arena)
-                maskEnded(t)
+                maskEnded(t, rows: 0..<batch)
             }
         }
         finalState?.update(from: ws.state(steps), count: batch * s)
@@ -137,51 +142,63 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
             GEMM.pack(n: h, k: p, b: arena.value(summed.recurrentWeight), ldb: h, into: packedWeight!)
         }
         defer { packedWeight?.deallocate() }
-        for t in stride(from: steps - 1, through: 0, by: -1) {
-            if let stateGradientNorms {
-                var sum: Float = 0
-                for r in 0..<batch {
-                    let dsr = ws.stateGradient + r * s, dyr = dy + (r * steps + t) * ldy
-                    for j in 0..<h { sum += (dsr[j] + dyr[j]) * (dsr[j] + dyr[j]) }
+        let (c, scratchSize) = (cell.cacheSize, cell.scratchSize)
+        /// Steps T−1 … 0 for rows r0..<r1 (the norms and a non-summed cell's weight gradients need all rows).
+        func runRows(_ r0: Int, _ r1: Int) {
+            let ds = ws.stateGradient + r0 * s
+            for t in stride(from: steps - 1, through: 0, by: -1) {
+                if let stateGradientNorms {
+                    var sum: Float = 0
+                    for r in r0..<r1 {
+                        let dsr = ws.stateGradient + r * s, dyr = dy + (r * steps + t) * ldy
+                        for j in 0..<h { sum += (dsr[j] + dyr[j]) * (dsr[j] + dyr[j]) }
+                    }
+                    stateGradientNorms[t] = sum.squareRoot()
                 }
-                stateGradientNorms[t] = sum.squareRoot()
-            }
-            var stepGradient = dy + t * ldy, stepStride = steps * ldy
-            var masked = false
-            if let lengths {
-                for r in 0..<batch where Int(lengths[r]) <= t { masked = true; break }
-            }
-            if masked, let lengths {
-                // A row past its end: its state gradient passes straight through to the step
-                // before, and it must add nothing else. Run the cell with zero incoming
-                // gradients for it, then put its state gradient back.
-                Elementwise.copy(dy + t * ldy, ldx: steps * ldy, to: ws.stepOutputGradient, ldy: h, rows: batch, cols: h)
-                ws.savedStateGradient.update(from: ws.stateGradient, count: batch * s)
-                for r in 0..<batch where Int(lengths[r]) <= t {
-                    (ws.stepOutputGradient + r * h).update(repeating: 0, count: h)
-                    (ws.stateGradient + r * s).update(repeating: 0, count: s)
+                var stepGradient = dy + r0 * steps * ldy + t * ldy, stepStride = steps * ldy
+                var masked = false
+                if let lengths {
+                    for r in r0..<r1 where Int(lengths[r]) <= t { masked = true; break }
                 }
-                stepGradient = UnsafePointer(ws.stepOutputGradient)
-                stepStride = h
-            }
-            if let summed, let packed = packedWeight {
-                summed.backwardStep(projectionGradient: ws.projectionGradients + t * p, projectionStride: steps * p,
-                                    state: ws.state(t + 1), outputGradient: stepGradient, outputStride: stepStride,
-                                    cache: ws.cache(t), previousCell: ws.state(t) + h, stateGradient: ws.stateGradient,
-                                    batch: batch, packedRecurrentWeight: UnsafePointer(packed))
-            } else {
-                cell.backward(projectionGradient: ws.projectionGradients + t * p, projectionStride: steps * p,
-                              previous: ws.state(t), state: ws.state(t + 1),
-                              outputGradient: stepGradient, outputStride: stepStride,
-                              cache: ws.cache(t), stateGradient: ws.stateGradient,
-                              scratch: ws.scratch, batch: batch, arena: arena)
-            }
-            if masked, let lengths {
-                for r in 0..<batch where Int(lengths[r]) <= t {
-                    (ws.stateGradient + r * s).update(from: ws.savedStateGradient + r * s, count: s)
+                if masked, let lengths {
+                    // A row past its end: its state gradient passes straight through to the step
+                    // before, and it must add nothing else. Run the cell with zero incoming
+                    // gradients for it, then put its state gradient back.
+                    let stepOutput = ws.stepOutputGradient + r0 * h
+                    Elementwise.copy(stepGradient, ldx: stepStride, to: stepOutput, ldy: h, rows: r1 - r0, cols: h)
+                    (ws.savedStateGradient + r0 * s).update(from: ds, count: (r1 - r0) * s)
+                    for r in r0..<r1 where Int(lengths[r]) <= t {
+                        (ws.stepOutputGradient + r * h).update(repeating: 0, count: h)
+                        (ws.stateGradient + r * s).update(repeating: 0, count: s)
+                    }
+                    stepGradient = UnsafePointer(stepOutput)
+                    stepStride = h
+                }
+                if let summed, let packed = packedWeight {
+                    summed.backwardStep(projectionGradient: ws.projectionGradients + r0 * steps * p + t * p,
+                                        projectionStride: steps * p, state: ws.state(t + 1) + r0 * s,
+                                        outputGradient: stepGradient, outputStride: stepStride,
+                                        cache: ws.cache(t) + r0 * c, previousCell: ws.state(t) + r0 * s + h,
+                                        stateGradient: ds, batch: r1 - r0, packedRecurrentWeight: UnsafePointer(packed))
+                } else {
+                    cell.backward(projectionGradient: ws.projectionGradients + r0 * steps * p + t * p,
+                                  projectionStride: steps * p, previous: ws.state(t) + r0 * s, state: ws.state(t + 1) + r0 * s,
+                                  outputGradient: stepGradient, outputStride: stepStride,
+                                  cache: ws.cache(t) + r0 * c, stateGradient: ds,
+                                  scratch: ws.scratch + r0 * scratchSize, batch: r1 - r0, arena: arena)
+                }
+                if masked, let lengths {
+                    for r in r0..<r1 where Int(lengths[r]) <= t {
+                        (ws.stateGradient + r * s).update(from: ws.savedStateGradient + r * s, count: s)
+                    }
                 }
             }
         }
+        // LSTM and RNN steps touch only their own rows (∂W_hh waits for the end): parts of the
+        // batch run concurrently, as in forward.
+        let parts = summed != nil && packedWeight != nil && stateGradientNorms == nil
+            ? ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * h * steps)) : 1
+        ParallelRows.run(rows: batch, parts: parts, runRows)
         if let initialStateGradient {
             for i in 0..<(batch * s) { initialStateGradient[i] += ws.stateGradient[i] }
         }

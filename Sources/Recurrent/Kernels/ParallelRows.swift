@@ -1,0 +1,45 @@
+import CRecurrentKernels
+
+/// Splits rows 0..<rows into contiguous parts run on the kernels' thread pool, one call of `body`
+/// per part: a recurrent layer's rows are independent through the whole time loop, so each part
+/// can run every step of its own rows with one synchronisation per sequence instead of two per
+/// step. Part boundaries depend only on `rows` and the part count, and every row is computed by
+/// the same operations in any part (the kernels' rows do not depend on the batch size), so the
+/// results do not depend on the split.
+enum ParallelRows {
+    /// Parts for `rows` rows costing about `workPerRow` flops each: one per thread while every
+    /// part keeps at least `minimumWork` (waking a worker and joining it costs microseconds).
+    static func parts(rows: Int, workPerRow: Double, minimumWork: Double = 2e6) -> Int {
+        let threads = Int(rk_threads())
+        guard threads > 1, rows > 1 else { return 1 }
+        let byWork = Int(Double(rows) * workPerRow / minimumWork)
+        return max(1, min(threads, rows, byWork))
+    }
+
+    /// Calls `body(r0, r1)` for each of `parts` ranges of rows, concurrently.
+    static func run(rows: Int, parts: Int, _ body: (_ r0: Int, _ r1: Int) -> Void) {
+        guard parts > 1 else {
+            body(0, rows)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let job = Job(rows: rows, body: body)
+            withExtendedLifetime(job) {
+                rk_parallel_parts(Int32(parts), { context, part, parts in
+                    let job = Unmanaged<Job>.fromOpaque(context!).takeUnretainedValue()
+                    let (t, n) = (Int(part), Int(parts))
+                    job.body(job.rows * t / n, job.rows * (t + 1) / n)
+                }, Unmanaged.passUnretained(job).toOpaque())
+            }
+        }
+    }
+
+    private final class Job {
+        let rows: Int
+        let body: (Int, Int) -> Void
+        init(rows: Int, body: @escaping (Int, Int) -> Void) {
+            self.rows = rows
+            self.body = body
+        }
+    }
+}
