@@ -85,13 +85,7 @@ static void run_step(step_job *j) {
     long want = (j->B * j->H) / RK_GATES_MIN_PER_THREAD;
     if (want > j->B) want = j->B;
     if (want > rk_pool_threads()) want = rk_pool_threads();
-    const int nt = want > 1 ? rk_pool_acquire((int)want) : 1;
-    if (nt > 1) {
-        rk_pool_run(nt, step_task, j);
-        rk_pool_release();
-    } else {
-        step_rows(j, 0, j->B);
-    }
+    rk_parallel_parts(want > 1 ? (int)want : 1, step_task, j);
 }
 
 void rk_lstm_forward(long B, long H, const float *a, long lda, const float *bias, const float *c_prev, long ldcp,
@@ -202,13 +196,7 @@ static void run_flat(flat_job *j, long work) {
     const long blocks = (j->units + j->align - 1) / j->align;
     if (want > blocks) want = blocks;
     if (want > rk_pool_threads()) want = rk_pool_threads();
-    const int nt = want > 1 ? rk_pool_acquire((int)want) : 1;
-    if (nt > 1) {
-        rk_pool_run(nt, flat_task, j);
-        rk_pool_release();
-    } else {
-        flat_range(j, 0, j->units);
-    }
+    rk_parallel_parts(want > 1 ? (int)want : 1, flat_task, j);
 }
 
 void rk_adam(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2, float eps,

@@ -7,12 +7,16 @@ import CRecurrentKernels
 /// the same operations in any part (the kernels' rows do not depend on the batch size), so the
 /// results do not depend on the split.
 enum ParallelRows {
+    /// Flops a part must keep for a split to pay (waking a worker and joining it costs
+    /// microseconds). Tests set 0 to split every batch as finely as the threads allow.
+    nonisolated(unsafe) static var minimumWork: Double = 2e6
+
     /// Parts for `rows` rows costing about `workPerRow` flops each: one per thread while every
-    /// part keeps at least `minimumWork` (waking a worker and joining it costs microseconds).
-    static func parts(rows: Int, workPerRow: Double, minimumWork: Double = 2e6) -> Int {
+    /// part keeps at least `minimumWork`.
+    static func parts(rows: Int, workPerRow: Double) -> Int {
         let threads = Int(rk_threads())
         guard threads > 1, rows > 1 else { return 1 }
-        let byWork = Int(Double(rows) * workPerRow / minimumWork)
+        let byWork = minimumWork > 0 ? Int(Double(rows) * workPerRow / minimumWork) : rows
         return max(1, min(threads, rows, byWork))
     }
 

@@ -121,6 +121,44 @@ final class StackTests: XCTestCase {
         XCTAssertTrue(report.passed, "\(report)")
     }
 
+    /// The time loops split by batch rows over the threads (`ParallelRows`), forced down to one row
+    /// per part, give the bits of the whole batch in one part: outputs, final states and every
+    /// gradient, with ragged lengths (rows ending early, one empty) in both directions.
+    func testTimeLoopsSplitByRowsGiveTheSameBits() throws {
+        let (threads, minimumWork) = (GEMM.threads, ParallelRows.minimumWork)
+        defer { (GEMM.threads, ParallelRows.minimumWork) = (threads, minimumWork) }
+        for kind in CellKind.allCases {
+            for bidirectional in [false, true] {
+                let su = try makeSetup(kind, layers: 2, bidirectional: bidirectional, b: 4, t: 6)
+                let (stack, b, t) = (su.stack, su.b, su.t)
+                func run() -> [Float] {
+                    var y = [Float](repeating: 0, count: b * t * stack.outputSize)
+                    var sT = [Float](repeating: 0, count: stack.stateCount(batch: b))
+                    let lengths: [Int32] = [6, 3, 0, 5]
+                    let ws = RecurrentStackWorkspace()
+                    var rng = SeededGenerator(seed: 0)
+                    stack.forward(input: su.x.pointer, batch: b, steps: t, lengths: lengths, initialState: su.s0.pointer,
+                                  output: &y, finalState: &sT, rng: &rng, workspace: ws, arena: su.arena)
+                    su.arena.zeroGradients()
+                    var dx = [Float](repeating: 0, count: b * t * stack.inputSize)
+                    var ds0 = [Float](repeating: 0, count: sT.count)
+                    stack.backward(input: su.x.pointer, batch: b, steps: t, lengths: lengths,
+                                   outputGradient: randomArray(y.count, seed: 5), finalStateGradient: randomArray(sT.count, seed: 6),
+                                   inputGradient: &dx, initialStateGradient: &ds0, workspace: ws, arena: su.arena)
+                    return y + sT + dx + ds0 + Array(UnsafeBufferPointer(start: su.arena.gradients, count: su.arena.count))
+                }
+                GEMM.threads = 1
+                let whole = run()
+                GEMM.threads = 3
+                ParallelRows.minimumWork = 0
+                XCTAssertEqual(ParallelRows.parts(rows: b, workPerRow: 1), 3)
+                let split = run()
+                ParallelRows.minimumWork = minimumWork
+                XCTAssertTrue(whole == split, "\(kind) bi \(bidirectional): \(zip(whole, split).filter { $0 != $1 }.count) values differ")
+            }
+        }
+    }
+
     func testDropoutOnlyInTrainingAndSeeded() throws {
         let su = try makeSetup(.gru, layers: 2, bidirectional: false, dropout: 0.5)
         func run(training: Bool, seed: UInt64) -> [Float] {
