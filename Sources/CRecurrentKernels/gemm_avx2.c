@@ -22,7 +22,7 @@ RK_INLINE A256 __m256i lane_mask8(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx); /* lane l on when l < n */
 }
 
-RK_INLINE A256 void tile256(const int R, const int EDGE, int kc, const float *RK_RESTRICT a,
+RK_INLINE A256 void tile256(const int R, const int EDGE, int kc, const float *RK_RESTRICT a, long ldak,
                             const float *RK_RESTRICT b, long ldbk, float *RK_RESTRICT c, long ldc,
                             int nr, float alpha, float beta) {
     __m256 acc[MR2][2];
@@ -37,7 +37,7 @@ RK_INLINE A256 void tile256(const int R, const int EDGE, int kc, const float *RK
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
-        a += MR2;
+        a += ldak;
         b += ldbk;
     }
 
@@ -64,12 +64,12 @@ RK_INLINE A256 void tile256(const int R, const int EDGE, int kc, const float *RK
     }
 }
 
-static A256 void kernel_avx2(int kc, const float *RK_RESTRICT a, const float *RK_RESTRICT b, long ldbk,
+static A256 void kernel_avx2(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
                              float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
 #define RK_CASE(R)                                                                  \
     case R:                                                                         \
-        if (nr >= NR2) tile256(R, 0, kc, a, b, ldbk, c, ldc, nr, alpha, beta);      \
-        else tile256(R, 1, kc, a, b, ldbk, c, ldc, nr, alpha, beta);                \
+        if (nr >= NR2) tile256(R, 0, kc, a, ldak, b, ldbk, c, ldc, nr, alpha, beta);      \
+        else tile256(R, 1, kc, a, ldak, b, ldbk, c, ldc, nr, alpha, beta);                \
         return;
     switch (mr) {
         RK_CASE(1) RK_CASE(2) RK_CASE(3) RK_CASE(4) RK_CASE(5) RK_CASE(6)
@@ -89,6 +89,7 @@ const rk_gemm_arch rk_arch_avx2 = {
     /* Reading B in place (one cache line per k row, rows ldb apart) lost to
        packing on Zen 5 for M = 50, N*K = 1M; only small B gained: keep packing. */
     .direct_b_max_m = 0,
+    .direct_a = 1,
     .kernel = kernel_avx2,
     .pack_a = 0, .pack_b = 0, .gemv = 0,
 };

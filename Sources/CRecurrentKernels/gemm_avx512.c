@@ -37,7 +37,7 @@ RK_INLINE A512 __mmask16 lane_mask(int n) {
 }
 
 /* R rows (compile-time after inlining) x NR columns, EDGE: nr < NR (masked). */
-RK_INLINE A512 void tile512(const int R, const int EDGE, int kc, const float *RK_RESTRICT a,
+RK_INLINE A512 void tile512(const int R, const int EDGE, int kc, const float *RK_RESTRICT a, long ldak,
                             const float *RK_RESTRICT b, long ldbk, float *RK_RESTRICT c, long ldc,
                             int nr, float alpha, float beta) {
     __m512 acc[RK512_MR][RK512_NV];
@@ -54,7 +54,7 @@ RK_INLINE A512 void tile512(const int R, const int EDGE, int kc, const float *RK
             const __m512 ai = _mm512_set1_ps(a[i]);
             RK_UNROLL for (int v = 0; v < RK512_NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
-        a += RK512_MR; /* panel stride is always MR, whatever R */
+        a += ldak; /* MR for a packed panel, whatever R */
         b += ldbk;
     }
 
@@ -76,12 +76,12 @@ RK_INLINE A512 void tile512(const int R, const int EDGE, int kc, const float *RK
     }
 }
 
-static A512 void kernel_avx512(int kc, const float *RK_RESTRICT a, const float *RK_RESTRICT b, long ldbk,
+static A512 void kernel_avx512(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
                                float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
 #define RK_CASE(R)                                                                     \
     case R:                                                                            \
-        if (nr >= RK512_NR) tile512(R, 0, kc, a, b, ldbk, c, ldc, nr, alpha, beta);    \
-        else tile512(R, 1, kc, a, b, ldbk, c, ldc, nr, alpha, beta);                   \
+        if (nr >= RK512_NR) tile512(R, 0, kc, a, ldak, b, ldbk, c, ldc, nr, alpha, beta);    \
+        else tile512(R, 1, kc, a, ldak, b, ldbk, c, ldc, nr, alpha, beta);                   \
         return;
     switch (mr) {
         RK_CASE(1) RK_CASE(2) RK_CASE(3) RK_CASE(4)
@@ -300,6 +300,7 @@ const rk_gemm_arch rk_arch_avx512 = {
     /* Measured on Zen 5: reading B in place is as fast as packing it up to
        M ~ 1000 (even for ldb = 4096, 8192) and 25% faster at M = 50. */
     .direct_b_max_m = 256,
+    .direct_a = 1,
     .kernel = kernel_avx512,
     .pack_a = pack_a_avx512, .pack_b = pack_b_avx512,
     .gemv = gemv_avx512,

@@ -13,7 +13,7 @@
 #define MRG 4
 #define NRG 16
 
-static void kernel_generic(int kc, const float *RK_RESTRICT a, const float *RK_RESTRICT b, long ldbk,
+static void kernel_generic(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
                            float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
     float acc[MRG][NRG] = {{0}};
     for (int k = 0; k < kc; k++) {
@@ -21,7 +21,7 @@ static void kernel_generic(int kc, const float *RK_RESTRICT a, const float *RK_R
             const float ai = a[i];
             for (int j = 0; j < NRG; j++) acc[i][j] += ai * b[j];
         }
-        a += MRG;
+        a += ldak; /* MRG: this kernel reads whole panels (direct_a = 0) */
         b += ldbk;
     }
     for (int i = 0; i < mr; i++) {
@@ -39,6 +39,7 @@ const rk_gemm_arch rk_arch_generic = {
     .mr = MRG, .nr = NRG,
     .kc = 256, .mc = 512, .nc = 256,
     .direct_b_max_m = 0, /* reads all NRG columns of b: needs the zero-padded panel */
+    .direct_a = 0,       /* and all MRG rows of a */
     .kernel = kernel_generic,
     .pack_a = 0, .pack_b = 0, .gemv = 0,
 };

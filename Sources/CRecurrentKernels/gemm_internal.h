@@ -44,7 +44,9 @@
 /*
  * Micro-kernel: one mr x nr tile of C (mr <= MR, nr <= NR).
  *
- *   a    : packed A panel, element (i, k) at a[k*MR + i]          (MR x kc)
+ *   a    : A panel, element (i, k) at a[k*ldak + i]: packed (ldak == MR) or, for archs with
+ *          direct_a, op(A) read in place (ldak == lda when transA, 1 for a single row of
+ *          A; only the mr valid rows may be touched)
  *   b    : B, element (k, j) at b[k*ldbk + j]; either a packed panel
  *          (ldbk == NR, zero-padded to NR columns) or, for archs with
  *          direct_b_max_m > 0, op(B) itself read in place (ldbk == ldb, only
@@ -53,7 +55,7 @@
  *
  *   C = alpha * sum_k a(i,k) b(k,j) + beta * C   (beta == 0: C is not read)
  */
-typedef void (*rk_kernel_fn)(int kc, const float *RK_RESTRICT a, const float *RK_RESTRICT b, long ldbk,
+typedef void (*rk_kernel_fn)(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
                              float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta);
 
 /* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into ceil(mc/MR) panels of MR x kc. */
@@ -78,6 +80,7 @@ typedef struct {
     int kc, mc, nc;    /* cache blocks: max K block, rows of A per pack, columns of B per pack */
     int direct_b_max_m; /* read op(B) in place, unpacked, when transB == 0 and M <= this
                            (the kernel must then touch only the nr valid columns) */
+    int direct_a;       /* the kernel may read op(A) in place (see rk_kernel_fn) */
     rk_kernel_fn kernel;
     rk_pack_a_fn pack_a; /* NULL: the portable packers of gemm_pack.c */
     rk_pack_b_fn pack_b;

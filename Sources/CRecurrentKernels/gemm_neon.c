@@ -16,7 +16,7 @@
 #define MRN 8
 #define NRN 12
 
-RK_INLINE void tile_neon(int kc, const float *RK_RESTRICT a, const float *RK_RESTRICT b, long ldbk,
+RK_INLINE void tile_neon(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
                          float *RK_RESTRICT c, long ldc, float alpha, float beta) {
     float32x4_t c00 = vdupq_n_f32(0), c01 = c00, c02 = c00, c10 = c00, c11 = c00, c12 = c00;
     float32x4_t c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
@@ -32,7 +32,7 @@ RK_INLINE void tile_neon(int kc, const float *RK_RESTRICT a, const float *RK_RES
         RK_ROW(0, a0, 0) RK_ROW(1, a0, 1) RK_ROW(2, a0, 2) RK_ROW(3, a0, 3)
         RK_ROW(4, a1, 0) RK_ROW(5, a1, 1) RK_ROW(6, a1, 2) RK_ROW(7, a1, 3)
 #undef RK_ROW
-        a += MRN;
+        a += ldak; /* MRN: this kernel reads whole panels (direct_a = 0) */
         b += ldbk;
     }
     const float32x4_t va = vdupq_n_f32(alpha), vb = vdupq_n_f32(beta);
@@ -48,17 +48,17 @@ RK_INLINE void tile_neon(int kc, const float *RK_RESTRICT a, const float *RK_RES
 #undef RK_STORE1
 }
 
-static void kernel_neon(int kc, const float *RK_RESTRICT a, const float *RK_RESTRICT b, long ldbk,
+static void kernel_neon(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
                         float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
     if (mr == MRN && nr == NRN) {
-        tile_neon(kc, a, b, ldbk, c, ldc, alpha, beta);
+        tile_neon(kc, a, ldak, b, ldbk, c, ldc, alpha, beta);
         return;
     }
     float t[MRN * NRN] = {0};
     if (beta != 0.0f)
         for (int i = 0; i < mr; i++)
             for (int j = 0; j < nr; j++) t[i * NRN + j] = c[(long)i * ldc + j];
-    tile_neon(kc, a, b, ldbk, t, NRN, alpha, beta);
+    tile_neon(kc, a, ldak, b, ldbk, t, NRN, alpha, beta);
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) c[(long)i * ldc + j] = t[i * NRN + j];
 }
@@ -72,6 +72,7 @@ const rk_gemm_arch rk_arch_neon = {
     .mr = MRN, .nr = NRN,
     .kc = 256, .mc = 512, .nc = 384,
     .direct_b_max_m = 0, /* reads all 12 columns: needs the zero-padded panel */
+    .direct_a = 0,       /* and all 8 rows */
     .kernel = kernel_neon,
     .pack_a = 0, .pack_b = 0, .gemv = 0,
 };
