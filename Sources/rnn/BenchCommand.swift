@@ -33,8 +33,7 @@ struct GEMMBench: ParsableCommand {
     @Option(help: "Matrix size N (N×N times N×N), 1...8192.")
     var size: Int = 512
 
-    @Option(help: "Worker threads (0: one per core).")
-    var threads: Int = 0
+    @OptionGroup var kernelThreads: KernelThreads
 
     @Option(help: "Kernel path: generic, avx2, avx512 or neon (default: the best this CPU has).")
     var path: String?
@@ -47,7 +46,6 @@ struct GEMMBench: ParsableCommand {
 
     func validate() throws {
         guard (1...8192).contains(size) else { throw ValidationError("invalid size '\(size)': expected 1...8192") }
-        guard threads >= 0 && threads <= 1024 else { throw ValidationError("invalid threads '\(threads)': expected 0...1024") }
         guard seconds > 0 && seconds <= 600 else { throw ValidationError("invalid seconds '\(seconds)': expected (0, 600]") }
         if let path, GEMM.Path.allCases.first(where: { $0.name == path }) == nil {
             throw ValidationError("invalid path '\(path)': expected generic, avx2, avx512 or neon")
@@ -59,7 +57,7 @@ struct GEMMBench: ParsableCommand {
             let p = GEMM.Path.allCases.first { $0.name == path }!
             guard GEMM.select(p) else { throw ValidationError("path '\(path)' is not available on this CPU") }
         }
-        GEMM.threads = threads
+        kernelThreads.apply()
         let n = size
         var rng = SeededGenerator(seed: 42)
         let a = (0..<(n * n)).map { _ in rng.nextUniform(-1, 1) }
@@ -129,8 +127,7 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Steps per sequence (custom case).")
     var seq: Int = 50
 
-    @Option(help: "Worker threads (0: one per core).")
-    var threads: Int = 0
+    @OptionGroup var kernelThreads: KernelThreads
 
     @Option(help: "Seconds to measure each case.")
     var seconds: Double = 3
@@ -146,12 +143,11 @@ struct TrainBench: ParsableCommand {
         for (name, value) in [("hidden", hidden), ("layers", layers), ("batch", batch), ("seq", seq)] where value < 1 || value > 100_000 {
             throw ValidationError("invalid \(name) '\(value)': expected 1...100000")
         }
-        guard threads >= 0 && threads <= 1024 else { throw ValidationError("invalid threads '\(threads)': expected 0...1024") }
         guard seconds > 0 && seconds <= 3600 else { throw ValidationError("invalid seconds '\(seconds)': expected (0, 3600]") }
     }
 
     func run() throws {
-        GEMM.threads = threads
+        kernelThreads.apply()
         let cases: [BenchmarkCase]
         if let cell {
             cases = [BenchmarkCase(kind: try CellKind(parsing: cell), hiddenSize: hidden, layers: layers, batch: batch, steps: seq)]
@@ -192,8 +188,7 @@ struct CasesBench: ParsableCommand {
     @Option(help: "A standard case: \(BenchmarkCase.standard.map(\.name).joined(separator: ", ")) (default: all).")
     var `case`: String?
 
-    @Option(help: "Worker threads (0: one per core).")
-    var threads: Int = 0
+    @OptionGroup var kernelThreads: KernelThreads
 
     @Option(help: "Seconds of training steps to time per case.")
     var seconds: Double = 3
@@ -211,7 +206,6 @@ struct CasesBench: ParsableCommand {
         if let name = `case`, !BenchmarkCase.standard.contains(where: { $0.name == name }) {
             throw ValidationError("unknown case '\(name)': expected one of \(BenchmarkCase.standard.map(\.name).joined(separator: ", "))")
         }
-        guard threads >= 0 && threads <= 1024 else { throw ValidationError("invalid threads '\(threads)': expected 0...1024") }
         guard seconds > 0 && seconds <= 3600 else { throw ValidationError("invalid seconds '\(seconds)': expected (0, 3600]") }
         guard tokens >= 1 && tokens <= 10_000_000 else { throw ValidationError("invalid tokens '\(tokens)': expected 1...10000000") }
     }
@@ -222,7 +216,7 @@ struct CasesBench: ParsableCommand {
             for c in BenchmarkCase.standard {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
-                process.arguments = ["bench", "cases", "--case", c.name, "--threads", "\(threads)", "--seconds", "\(seconds)",
+                process.arguments = ["bench", "cases", "--case", c.name, "--threads", "\(kernelThreads.threads)", "--seconds", "\(seconds)",
                                      "--tokens", "\(tokens)", "--precision", precision.rawValue] + (json ? ["--json"] : [])
                 try process.run()
                 process.waitUntilExit()
@@ -230,7 +224,7 @@ struct CasesBench: ParsableCommand {
             }
             return
         }
-        GEMM.threads = threads
+        kernelThreads.apply()
         let c = BenchmarkCase.standard.first { $0.name == name }!
         let train = try benchmarkTraining(c, seconds: seconds)
         let generation = try benchmarkGeneration(c, tokens: tokens, precision: precision)

@@ -43,6 +43,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "How the weights are stored while sampling: fp32, bf16, int8 or w8a8.", transform: parsePrecision)
     var precision: InferencePrecision = .fp32
 
+    @OptionGroup var kernelThreads: KernelThreads
+
     func validate() throws {
         guard length >= 0 && length <= 100_000_000 else { throw ValidationError("invalid length '\(length)': expected 0...100000000") }
         guard temperature > 0 && temperature.isFinite else {
@@ -52,6 +54,7 @@ struct SampleCommand: ParsableCommand {
     }
 
     func run() throws {
+        kernelThreads.apply()
         let model = try CharLanguageModel(contentsOf: checkpoint)
         var buffer = ""
         try model.sample(length: 0, prime: prime, seed: seed) { _ in }   // checks the prime before printing anything
@@ -95,10 +98,13 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Score as sampling with this precision runs: fp32, bf16, int8 or w8a8.", transform: parsePrecision)
     var precision: InferencePrecision = .fp32
 
+    @OptionGroup var kernelThreads: KernelThreads
+
     @Flag(help: "Print {\"chars\": N, \"nats_per_char\": x, \"bits_per_char\": y}.")
     var json = false
 
     func run() throws {
+        kernelThreads.apply()
         let model = try CharLanguageModel(contentsOf: checkpoint)
         let contents = try TextFile.read(text)
         let ids = try model.configuration.vocabulary.encode(contents, source: text)

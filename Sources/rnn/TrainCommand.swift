@@ -70,8 +70,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Output folder.")
     var out: String?
 
-    @Option(help: "Worker threads for the kernels (0: one per core). Results are identical for every count.")
-    var threads: Int = 0
+    @OptionGroup var kernelThreads: KernelThreads
 
     @Option(help: "Continue the run saved in this folder.")
     var resume: String?
@@ -88,12 +87,11 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--out '\(out)' differs from --resume '\(resume!)': a resumed run writes into its own folder")
         }
         if let epochs, epochs < 1 { throw ValidationError("invalid epochs '\(epochs)': expected at least 1") }
-        guard threads >= 0 && threads <= 1024 else { throw ValidationError("invalid threads '\(threads)': expected 0...1024") }
         if let steps, steps < 1 { throw ValidationError("invalid steps '\(steps)': expected at least 1") }
     }
 
     func run() throws {
-        GEMM.threads = threads
+        kernelThreads.apply()
         let trainer: CharTrainer
         if let resume {
             trainer = try CharTrainer(resume: resume, text: text, steps: steps, epochs: epochs)

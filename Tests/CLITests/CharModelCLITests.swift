@@ -191,5 +191,17 @@ final class ThreadCountCLITests: ScratchFolderTestCase {
             checkpoints.append(try Data(contentsOf: URL(fileURLWithPath: (out as NSString).appendingPathComponent("last.safetensors"))))
         }
         XCTAssertEqual(checkpoints[0], checkpoints[1])
+        // Sampling and scoring too (the 512 x 128 batch-1 products split over 2 threads).
+        let checkpoint = (path("run1") as NSString).appendingPathComponent("last.safetensors")
+        var outputs: [String] = []
+        for threads in ["1", "2"] {
+            let sample = try runRNN(["sample", "--checkpoint", checkpoint, "--length", "300", "--threads", threads])
+            let score = try runRNN(["score", "--checkpoint", checkpoint, "--text", text, "--precision", "bf16", "--threads", threads])
+            XCTAssertEqual(sample.status, 0, sample.stderr)
+            XCTAssertEqual(score.status, 0, score.stderr)
+            outputs.append(sample.stdout + score.stdout)
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertGreaterThan(outputs[0].count, 300)
     }
 }
