@@ -101,12 +101,12 @@ int rk_threads(void) { return rk_pool_threads(); }
 #endif
 
 /* A row times a packed B (batch-1 steps) reads every weight once: memory-bound like a GEMV,
-   and each thread keeps its columns' panels in its own L2 across steps. From 0.05 MFLOP, so
-   lstm-128's 512 x 128 products split too: its generation +39% with both cores free, -18%
-   while another process keeps one core busy (a part waits for a worker that lost its core);
-   --threads 1 avoids that. */
+   and each thread keeps its columns' panels in its own L2 across steps. Splitting from 0.05
+   MFLOP as well (lstm-128's 512 x 128 products) gave its generation +39% with both cores free
+   but -5% to -18% whenever another process or VM kept a core busy (a part waits for a worker
+   that lost its core), and choosing by measured times did not recover it: not kept. */
 #ifndef RK_MIN_FLOPS_PER_THREAD_M1
-#define RK_MIN_FLOPS_PER_THREAD_M1 0.05e6
+#define RK_MIN_FLOPS_PER_THREAD_M1 0.1e6
 #endif
 
 typedef struct {

@@ -191,7 +191,7 @@ final class ThreadCountCLITests: ScratchFolderTestCase {
             checkpoints.append(try Data(contentsOf: URL(fileURLWithPath: (out as NSString).appendingPathComponent("last.safetensors"))))
         }
         XCTAssertEqual(checkpoints[0], checkpoints[1])
-        // Sampling and scoring too (the 512 x 128 batch-1 products split over 2 threads).
+        // Sampling and scoring too (bf16 scoring splits its 512 x 128 batch-1 products over 2 threads).
         let checkpoint = (path("run1") as NSString).appendingPathComponent("last.safetensors")
         var outputs: [String] = []
         for threads in ["1", "2"] {
