@@ -7,7 +7,8 @@
  * j0..j1), MR x NR the register tile of the active ISA:
  *
  *   for p0 in K step kc                     K blocks: depend on K only
- *     for ic in [i0,i1) step MC             pack A[ic:+MC, p0:+kc] -> MR x kc panels (L3)
+ *     for ic in [i0,i1) step MC             pack A[ic:+MC, p0:+kc] -> MR x kc panels (L3),
+ *                                           or read it in place (ar->direct_a: one row; transA, N <= 256)
  *       for jc in [j0,j1) step NC           pack B[p0:+kc, jc:+NC] -> kc x NR panels (L2)
  *         for ir in MC step ~MR             this A panel stays in L1 ...
  *           for jr in NC step NR            ... while B panels stream from L2
