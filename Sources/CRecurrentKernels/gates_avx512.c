@@ -25,9 +25,12 @@ typedef __mmask16 vm;
 typedef __m512i vi;
 
 static inline vm vmask(long n) { return n >= 16 ? (vm)0xFFFF : n <= 0 ? (vm)0 : (vm)((1u << n) - 1u); }
-static inline vf vload(const float *p, vm m) { return _mm512_maskz_loadu_ps(m, p); }
+static inline vf vload(const float *p, vm m) { return m == 0xFFFF ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p); }
 static inline vf vload_or(const float *p, vm m, float f) { return _mm512_mask_loadu_ps(_mm512_set1_ps(f), m, p); }
-static inline void vstore(float *p, vf v, vm m) { _mm512_mask_storeu_ps(p, m, v); }
+static inline void vstore(float *p, vf v, vm m) {
+    if (m == 0xFFFF) _mm512_storeu_ps(p, v); /* whole vectors, the common case, without the mask */
+    else _mm512_mask_storeu_ps(p, m, v);
+}
 static inline vf vset1(float x) { return _mm512_set1_ps(x); }
 static inline vf vadd(vf a, vf b) { return _mm512_add_ps(a, b); }
 static inline vf vsub(vf a, vf b) { return _mm512_sub_ps(a, b); }
