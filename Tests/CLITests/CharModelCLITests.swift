@@ -48,6 +48,34 @@ final class CharModelCLITests: ScratchFolderTestCase {
         XCTAssertTrue(resumed.stdout.contains("resuming at step 40"), resumed.stdout)
     }
 
+    /// Finite weights whose outputs overflow Float32 (gates biased open, so h ≈ 0.76, into a head of
+    /// 3e38s): `sample` and `score` refuse with one line at every precision instead of printing NaN.
+    func testOverflowingWeightsAreRefused() throws {
+        let corpus = write("corpus.txt", text(3000))
+        let out = path("run")
+        let train = try run(["train", "--text", corpus, "--hidden", "16", "--layers", "1", "--steps", "2", "--out", out])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        var data = try Data(contentsOf: URL(fileURLWithPath: (out as NSString).appendingPathComponent("best.safetensors")))
+        let n = Int(data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) })
+        let header = try XCTUnwrap(JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + n))) as? [String: Any])
+        for (tensor, value) in [("rnn.bias_ih_l0", Float(30)), ("head.weight", Float(3e38))] {
+            let offsets = try XCTUnwrap((header[tensor] as? [String: Any])?["data_offsets"] as? [Int])
+            let bytes = withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }
+            for o in stride(from: 8 + n + offsets[0], to: 8 + n + offsets[1], by: 4) { data.replaceSubrange(o..<(o + 4), with: bytes) }
+        }
+        let file = path("huge.safetensors")
+        try data.write(to: URL(fileURLWithPath: file))
+        for precision in ["fp32", "bf16", "int8", "w8a8"] {
+            for arguments in [["sample", "--checkpoint", file, "--length", "20"], ["score", "--checkpoint", file, "--text", corpus]] {
+                let r = try run(arguments + ["--precision", precision])
+                XCTAssertNotEqual(r.status, 0, "\(arguments[0]) \(precision): \(r.stdout)")
+                XCTAssertTrue(r.stderr.contains("overflow Float32"), "\(arguments[0]) \(precision): \(r.stderr)")
+                XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+                XCTAssertFalse(r.stdout.contains("nan"), r.stdout)
+            }
+        }
+    }
+
     func testBadInputsFailCleanlyAndWriteNothing() throws {
         let corpus = write("corpus.txt", text(3000))
         FileManager.default.createFile(atPath: path("empty.txt"), contents: Data())

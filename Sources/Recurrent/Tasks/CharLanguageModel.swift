@@ -135,7 +135,8 @@ public final class CharLanguageModel: @unchecked Sendable {
 
     /// The mean negative log-likelihood of `ids` read as one stream from a zero state: each token
     /// predicted from all tokens before it (N − 1 predictions), in chunks of `chunk` steps.
-    /// - Returns: total nats and the number of predictions.
+    /// - Returns: total nats (NaN or infinite when finite weights overflow Float32 on this text;
+    ///   the `precision:` form throws then) and the number of predictions.
     public func negativeLogLikelihood(_ ids: [Int32], chunk: Int = 256) -> (nats: Double, predictions: Int) {
         guard ids.count >= 2 else { return (0, 0) }
         let v = configuration.vocabulary.count
@@ -165,10 +166,21 @@ public final class CharLanguageModel: @unchecked Sendable {
     /// batch-1 steps that `sample(precision:)` runs — the same narrow weights, kernels and
     /// arithmetic (for w8a8 the quantised activations too) — and the loss is summed over the same
     /// chunks, so the difference from fp32 is what the precision costs.
-    /// - Throws: `RecurrentError.invalidArgument` for a weight that is not finite.
+    /// - Throws: `RecurrentError.invalidArgument` for a weight that is not finite, or for finite
+    ///   weights whose outputs overflow Float32 on this text (the loss is not finite).
     public func negativeLogLikelihood(_ ids: [Int32], chunk: Int = 256,
                                       precision: InferencePrecision) throws -> (nats: Double, predictions: Int) {
-        guard precision != .fp32 else { return negativeLogLikelihood(ids, chunk: chunk) }
+        let result = precision == .fp32 ? negativeLogLikelihood(ids, chunk: chunk)
+                                        : try steppedNegativeLogLikelihood(ids, chunk: chunk, precision: precision)
+        guard result.nats.isFinite else {
+            throw RecurrentError.invalidArgument(name: "model output", value: "not finite",
+                                                 expected: "finite probabilities; the checkpoint's weights are too large (they overflow Float32)")
+        }
+        return result
+    }
+
+    private func steppedNegativeLogLikelihood(_ ids: [Int32], chunk: Int,
+                                              precision: InferencePrecision) throws -> (nats: Double, predictions: Int) {
         guard ids.count >= 2 else { return (0, 0) }
         let v = configuration.vocabulary.count
         let stepper = try TokenStepper(self, precision: precision)
