@@ -151,7 +151,7 @@ typedef struct {
     const rk_gates_arch *g;
     int kind;
     long units, align; /* the range split: units in multiples of align (the last part takes the rest) */
-    long n, rows, cols, ld;
+    long rows, cols, ld;
     float *w, *m, *v, *y;
     const float *gr, *b, *x;
     const int32_t *ids;
@@ -201,7 +201,7 @@ static void run_flat(flat_job *j, long work) {
 
 void rk_adam(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2, float eps,
              float weight_decay, int decoupled, float step_size, float c2_root) {
-    flat_job j = {.kind = FLAT_ADAM, .units = n, .align = 64, .n = n, .w = w, .gr = g, .m = m, .v = v, .lr = lr,
+    flat_job j = {.kind = FLAT_ADAM, .units = n, .align = 64, .w = w, .gr = g, .m = m, .v = v, .lr = lr,
                   .beta1 = beta1, .beta2 = beta2, .eps = eps, .weight_decay = weight_decay,
                   .decoupled = decoupled, .step_size = step_size, .c2_root = c2_root};
     run_flat(&j, 8 * n); /* seven arrays, a division and a square root per element */
