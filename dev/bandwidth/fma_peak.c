@@ -1,21 +1,16 @@
 // The cores' float32 FMA ceiling: 12 independent chains of 512-bit FMAs per thread, both cores.
 //   cc -O2 -mavx512f -mfma -pthread fma_peak.c -o fma_peak && ./fma_peak [threads]
-#define _GNU_SOURCE
+#include "pinned.h" /* first: it defines _GNU_SOURCE */
 #include <immintrin.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 typedef struct { int core; double gflops; float sink; } Job;
 static pthread_barrier_t barrier;
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
 
 static void *run(void *p) {
   Job *j = p;
-  cpu_set_t set; CPU_ZERO(&set); CPU_SET(j->core, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  pin_to_core(j->core);
   __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f), c[12];
   for (int i = 0; i < 12; i++) c[i] = _mm512_set1_ps((float)i);
   pthread_barrier_wait(&barrier);

@@ -1,26 +1,20 @@
 // Read bandwidth of a working set that each core sweeps over and over, both cores at once:
 // the ceiling for batch-1 generation, which reads every weight once per token.
 //   cc -O2 -mavx512f -pthread read_bw.c -o read_bw && ./read_bw [threads] [KB per thread...]
-// Mode "nta": the last `tail` KB of each sweep is read behind prefetchnta, to test whether
-// the head of the set then stays in L2 (AMD keeps NTA-prefetched lines out of L2).
-#define _GNU_SOURCE
+// NTA_KB=K: the last K KB of each sweep is read behind prefetchnta, to test whether
+// the rest of the set then stays in L2 (it did not on machine A).
+#include "pinned.h" /* first: it defines _GNU_SOURCE */
 #include <immintrin.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct { int core; size_t bytes, nta_bytes; double seconds; float sink; } Job;
 static pthread_barrier_t barrier;
 
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }
-
 static void *run(void *p) {
   Job *j = p;
-  cpu_set_t set; CPU_ZERO(&set); CPU_SET(j->core, &set);
-  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  pin_to_core(j->core);
   size_t n = j->bytes / sizeof(float);
   float *a = aligned_alloc(64, j->bytes);
   for (size_t i = 0; i < n; i++) a[i] = (float)(i & 1023) * 1e-3f;
