@@ -30,6 +30,7 @@ static void *run(void *p) {
 
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2;
+  if (threads < 1 || threads > 8) { fprintf(stderr, "threads: 1 to 8\n"); return 1; }
   Job jobs[8]; pthread_t th[8];
   pthread_barrier_init(&barrier, NULL, threads);
   for (int i = 0; i < threads; i++) { jobs[i] = (Job){.core = i}; pthread_create(&th[i], NULL, run, &jobs[i]); }
