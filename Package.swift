@@ -4,7 +4,11 @@ import PackageDescription
 let package = Package(
     name: "Recurrent",
     products: [
+        // The core: tensors, kernels, cells, layers, models, training, data, checkpoints.
         .library(name: "Recurrent", targets: ["Recurrent"]),
+        // The applications on the core: the roommate, the long-range comparison, the character
+        // model, the sequence tasks, inspection, ONNX export and the benchmark harness.
+        .library(name: "RecurrentApps", targets: ["RecurrentApps"]),
         .executable(name: "rnn", targets: ["rnn"]),
     ],
     dependencies: [
@@ -14,17 +18,20 @@ let package = Package(
         // Hot loops in C: GEMM micro-kernels, CPU-feature dispatch chosen once at start-up.
         .target(name: "CRecurrentKernels"),
         .target(name: "Recurrent", dependencies: ["CRecurrentKernels"]),
+        // Imports the core; the core imports nothing of it (the compiler keeps that wall).
+        .target(name: "RecurrentApps", dependencies: ["Recurrent", "CRecurrentKernels"]),
         .executableTarget(
             name: "rnn",
             dependencies: [
                 "Recurrent",
+                "RecurrentApps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
             name: "RecurrentTests",
-            dependencies: ["Recurrent", "CRecurrentKernels"],
+            dependencies: ["Recurrent", "RecurrentApps", "CRecurrentKernels"],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLITests", dependencies: ["rnn", "Recurrent"]),
+        .testTarget(name: "CLITests", dependencies: ["rnn", "Recurrent", "RecurrentApps"]),
     ],
     swiftLanguageModes: [.v6]
 )

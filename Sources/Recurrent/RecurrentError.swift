@@ -29,6 +29,6 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
 }
 
 @inline(__always)
-func require(_ condition: Bool, _ error: @autoclosure () -> RecurrentError) throws {
+package func require(_ condition: Bool, _ error: @autoclosure () -> RecurrentError) throws {
     if !condition { throw error() }
 }

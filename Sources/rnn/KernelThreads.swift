@@ -1,5 +1,6 @@
 import ArgumentParser
 import Recurrent
+import RecurrentApps
 
 /// `--threads N`: the kernels' worker threads, for every command that runs a model.
 struct KernelThreads: ParsableArguments {

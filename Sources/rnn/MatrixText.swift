@@ -1,5 +1,6 @@
 import Foundation
 import Recurrent
+import RecurrentApps
 
 /// Renders matrices and vectors with their labels, the way the lecture draws them.
 enum MatrixText {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recurrent
+import RecurrentApps
 
 /// `rnn`: the command-line face of Recurrent. It parses and prints; the library does the work.
 @main

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recurrent
+import RecurrentApps
 
 struct RoommateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

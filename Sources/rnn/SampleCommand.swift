@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recurrent
+import RecurrentApps
 
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recurrent
+import RecurrentApps
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import Foundation
 import Recurrent
+import RecurrentApps
 import XCTest
 
 /// A killed training loses at most the steps since its last checkpoint, and leaves nothing

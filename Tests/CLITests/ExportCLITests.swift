@@ -1,5 +1,6 @@
 import Foundation
 import Recurrent
+import RecurrentApps
 import XCTest
 
 /// `rnn export` as a user runs it: one line on success, one line on standard error for each

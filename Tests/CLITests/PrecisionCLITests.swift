@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import Recurrent
+import RecurrentApps
 
 /// `--precision fp32|bf16|int8|w8a8` on `rnn sample`, `rnn score` and `rnn bench`.
 final class PrecisionCLITests: ScratchFolderTestCase {

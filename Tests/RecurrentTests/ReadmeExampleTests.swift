@@ -1,5 +1,6 @@
 import XCTest
 import Recurrent
+import RecurrentApps
 
 /// The README's library example, verbatim in substance: it must compile and run.
 final class ReadmeExampleTests: XCTestCase {

@@ -44,11 +44,11 @@ public enum GEMM {
     }
 
     /// Floats `pack` writes for an op(B) of (K, N) on the active path.
-    static func packedSize(n: Int, k: Int) -> Int { rk_sgemm_packed_b_size(Int32(n), Int32(k)) }
+    package static func packedSize(n: Int, k: Int) -> Int { rk_sgemm_packed_b_size(Int32(n), Int32(k)) }
 
     /// Packs op(B) (K, N) once, for many `multiply(…, packedB:)` calls that share it (the
     /// recurrent weight, reused by every time step). Repack after B changes.
-    static func pack(transB: Bool = false, n: Int, k: Int, b: UnsafePointer<Float>, ldb: Int,
+    package static func pack(transB: Bool = false, n: Int, k: Int, b: UnsafePointer<Float>, ldb: Int,
                      into packed: UnsafeMutablePointer<Float>) {
         rk_sgemm_pack_b(transB ? 1 : 0, Int32(n), Int32(k), b, Int32(ldb), packed)
     }

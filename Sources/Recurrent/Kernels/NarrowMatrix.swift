@@ -44,7 +44,7 @@ public enum InferencePrecision: String, CaseIterable, Sendable {
 ///
 /// The product runs on the fastest path this CPU has (AVX-512, AVX2, portable C; the GEMM's
 /// choice), its rows split over the kernels' threads: the same bits for every thread count.
-final class NarrowMatrix: @unchecked Sendable {
+package final class NarrowMatrix: @unchecked Sendable {
     let precision: InferencePrecision   // bf16, int8 or w8a8
     let rows: Int      // P
     let cols: Int      // K
@@ -57,7 +57,7 @@ final class NarrowMatrix: @unchecked Sendable {
     /// Narrows W (P, K).
     /// - Throws: `RecurrentError.invalidArgument` for `.fp32` (nothing to narrow) or a weight
     ///   that is not finite (`name` says which matrix).
-    init(_ precision: InferencePrecision, rows: Int, cols: Int, weights w: UnsafePointer<Float>, name: String = "W") throws {
+    package init(_ precision: InferencePrecision, rows: Int, cols: Int, weights w: UnsafePointer<Float>, name: String = "W") throws {
         try require(precision != .fp32, .invalidArgument(name: "narrow precision", value: "fp32", expected: "bf16, int8 or w8a8"))
         try require(precision != .w8a8 || cols <= 66_000,
                     .invalidArgument(name: "w8a8 input width", value: "\(cols)", expected: "at most 66000 (int32 sums)"))
@@ -96,7 +96,7 @@ final class NarrowMatrix: @unchecked Sendable {
     var int8Scales: UnsafePointer<Float> { UnsafePointer(scales) }
 
     /// The float32 values this matrix stands for, (P, K).
-    func widened(into out: UnsafeMutablePointer<Float>) {
+    package func widened(into out: UnsafeMutablePointer<Float>) {
         switch precision {
         case .bf16: rk_widen_bf16(rows * cols, bf16Bits, out)
         default: rk_widen_int8(rows, cols, int8Values, scales, out)

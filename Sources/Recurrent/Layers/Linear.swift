@@ -31,7 +31,7 @@ public struct Linear: Sendable {
 
     /// `forward` with W from `GEMM.pack(transB: true, n: N, k: D, …)`, packed once for many calls
     /// (batch-1 generation): the same bits without packing W again.
-    func forward(_ x: UnsafePointer<Float>, rows: Int, output y: UnsafeMutablePointer<Float>, arena: ParameterArena,
+    package func forward(_ x: UnsafePointer<Float>, rows: Int, output y: UnsafeMutablePointer<Float>, arena: ParameterArena,
                  packedWeight: UnsafePointer<Float>) {
         GEMM.multiply(m: rows, n: outputSize, k: inputSize, a: x, lda: inputSize, packedB: packedWeight, beta: 0, c: y,
                       ldc: outputSize)
@@ -39,7 +39,7 @@ public struct Linear: Sendable {
     }
 
     /// `forward` with W stored narrow (`NarrowMatrix` of (N, D), batch-1 inference).
-    func forward(_ x: UnsafePointer<Float>, rows: Int, output y: UnsafeMutablePointer<Float>, arena: ParameterArena,
+    package func forward(_ x: UnsafePointer<Float>, rows: Int, output y: UnsafeMutablePointer<Float>, arena: ParameterArena,
                  narrowWeight: NarrowMatrix) {
         narrowWeight.multiply(x, rows: rows, into: y)
         if let bias { Elementwise.addBias(arena.value(bias), rows: rows, cols: outputSize, to: y, ld: outputSize) }

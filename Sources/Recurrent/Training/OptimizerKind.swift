@@ -16,7 +16,7 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
 
 extension Optimizer {
     /// The moment buffers (each the arena's layout) of this optimiser.
-    var momentBuffers: MomentBuffers {
+    package var momentBuffers: MomentBuffers {
         switch self {
         case let o as Adam: return o.moments
         case let o as Adagrad: return o.moments
@@ -27,7 +27,7 @@ extension Optimizer {
     }
 
     /// Sets the number of steps taken, when restoring a checkpoint.
-    func restore(stepCount: Int) {
+    package func restore(stepCount: Int) {
         switch self {
         case let o as Adam: o.stepCount = stepCount
         case let o as Adagrad: o.stepCount = stepCount

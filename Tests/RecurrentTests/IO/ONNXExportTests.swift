@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// A test-only protobuf reader: one message's fields, by number, in the order written.
 struct ProtobufMessage {

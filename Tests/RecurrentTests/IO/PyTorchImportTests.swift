@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// State dicts saved by PyTorch (Fixtures/make_import_fixtures.py) loaded by name: modules found
 /// whatever their prefix, layer count, direction, bias and dtype; outputs equal PyTorch's; our

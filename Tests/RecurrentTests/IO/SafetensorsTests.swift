@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 final class SafetensorsTests: XCTestCase {
     func testRoundTripAndDeterministicBytes() throws {

@@ -1,6 +1,7 @@
 import XCTest
 import CRecurrentKernels
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// The narrow-weight matrix-vector kernels (bf16, int8) against their double references on
 /// every path this machine has and awkward shapes; the same bits for every thread count; and

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// Random data for a layer test.
 func randomArray(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {

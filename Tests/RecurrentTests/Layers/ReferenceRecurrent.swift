@@ -1,5 +1,6 @@
 import Foundation
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// A plain, slow, Double-precision implementation of PyTorch's recurrent modules, one row at
 /// a time, straight from the formulas: the reference the fast stack is compared with.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// Attention and the encoder–decoder model: finite differences, padding, step-by-step
 /// decoding against the training forward, greedy and beam search, and a tiny learning task.

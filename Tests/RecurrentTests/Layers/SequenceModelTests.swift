@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// Every readout of SequenceModel, with ragged lengths and both directions, against finite differences.
 final class SequenceModelTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// The stack against the Double reference, finite differences, lengths and streaming.
 final class StackTests: XCTestCase {

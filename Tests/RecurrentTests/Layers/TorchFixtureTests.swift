@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// Outputs, final states and every gradient against fixtures made by PyTorch
 /// (Fixtures/make_fixtures.py), with PyTorch's state dict loaded by name.

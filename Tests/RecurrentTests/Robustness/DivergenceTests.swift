@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// A training whose loss (or whose weights) stop being finite stops, names the step, and keeps
 /// the last good checkpoint: byte for byte, loadable, resumable.

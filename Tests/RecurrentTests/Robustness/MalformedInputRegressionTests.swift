@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// Inputs that used to trap (or to make us allocate without bound) and now throw a RecurrentError.
 /// Found by the libFuzzer targets in Fuzz/ and by reading the loading code around them.

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// A temporary folder removed after the test.
 final class TemporaryFolder {

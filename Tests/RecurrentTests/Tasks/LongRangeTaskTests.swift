@@ -4,6 +4,7 @@ import XCTest
 import FoundationXML
 #endif
 @testable import Recurrent
+@testable import RecurrentApps
 
 final class LongRangeTaskTests: XCTestCase {
     func testAddingBatchesAndBaseline() {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// Reduced-precision inference: narrow steps against the Double reference run with the widened
 /// weights, scores within 0.5% of float32 on a trained model, and sampling that is seeded and

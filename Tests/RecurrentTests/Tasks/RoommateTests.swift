@@ -1,5 +1,6 @@
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 final class RoommateTests: XCTestCase {
     func testLectureMatrices() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 /// fit → predict → evaluate for each many-to-one and aligned task, on small generated data.
 final class SequenceTaskTests: XCTestCase {

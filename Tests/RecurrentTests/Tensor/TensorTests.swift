@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Recurrent
+@testable import RecurrentApps
 
 final class SeededGeneratorTests: XCTestCase {
     /// Values from an independent Python implementation of SplitMix64 + xoshiro256**.

@@ -36,8 +36,14 @@ public struct PyTorchStateDict: Sendable {
         public let rows: Int
         public let cols: Int
         public let hasBias: Bool
-        var weightName: String { prefix.isEmpty ? "weight" : prefix + ".weight" }
-        var biasName: String { prefix.isEmpty ? "bias" : prefix + ".bias" }
+        package init(prefix: String, rows: Int, cols: Int, hasBias: Bool) {
+            self.prefix = prefix
+            self.rows = rows
+            self.cols = cols
+            self.hasBias = hasBias
+        }
+        package var weightName: String { prefix.isEmpty ? "weight" : prefix + ".weight" }
+        package var biasName: String { prefix.isEmpty ? "bias" : prefix + ".bias" }
     }
 
     public let file: SafetensorsFile
@@ -78,7 +84,7 @@ public struct PyTorchStateDict: Sendable {
     }
 
     /// Splits "enc.lstm.weight_ih_l1_reverse" into ("enc.lstm", "weight_ih", 1, true).
-    static func parseRecurrentName(_ name: String) -> (prefix: String, kind: String, layer: Int, reverse: Bool)? {
+    package static func parseRecurrentName(_ name: String) -> (prefix: String, kind: String, layer: Int, reverse: Bool)? {
         var rest = Substring(name)
         let reverse = rest.hasSuffix("_reverse")
         if reverse { rest = rest.dropLast("_reverse".count) }
@@ -155,7 +161,7 @@ public struct PyTorchStateDict: Sendable {
 
     /// Copies tensor `name` (any float dtype, converted to Float32) into `destination`.
     /// - Throws: `RecurrentError.invalidFile` for a non-finite value.
-    func load(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
+    package func load(_ name: String, into destination: UnsafeMutablePointer<Float>, count: Int) throws {
         let values = try file.floats(name)
         guard values.count == count else {
             throw RecurrentError.invalidFile(path: file.path, reason: "tensor '\(name)' has \(values.count) values, expected \(count)")
@@ -168,7 +174,7 @@ public struct PyTorchStateDict: Sendable {
 
     /// Loads a recurrent module into `arena`, whose stack was registered under `targetPrefix`
     /// with the module's sizes: each tensor by name, biases zero when the module has none.
-    func loadRecurrent(_ m: PyTorchRecurrentModule, targetPrefix: String, arena: ParameterArena) throws {
+    package func loadRecurrent(_ m: PyTorchRecurrentModule, targetPrefix: String, arena: ParameterArena) throws {
         for l in 0..<m.layers {
             for suffix in m.bidirectional ? ["", "_reverse"] : [""] {
                 let from = RecurrentParameterNames(prefix: m.prefix, layer: l, suffix: suffix)
@@ -208,5 +214,5 @@ public struct PyTorchStateDict: Sendable {
 
 extension String {
     /// The string without one trailing `suffix`, if it has it.
-    func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+    package func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
 }

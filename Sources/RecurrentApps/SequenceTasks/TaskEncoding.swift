@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// An example as numbers: what the networks read.
 struct EncodedExample: Sendable {

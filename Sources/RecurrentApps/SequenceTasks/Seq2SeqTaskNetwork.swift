@@ -1,3 +1,4 @@
+import Recurrent
 /// seq2seq and caption: `Seq2SeqModel` over encoded examples; sequences in the target
 /// vocabulary with `<bos>` and `<eos>` around them.
 final class Seq2SeqTaskNetwork: TaskNetwork {

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// The lecture's sequence shapes, as tasks on the user's own data.
 public enum SequenceTaskKind: String, CaseIterable, Sendable {

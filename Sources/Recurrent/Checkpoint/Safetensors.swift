@@ -57,7 +57,7 @@ public struct SafetensorsFile: Sendable {
         try self.init(bytes: bytes, path: path)
     }
 
-    static func reason(_ error: Error) -> String {
+    package static func reason(_ error: Error) -> String {
         let ns = error as NSError
         if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
             return String(cString: strerror(Int32(posix.code)))
@@ -231,7 +231,7 @@ public struct SafetensorsFile: Sendable {
         return out
     }
 
-    static func jsonString(_ s: String) -> String { JSONText.string(s) }
+    package static func jsonString(_ s: String) -> String { JSONText.string(s) }
 }
 
 /// IEEE binary16 → binary32, exactly (subnormals, infinities and NaNs included).

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// "Vanilla vs LSTM": the same task, data and budget for each cell; learning curves, final
 /// test losses and the gradient norms ‖∂L/∂h_t‖ at initialisation.

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// Generators of JSONL datasets for each sequence shape, so every example runs with no download.
 public enum ExampleData: String, CaseIterable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// A prediction for one example.
 public enum TaskPrediction: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 // The ONNX messages the exporter needs (onnx.proto, proto2), each written with its fields in
 // field-number order and repeated scalars unpacked, as protobuf's own serialisers write them:

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// The lecture's "perfect roommate" network made trainable.
 ///

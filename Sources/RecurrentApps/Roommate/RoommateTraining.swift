@@ -1,3 +1,4 @@
+import Recurrent
 /// "How to train the RNN? Start with random weights": the roommate task learned by BPTT.
 ///
 /// Every week is a start dish (the dish cooked the day before) and `days` weather days;

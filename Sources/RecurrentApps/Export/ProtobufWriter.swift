@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// A minimal Protocol Buffers wire-format writer: enough to serialise ONNX models.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// Synthetic tasks that need memory over long gaps: where the vanilla RNN fails and gated
 /// cells succeed ("Vanilla vs LSTM").

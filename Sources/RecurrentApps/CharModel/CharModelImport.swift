@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// Which modules of a PyTorch state dict make the character model, when the names alone do not
 /// say: each a module path ("encoder", "model.rnn"), nil to find it by shape.

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// The lecture's "perfect roommate": a dish a day in the cycle pasta → burger → salad → pasta;
 /// on a sunny day the same dish as yesterday, on a rainy day the next one.

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// The ONNX export of a character model: `rnn export`.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// A character-model benchmark case: Embedding(V, H) → stack → Linear(H, V) on B streams of
 /// T steps of random tokens.

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// How to train a character model (`rnn train`): char-rnn's defaults.
 public struct CharTrainingOptions: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Recurrent
 /// Batch-1 inference of a character model, one token at a time: what `sample` and the
 /// reduced-precision score run. `step(id)` reads a token and leaves the logits (V) of the next.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// What a safetensors file holds and what Recurrent can do with it: `rnn inspect`.
 public struct CheckpointInspection: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// How to train a sequence task (`rnn fit`).
 public struct TaskTrainingOptions: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// A trained task model, loaded from a checkpoint, for prediction and evaluation.
 public final class TaskPredictor {

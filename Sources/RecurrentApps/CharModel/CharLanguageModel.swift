@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// The shape of a character model, as a checkpoint's `config` metadata records it:
 /// `{"cell": "lstm", "vocab": [...], "embedding_size": E, "hidden_size": H, "num_layers": L}`.
