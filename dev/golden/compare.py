@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compares two golden-run folders written by record.sh (standard library only).
 
-Every safetensors file: the same tensor names and the same bytes for each (metadata may differ).
+Every safetensors file: the same tensor names and the same bytes for each (metadata may differ;
+training-state tensors `train.*` that only the second folder has are listed, not counted).
 Every metrics.jsonl: the same train_loss and val_loss per line. Every .json and .out file: the
 same text once timings (seconds, tok/s, ETA, elapsed) are masked. Exits 1 on any difference."""
 import json, os, re, struct, sys
@@ -45,7 +46,10 @@ def main(a, b):
                 print(f"MISSING {rel}"); bad += 1; continue
             if name.endswith(".safetensors"):
                 ta, tb = tensors(pa), tensors(pb)
-                for k in sorted(set(ta) | set(tb)):
+                added = sorted(k for k in set(tb) - set(ta) if k.startswith("train."))
+                if added:
+                    print(f"note {rel}: training state added in b: {', '.join(added)}")
+                for k in sorted((set(ta) | set(tb)) - set(added)):
                     if k not in ta or k not in tb:
                         print(f"DIFF {rel}: tensor {k} only in {'a' if k in ta else 'b'}"); bad += 1
                     elif ta[k] != tb[k]:

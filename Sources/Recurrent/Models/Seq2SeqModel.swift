@@ -293,20 +293,17 @@ public struct Seq2SeqModel: Sendable {
 
     // MARK: Training
 
-    /// Teacher-forced forward pass: the mean cross-entropy over the counted targets (those ≥ 0),
-    ///
-    ///     L = −(1/N) Σ_{b,t: y_bt ≥ 0} log softmax(head(h̃_bt))[y_bt],
-    ///
-    /// with h̃ the attention's output (or the decoder's output without attention). Keeps in
-    /// `workspace` what `backward` needs, including ∂L/∂logits.
+    /// Teacher-forced forward pass: the logits head(h̃_bt) (B·T, V) of every target step, with
+    /// h̃ the attention's output (or the decoder's output without attention). Keeps in
+    /// `workspace` what `loss` and `backward` need.
     /// - Parameters:
     ///   - training: applies dropout (between stacked layers and on the head's input), drawing
     ///     masks from `rng`.
-    /// - Returns: L (0 when no target is counted).
+    /// - Returns: the logits, (B·T, V) row-major, valid until the workspace's next forward.
     /// - Throws: `RecurrentError` for a batch that does not fit the model (see `validate`).
     @discardableResult
     public func forward(_ batch: Seq2SeqBatch, training: Bool = false, rng: inout SeededGenerator,
-                        workspace ws: Seq2SeqWorkspace, arena: ParameterArena) throws -> Float {
+                        workspace ws: Seq2SeqWorkspace, arena: ParameterArena) throws -> UnsafeBufferPointer<Float> {
         try validate(batch)
         let (b, t, v) = (batch.batch, batch.targetSteps, targetVocabulary)
         let (e, hd) = (configuration.embeddingSize, configuration.decoderHiddenSize)
@@ -339,10 +336,25 @@ public struct Seq2SeqModel: Sendable {
         }
         let logits = ws.buffers(.logits, b * t * v)
         head.forward(top, rows: b * t, output: logits, arena: arena)
-        let (loss, count) = Loss.softmaxCrossEntropy(logits: logits, rows: b * t, classes: v, targets: batch.targets,
-                                                     gradient: ws.buffers(.logitsGradient, b * t * v))
-        ws.tokenCount = count
         ws.hasForward = true
+        ws.hasLoss = false
+        return UnsafeBufferPointer(start: logits, count: b * t * v)
+    }
+
+    /// The mean cross-entropy of the last `forward`'s logits over the counted targets (those ≥ 0),
+    ///
+    ///     L = −(1/N) Σ_{b,t: y_bt ≥ 0} log softmax(head(h̃_bt))[y_bt],
+    ///
+    /// keeping ∂L/∂logits in `workspace` for `backward` and N in `workspace.tokenCount`.
+    /// - Returns: L (0 when no target is counted).
+    @discardableResult
+    public func loss(_ batch: Seq2SeqBatch, workspace ws: Seq2SeqWorkspace) -> Float {
+        let (b, t, v) = (batch.batch, batch.targetSteps, targetVocabulary)
+        precondition(ws.hasForward && ws.shape.b == b && ws.shape.t == t, "Seq2SeqModel.loss before forward")
+        let (loss, count) = Loss.softmaxCrossEntropy(logits: ws.buffers(.logits, b * t * v), rows: b * t, classes: v,
+                                                     targets: batch.targets, gradient: ws.buffers(.logitsGradient, b * t * v))
+        ws.tokenCount = count
+        ws.hasLoss = true
         return loss
     }
 
@@ -353,8 +365,8 @@ public struct Seq2SeqModel: Sendable {
     /// - Throws: `RecurrentError.shapeMismatch` when the workspace holds another batch's forward.
     public func backward(_ batch: Seq2SeqBatch, workspace ws: Seq2SeqWorkspace, arena: ParameterArena) throws {
         let (b, s, t, v) = (batch.batch, batch.source.steps, batch.targetSteps, targetVocabulary)
-        try require(ws.hasForward && ws.shape == (b, s, t) && ws.vocabulary == v, .shapeMismatch(
-            operation: "Seq2SeqModel.backward (call it after forward on the same batch and workspace)",
+        try require(ws.hasForward && ws.hasLoss && ws.shape == (b, s, t) && ws.vocabulary == v, .shapeMismatch(
+            operation: "Seq2SeqModel.backward (call it after forward and loss on the same batch and workspace)",
             expected: "(B, S, T) = (\(b), \(s), \(t))", found: ws.hasForward ? "\(ws.shape)" : "no forward"))
         let (e, hd) = (configuration.embeddingSize, configuration.decoderHiddenSize)
         let rows = b * t
@@ -798,6 +810,8 @@ public final class Seq2SeqWorkspace: @unchecked Sendable {
     var vocabulary = 0
     var dropoutActive = false
     var hasForward = false
+    /// `loss` ran after the last forward: ∂L/∂logits is in place for backward.
+    var hasLoss = false
     /// Targets counted by the last `forward` (those ≥ 0).
     public internal(set) var tokenCount = 0
 

@@ -6,8 +6,11 @@ import Foundation
 public protocol Optimizer: AnyObject {
     /// The learning rate; schedules may change it between steps.
     var learningRate: Float { get set }
-    /// Steps taken so far.
-    var stepCount: Int { get }
+    /// Steps taken so far; set when a checkpoint restores the optimiser.
+    var stepCount: Int { get set }
+    /// The optimiser's state: moment buffers, each with the arena's layout; checkpoints save
+    /// and restore them.
+    var moments: MomentBuffers { get }
     /// Applies one update from the gradients currently in the arena.
     func step(_ arena: ParameterArena)
 }
@@ -34,7 +37,7 @@ public final class SGD: Optimizer {
     public let momentum: Float
     public let nesterov: Bool
     public let weightDecay: Float
-    public internal(set) var stepCount = 0
+    public var stepCount = 0
     public let moments: MomentBuffers
 
     public init(arena: ParameterArena, learningRate: Float, momentum: Float = 0, nesterov: Bool = false,
@@ -65,7 +68,7 @@ public final class SGD: Optimizer {
 public final class Adagrad: Optimizer {
     public var learningRate: Float
     public let epsilon: Float
-    public internal(set) var stepCount = 0
+    public var stepCount = 0
     public let moments: MomentBuffers
 
     public init(arena: ParameterArena, learningRate: Float, epsilon: Float = 1e-8) {
@@ -90,7 +93,7 @@ public final class RMSprop: Optimizer {
     public var learningRate: Float
     public let alpha: Float
     public let epsilon: Float
-    public internal(set) var stepCount = 0
+    public var stepCount = 0
     public let moments: MomentBuffers
 
     public init(arena: ParameterArena, learningRate: Float, alpha: Float = 0.99, epsilon: Float = 1e-8) {
@@ -120,7 +123,7 @@ public final class Adam: Optimizer {
     public let epsilon: Float
     public let weightDecay: Float
     public let decoupledWeightDecay: Bool
-    public internal(set) var stepCount = 0
+    public var stepCount = 0
     public let moments: MomentBuffers
 
     public init(arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,

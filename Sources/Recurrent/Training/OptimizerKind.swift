@@ -13,27 +13,3 @@ public enum OptimizerKind: String, CaseIterable, Sendable {
         }
     }
 }
-
-extension Optimizer {
-    /// The moment buffers (each the arena's layout) of this optimiser.
-    package var momentBuffers: MomentBuffers {
-        switch self {
-        case let o as Adam: return o.moments
-        case let o as Adagrad: return o.moments
-        case let o as RMSprop: return o.moments
-        case let o as SGD: return o.moments
-        default: preconditionFailure("unknown optimiser \(type(of: self))")
-        }
-    }
-
-    /// Sets the number of steps taken, when restoring a checkpoint.
-    package func restore(stepCount: Int) {
-        switch self {
-        case let o as Adam: o.stepCount = stepCount
-        case let o as Adagrad: o.stepCount = stepCount
-        case let o as RMSprop: o.stepCount = stepCount
-        case let o as SGD: o.stepCount = stepCount
-        default: preconditionFailure("unknown optimiser \(type(of: self))")
-        }
-    }
-}

@@ -41,11 +41,30 @@ final class Seq2SeqTaskNetwork: TaskNetwork {
         return Seq2SeqSource(sequences: batch.map(\.tokens))
     }
 
-    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) throws -> (sum: Double, count: Int) {
+    /// The last forward's batch, as the model reads it.
+    private var last: Seq2SeqBatch?
+    /// Its logits (B·T, V), in the workspace.
+    private var logits: UnsafeBufferPointer<Float>?
+
+    func forward(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) throws {
         let b = Seq2SeqBatch(source: source(batch), targetSequences: batch.map(\.targetTokens), bos: bos, eos: eos)
-        let l = try model.forward(b, training: training, rng: &rng, workspace: workspace, arena: arena)
-        if training { try model.backward(b, workspace: workspace, arena: arena) }
-        return (Double(l) * Double(workspace.tokenCount), workspace.tokenCount)
+        logits = try model.forward(b, training: training, rng: &rng, workspace: workspace, arena: arena)
+        last = b
+    }
+
+    func loss(_ batch: ArraySlice<EncodedExample>) -> BatchLoss {
+        let l = model.loss(last!, workspace: workspace)
+        return BatchLoss(sum: Double(l) * Double(workspace.tokenCount), count: workspace.tokenCount)
+    }
+
+    func backward(_ batch: ArraySlice<EncodedExample>) throws {
+        try model.backward(last!, workspace: workspace, arena: arena)
+    }
+
+    /// Teacher-forced token accuracy: each target token (and <eos>) against the argmax of its step.
+    func accuracy(_ batch: ArraySlice<EncodedExample>) -> (right: Int, count: Int)? {
+        let b = last!
+        return argmaxMatches(logits!.baseAddress!, rows: b.batch * b.targetSteps, classes: model.targetVocabulary) { b.targets[$0] }
     }
 
     func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) throws -> [TaskPrediction] {

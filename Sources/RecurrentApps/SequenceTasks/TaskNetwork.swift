@@ -13,13 +13,36 @@ public enum TaskPrediction: Sendable, Equatable {
     case tokens([Int32], logProbability: Double)
 }
 
-/// What training and prediction need from a task's model.
+/// What training and prediction need from a task's model: forward keeps the outputs, `loss`
+/// measures them (and keeps ∂L/∂outputs), `backward` runs from that gradient.
 protocol TaskNetwork: AnyObject {
     var arena: ParameterArena { get }
-    /// Forward (and, when training, backward: gradients accumulate into the arena) on a batch.
-    /// - Returns: the summed loss and the number of terms it sums over.
-    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) throws -> (sum: Double, count: Int)
+    /// Forward on a batch; the outputs stay in the network for `loss`, `accuracy` and `backward`.
+    func forward(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) throws
+    /// The summed loss of the last forward's outputs and the number of terms it sums over.
+    func loss(_ batch: ArraySlice<EncodedExample>) -> BatchLoss
+    /// Backward from the last `loss`: gradients accumulate (+=) into the arena.
+    func backward(_ batch: ArraySlice<EncodedExample>) throws
+    /// Of the last forward: the argmax predictions that equal their targets, and how many were
+    /// counted (labels, tags, or teacher-forced target tokens); nil for regression.
+    func accuracy(_ batch: ArraySlice<EncodedExample>) -> (right: Int, count: Int)?
     func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) throws -> [TaskPrediction]
+}
+
+/// Of `rows` rows of `classes` logits, those whose largest logit is the row's target (targets
+/// below 0 are not counted).
+func argmaxMatches(_ logits: UnsafePointer<Float>, rows: Int, classes: Int, targets: (Int) -> Int32) -> (right: Int, count: Int) {
+    var right = 0, count = 0
+    for r in 0..<rows {
+        let target = targets(r)
+        guard target >= 0 else { continue }
+        count += 1
+        let row = logits + r * classes
+        var best = 0
+        for j in 1..<classes where row[j] > row[best] { best = j }
+        if best == Int(target) { right += 1 }
+    }
+    return (right, count)
 }
 
 /// classify, regress and tag: Embedding or features → recurrent stack → pooled or per-step head.
@@ -61,7 +84,15 @@ final class SequenceTaskNetwork: TaskNetwork {
         return (tokens, features, batch.map { Int32($0.length) }, t)
     }
 
-    func forward(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator)
+    /// The last forward's outputs and padded batch; the last loss's gradient.
+    private var last: (output: [Float], padded: (tokens: [Int32], features: [Float], lengths: [Int32], steps: Int))?
+    private var gradient: [Float] = []
+
+    func forward(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) {
+        last = run(batch, training: training, rng: &rng)
+    }
+
+    func run(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator)
         -> (output: [Float], padded: (tokens: [Int32], features: [Float], lengths: [Int32], steps: Int)) {
         let p = pad(batch)
         let b = batch.count
@@ -78,44 +109,66 @@ final class SequenceTaskNetwork: TaskNetwork {
         return (output, p)
     }
 
-    func loss(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) -> (sum: Double, count: Int) {
-        let (output, p) = forward(batch, training: training, rng: &rng)
+    /// The targets of a tag batch, a label per valid step and −1 on the padding.
+    private func tagTargets(_ batch: ArraySlice<EncodedExample>, steps: Int) -> [Int32] {
+        var targets = [Int32](repeating: -1, count: batch.count * steps)
+        for (r, e) in batch.enumerated() { for (s, tag) in e.tags.enumerated() { targets[r * steps + s] = tag } }
+        return targets
+    }
+
+    func loss(_ batch: ArraySlice<EncodedExample>) -> BatchLoss {
+        let (output, p) = last!
         let b = batch.count
-        var gradient = [Float](repeating: 0, count: output.count)
-        let result: (sum: Double, count: Int)
+        gradient = [Float](repeating: 0, count: output.count)
         switch spec.kind {
         case .classify:
             let targets = batch.map(\.label)
             let (l, n) = Loss.softmaxCrossEntropy(logits: output, rows: b, classes: outputs, targets: targets, gradient: &gradient)
-            result = (Double(l) * Double(n), n)
+            return BatchLoss(sum: Double(l) * Double(n), count: n)
         case .regress:
             let targets = batch.flatMap(\.values)
             let l = Loss.meanSquaredError(output, target: targets, count: output.count, gradient: &gradient)
-            result = (Double(l) * Double(output.count), output.count)
+            return BatchLoss(sum: Double(l) * Double(output.count), count: output.count)
         default:   // tag: a label per valid step, padding ignored
-            var targets = [Int32](repeating: -1, count: b * p.steps)
-            for (r, e) in batch.enumerated() { for (s, tag) in e.tags.enumerated() { targets[r * p.steps + s] = tag } }
+            let targets = tagTargets(batch, steps: p.steps)
             let (l, n) = Loss.softmaxCrossEntropy(logits: output, rows: b * p.steps, classes: outputs, targets: targets,
                                                   gradient: &gradient)
-            result = (Double(l) * Double(n), n)
+            return BatchLoss(sum: Double(l) * Double(n), count: n)
         }
-        if training {
-            p.lengths.withUnsafeBufferPointer { lengths in
-                p.tokens.withUnsafeBufferPointer { tokens in
-                    p.features.withUnsafeBufferPointer { features in
-                        model.backward(features: features.baseAddress, tokens: tokens.baseAddress, batch: b, steps: p.steps,
-                                       lengths: lengths.baseAddress, readout: readout, outputGradient: gradient,
-                                       workspace: workspace, arena: arena)
-                    }
+    }
+
+    func backward(_ batch: ArraySlice<EncodedExample>) {
+        let p = last!.padded
+        p.lengths.withUnsafeBufferPointer { lengths in
+            p.tokens.withUnsafeBufferPointer { tokens in
+                p.features.withUnsafeBufferPointer { features in
+                    model.backward(features: features.baseAddress, tokens: tokens.baseAddress, batch: batch.count,
+                                   steps: p.steps, lengths: lengths.baseAddress, readout: readout, outputGradient: gradient,
+                                   workspace: workspace, arena: arena)
                 }
             }
         }
-        return result
+    }
+
+    func accuracy(_ batch: ArraySlice<EncodedExample>) -> (right: Int, count: Int)? {
+        let (output, p) = last!
+        switch spec.kind {
+        case .classify:
+            let labels = batch.map(\.label)
+            return output.withUnsafeBufferPointer { argmaxMatches($0.baseAddress!, rows: batch.count, classes: outputs) { labels[$0] } }
+        case .tag:
+            let targets = tagTargets(batch, steps: p.steps)
+            return output.withUnsafeBufferPointer {
+                argmaxMatches($0.baseAddress!, rows: batch.count * p.steps, classes: outputs) { targets[$0] }
+            }
+        default:
+            return nil
+        }
     }
 
     func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) -> [TaskPrediction] {
         var rng = SeededGenerator(seed: 0)
-        let (output, p) = forward(batch, training: false, rng: &rng)
+        let (output, p) = run(batch, training: false, rng: &rng)
         let c = outputs
         var probabilities = [Float](repeating: 0, count: c)
         func best(_ row: UnsafePointer<Float>) -> (Int, Double) {

@@ -16,8 +16,17 @@ public struct TaskTrainingOptions: Sendable {
     public var epochs = 10
     public var batch = 32
     public var learningRate: Float = 2e-3
-    /// The learning rate is multiplied by this after every epoch (1: constant).
+    /// The learning rate is multiplied by this after every epoch (1: constant); used when
+    /// `schedule` is nil.
     public var learningRateDecay: Float = 1
+    /// How the learning rate moves; nil: step decay by `learningRateDecay` every epoch.
+    public var schedule: LearningRateSchedule?
+    public var optimizer: OptimizerKind = .adam
+    /// Stop after this many epochs without a better monitored validation value.
+    public var patience: Int?
+    /// What picks the best checkpoint and drives early stopping: the validation loss, or
+    /// `.metric("accuracy")` (classify, tag, seq2seq and caption).
+    public var monitor: Monitor = .loss
     public var clip: Float = 5
     public var dropout: Float = 0
     public var seed: UInt64 = 1
@@ -41,6 +50,12 @@ public struct TaskTrainingOptions: Sendable {
         try check(learningRateDecay > 0 && learningRateDecay <= 1, "lr-decay", learningRateDecay, "0 < d <= 1")
         try check(dropout >= 0 && dropout < 1, "dropout", dropout, "0 <= p < 1")
         try check(validationFraction > 0 && validationFraction < 1, "validation fraction", validationFraction, "0 < f < 1")
+        try check((patience ?? 1) >= 1, "patience", patience ?? 0, "at least 1")
+        try schedule?.validate()
+        if case .metric(let name) = monitor {
+            try check(name == "accuracy" && kind != .regress, "monitor", name,
+                      kind == .regress ? "loss (regress has no accuracy)" : "loss or accuracy")
+        }
         if let attention {
             try check(kind == .seq2seq, "attention", attention, "no attention for \(kind.rawValue) (seq2seq only)")
             try check(["dot", "general", "additive"].contains(attention), "attention", attention, "dot, general or additive")
@@ -52,6 +67,8 @@ public struct TaskTrainingSummary: Sendable {
     public let epochs: Int
     public let steps: Int
     public let interrupted: Bool
+    /// Why the run ended (completed, interrupted, early stopped).
+    public let reason: TrainingOutcome.Reason
     public let bestValidationLoss: Double?
     public let trainingExamples: Int
     public let validationExamples: Int
@@ -69,31 +86,43 @@ func makeTaskNetwork(_ spec: TaskSpecification, dropout: Float, seed: UInt64,
     }
 }
 
-/// Trains a sequence task: length-bucketed batches, Adam, clipping; after every epoch the
-/// validation loss, a line in metrics.jsonl, loss.svg, best.safetensors (lowest validation loss)
-/// and last.safetensors, each written atomically.
+/// Trains a sequence task: length-bucketed batches, the optimiser on the schedule, clipping;
+/// after every epoch the validation loss and accuracy, a line in metrics.jsonl, loss.svg,
+/// best.safetensors (the best monitored value) and last.safetensors (with everything a
+/// `resume` needs), each written atomically. The loop is the core's `Trainer`.
 public final class TaskTrainer {
     public let options: TaskTrainingOptions
     public let spec: TaskSpecification
-    public let output: String
-    let network: any TaskNetwork
-    let optimizer: Adam
-    let training: [EncodedExample]
-    let validation: [EncodedExample]
+    let task: SequenceTrainingTask
+    let trainer: Trainer<SequenceTrainingTask>
+    let folder: RunFolder
+    let dataPath: String
+    let validationPath: String?
     let skipped: Int
-    var rng: SeededGenerator
-    var history: [(step: Int, train: Double, validation: Double?)] = []
+    public var output: String { folder.path }
+    /// Steps taken so far (a resumed run starts past 0).
+    public var step: Int { trainer.step }
+    public var totalSteps: Int { trainer.options.totalSteps }
+    public var stepsPerEpoch: Int { task.stepsPerEpoch }
 
     /// - Throws: bad options, unreadable or unsuitable data (file and line named), or an output
-    ///   folder that already holds a checkpoint.
-    public init(data: String, validation validationPath: String?, options: TaskTrainingOptions, output: String) throws {
-        try options.validate()
-        if FileManager.default.fileExists(atPath: (output as NSString).appendingPathComponent("last.safetensors")) {
-            throw RecurrentError.invalidArgument(name: "output folder", value: output,
-                                                 expected: "a folder without a checkpoint (it holds last.safetensors; choose another --out)")
+    ///   folder that another run holds or that already holds a checkpoint.
+    public convenience init(data: String, validation validationPath: String?, options: TaskTrainingOptions, output: String) throws {
+        try self.init(data: data, validation: validationPath, options: options, output: output) { folder in
+            if folder.holdsCheckpoint {
+                throw RecurrentError.invalidArgument(name: "output folder", value: output,
+                                                     expected: "a folder without a checkpoint (it holds last.safetensors; "
+                                                     + "continue it with --resume \(output), or choose another --out)")
+            }
         }
+    }
+
+    private init(data: String, validation validationPath: String?, options: TaskTrainingOptions, output: String,
+                 checkFolder: (RunFolder) throws -> Void) throws {
+        try options.validate()
         self.options = options
-        self.output = output
+        dataPath = data
+        self.validationPath = validationPath
         var rng = SeededGenerator(seed: options.seed)
         let dataset = try JSONLDataset(contentsOf: data, requireTarget: true, onError: options.onError)
         var trainExamples = dataset.examples
@@ -125,125 +154,216 @@ public final class TaskTrainer {
         spec.pooling = options.pooling
         spec.attention = options.attention
         self.spec = spec
-        training = try trainExamples.map { try spec.encode($0, path: data, withTarget: true) }
-        validation = try validExamples.map { try spec.encode($0, path: validPath, withTarget: true) }
+        let training = try trainExamples.map { try spec.encode($0, path: data, withTarget: true) }
+        let validation = try validExamples.map { try spec.encode($0, path: validPath, withTarget: true) }
         self.skipped = skipped
-        network = try makeTaskNetwork(spec, dropout: options.dropout, seed: rng.next())
-        optimizer = Adam(arena: network.arena, learningRate: options.learningRate)
-        self.rng = rng
+        let network = try makeTaskNetwork(spec, dropout: options.dropout, seed: rng.next())
+        task = SequenceTrainingTask(network: network, kind: spec.kind, training: training, validation: validation,
+                                    batch: options.batch, rng: &rng)
+        var trainerOptions = TrainerOptions(totalSteps: options.epochs * task.stepsPerEpoch, evaluateEvery: task.stepsPerEpoch,
+                                            learningRate: options.learningRate)
+        trainerOptions.schedule = options.schedule
+            ?? (options.learningRateDecay == 1 ? .constant : .stepDecay(every: task.stepsPerEpoch, gamma: options.learningRateDecay))
+        trainerOptions.clip = options.clip
+        trainerOptions.patience = options.patience
+        trainerOptions.monitor = options.monitor
+        trainer = Trainer(task: task, optimizer: options.optimizer.make(arena: network.arena, learningRate: options.learningRate),
+                          options: trainerOptions, rng: rng)
+        folder = try RunFolder(output)
+        try checkFolder(folder)
+        trainer.observers = [CheckpointWriter(
+            folder: folder, chartTitle: "\(spec.kind.rawValue) (\(spec.cell.displayName))", yLabel: "loss",
+            encodeBest: { [unowned self] r in
+                TaskCheckpoint.encode(spec: spec, arena: network.arena, extra: [
+                    "training": "{\"epoch\": \(r.step / task.stepsPerEpoch)\(r.evaluation?.loss.map { ", \"val_loss\": \($0)" } ?? "")}",
+                ])
+            },
+            encodeLast: { [unowned self] in encodeLast() })]
     }
 
-    var lastPath: String { (output as NSString).appendingPathComponent("last.safetensors") }
-    var bestPath: String { (output as NSString).appendingPathComponent("best.safetensors") }
-
-    /// Batches of similar length: examples sorted by length (ties in a seeded order), cut into
-    /// batches; the batch order is shuffled every epoch.
-    func buckets() -> [Range<Int>] {
-        stride(from: 0, to: training.count, by: options.batch).map { $0..<min($0 + options.batch, training.count) }
+    /// Continues the run saved in `folder` on the same data: the options come from its last
+    /// checkpoint; `epochs`, when given, sets a new total.
+    /// - Throws: a folder without a resumable last checkpoint (one written before `fit` saved
+    ///   its training state can be used for prediction only), data that is not the run's, or a
+    ///   total the run has already reached.
+    public convenience init(resume folder: String, epochs: Int? = nil, learningRate: Float? = nil) throws {
+        let path = (folder as NSString).appendingPathComponent("last.safetensors")
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RecurrentError.io(path: folder, reason: "no last.safetensors to resume from")
+        }
+        let file = try SafetensorsFile(contentsOf: path)
+        guard let json = file.metadata["training"],
+              let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let saved = object["options"] as? [String: Any] else {
+            throw RecurrentError.invalidFile(path: path, reason: "no training state to resume from (written by an older rnn fit); "
+                                             + "it can be used with rnn predict and rnn evaluate")
+        }
+        let (spec, _) = try TaskCheckpoint.load(file)
+        var options = try TaskTrainingOptions(saved: saved, spec: spec, path: path)
+        if let epochs { options.epochs = epochs }
+        if let learningRate { options.learningRate = learningRate }
+        guard let data = object["data"] as? String else { throw RecurrentError.invalidFile(path: path, reason: "training state lacks \"data\"") }
+        try self.init(data: data, validation: object["valid"] as? String, options: options, output: folder) { _ in }
+        guard self.spec.json == spec.json, task.training.count == object["training_examples"] as? Int else {
+            throw RecurrentError.invalidFile(path: data, reason: "this is not the data the run in \(folder) was trained on")
+        }
+        let (_, network) = try TaskCheckpoint.load(file)
+        task.network.arena.values.update(from: network.arena.values, count: network.arena.count)
+        try trainer.restore(from: file, fields: object)
+        let order = try file.integers("train.order").map { Int($0) }
+        guard order.count == task.stepsPerEpoch, Set(order) == Set(0..<task.stepsPerEpoch) else {
+            throw RecurrentError.invalidFile(path: path, reason: "train.order is not an order of the \(task.stepsPerEpoch) batches")
+        }
+        task.order = order
+        guard trainer.step < trainer.options.totalSteps else {
+            throw RecurrentError.invalidArgument(name: "epochs", value: "\(options.epochs)",
+                                                 expected: "more than the \(trainer.step / task.stepsPerEpoch) epochs the run has already trained (give --epochs N)")
+        }
     }
 
     public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }) throws -> TaskTrainingSummary {
-        do {
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
-        } catch {
-            throw RecurrentError.io(path: output, reason: "cannot create the output folder (\(SafetensorsFile.reason(error)))")
+        let outcome = try trainer.run(shouldStop: shouldStop, report: report)
+        return TaskTrainingSummary(epochs: outcome.steps / task.stepsPerEpoch, steps: outcome.steps,
+                                   interrupted: outcome.reason == .interrupted, reason: outcome.reason,
+                                   bestValidationLoss: options.monitor == .loss ? outcome.best : nil,
+                                   trainingExamples: task.training.count, validationExamples: task.validation.count,
+                                   skippedLines: skipped)
+    }
+
+    func encodeLast() -> Data {
+        var fields: [(String, String)] = [("epoch", "\(trainer.step / task.stepsPerEpoch)"), ("format", "2")]
+        fields += trainer.stateFields()
+        fields += [("options", options.json), ("data", JSONText.string(dataPath))]
+        if let validationPath { fields.append(("valid", JSONText.string(validationPath))) }
+        fields.append(("training_examples", "\(task.training.count)"))
+        let training = "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+        return TaskCheckpoint.encode(spec: spec, arena: task.network.arena, extra: ["training": training],
+                                     entries: trainer.stateEntries() + [
+                                         .init("train.order", shape: [task.order.count], words: task.order.map { UInt64($0) }),
+                                     ])
+    }
+}
+
+extension TaskTrainingOptions {
+    /// What a resume needs beyond the spec, as JSON (keys in a fixed order).
+    var json: String {
+        var fields: [(String, String)] = [
+            ("epochs", "\(epochs)"), ("batch", "\(batch)"), ("optimizer", JSONText.string(optimizer.rawValue)),
+            ("learning_rate", "\(Double(learningRate))"), ("lr_decay", "\(Double(learningRateDecay))"),
+        ]
+        if let schedule { fields.append(("schedule", schedule.json)) }
+        if let patience { fields.append(("patience", "\(patience)")) }
+        if case .metric(let name) = monitor { fields.append(("monitor", JSONText.string(name))) }
+        fields += [("clip", "\(Double(clip))"), ("dropout", "\(Double(dropout))"), ("seed", JSONText.string("\(seed)")),
+                   ("val_fraction", "\(validationFraction)"), ("on_error", JSONText.string(onError.rawValue))]
+        return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+    }
+
+    /// The options a run saved, with the model's shape from its spec.
+    init(saved o: [String: Any], spec: TaskSpecification, path: String) throws {
+        func bad(_ key: String) -> RecurrentError { .invalidFile(path: path, reason: "training state: bad or missing \"\(key)\"") }
+        self.init(kind: spec.kind)
+        tokenization = spec.tokenization
+        cell = spec.cell
+        hiddenSize = spec.hiddenSize
+        layers = spec.layers
+        embeddingSize = spec.embeddingSize
+        bidirectional = spec.bidirectional
+        pooling = spec.pooling
+        attention = spec.attention
+        guard let e = o["epochs"] as? Int else { throw bad("epochs") }
+        guard let b = o["batch"] as? Int else { throw bad("batch") }
+        guard let opt = (o["optimizer"] as? String).flatMap(OptimizerKind.init(rawValue:)) else { throw bad("optimizer") }
+        guard let lr = o["learning_rate"] as? Double, let decay = o["lr_decay"] as? Double else { throw bad("learning_rate") }
+        guard let c = o["clip"] as? Double, let d = o["dropout"] as? Double else { throw bad("clip") }
+        guard let s = (o["seed"] as? String).flatMap(UInt64.init) else { throw bad("seed") }
+        guard let f = o["val_fraction"] as? Double else { throw bad("val_fraction") }
+        guard let onError = (o["on_error"] as? String).flatMap(OnError.init(rawValue:)) else { throw bad("on_error") }
+        (epochs, batch, optimizer, learningRate, learningRateDecay) = (e, b, opt, Float(lr), Float(decay))
+        (clip, dropout, seed, validationFraction, self.onError) = (Float(c), Float(d), s, f, onError)
+        if let schedule = o["schedule"] as? [String: Any] {
+            do { self.schedule = try LearningRateSchedule(json: schedule) } catch { throw bad("schedule") }
         }
-        removeStaleTemporaries(in: output, names: ["last.safetensors", "best.safetensors", "loss.svg", "metrics.jsonl"])
+        patience = o["patience"] as? Int
+        if let name = o["monitor"] as? String { monitor = .metric(name) }
+    }
+}
+
+/// A sequence task as the trainer sees it: examples sorted by length (ties in a seeded order)
+/// and cut into batches; the batch order shuffled at the start of every epoch.
+final class SequenceTrainingTask: TrainingTask {
+    let network: any TaskNetwork
+    let kind: SequenceTaskKind
+    let training: [EncodedExample]
+    let validation: [EncodedExample]
+    let batchSize: Int
+    let batches: [Range<Int>]
+    /// This epoch's batch order (saved in `last` for an exact resume).
+    var order: [Int]
+    var arena: ParameterArena { network.arena }
+    var stepsPerEpoch: Int { batches.count }
+
+    init(network: any TaskNetwork, kind: SequenceTaskKind, training: [EncodedExample], validation: [EncodedExample],
+         batch: Int, rng: inout SeededGenerator) {
+        self.network = network
+        self.kind = kind
+        self.validation = validation
+        batchSize = batch
         var order = Array(training.indices)
         order.shuffle(using: &rng)
         order.sort { training[$0].length < training[$1].length }   // stable: the shuffle breaks ties
-        let sorted = order.map { training[$0] }
-        let batches = buckets()
-        let total = options.epochs * batches.count
-        var step = 0
-        var best: Double?
-        var interrupted = false
-        let started = Date()
-        var tokens = 0
-        epochs: for epoch in 1...options.epochs {
-            optimizer.learningRate = options.learningRate * Float(pow(Double(options.learningRateDecay), Double(epoch - 1)))
-            var sum = 0.0, count = 0
-            var batchOrder = Array(batches.indices)
-            batchOrder.shuffle(using: &rng)
-            for index in batchOrder {
-                if shouldStop() { interrupted = true; break epochs }
-                let batch = sorted[batches[index]]
-                network.arena.zeroGradients()
-                let (s, n) = try network.loss(batch, training: true, rng: &rng)
-                guard s.isFinite else { throw RecurrentError.divergence(step: step + 1, loss: Float(s / Double(max(n, 1)))) }
-                if options.clip > 0 { GradientClipping.clip(network.arena, maxNorm: options.clip) }
-                optimizer.step(network.arena)
-                sum += s
-                count += n
-                step += 1
-                tokens += batch.reduce(0) { $0 + $1.length }
-                let elapsed = Date().timeIntervalSince(started)
-                let rate = Double(tokens) / max(elapsed, 1e-9)
-                report(.step(step: step, total: total, epoch: Double(step) / Double(batches.count), loss: sum / Double(max(count, 1)),
-                             tokensPerSecond: rate, secondsLeft: elapsed / Double(step) * Double(total - step)))
-            }
-            // A finite loss can still be followed by an optimiser step to infinite weights:
-            // stop here rather than overwrite the last good checkpoint with them.
-            guard parametersAreFinite(network.arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
-            let trainLoss = sum / Double(max(count, 1))
-            let validationLoss = try evaluateLoss()
-            let improved = best.map { validationLoss < $0 } ?? true
-            if improved { best = validationLoss }
-            history.append((step, trainLoss, validationLoss))
-            try appendMetrics(epoch: epoch, step: step, train: trainLoss, validation: validationLoss,
-                              elapsed: Date().timeIntervalSince(started))
-            try writeAtomically(Data(chart().utf8), to: (output as NSString).appendingPathComponent("loss.svg"))
-            if improved { try writeCheckpoint(to: bestPath, epoch: epoch, validation: validationLoss) }
-            try writeCheckpoint(to: lastPath, epoch: epoch, validation: validationLoss)
-            report(.evaluation(step: step, trainLoss: trainLoss, validationLoss: validationLoss, improved: improved))
-        }
-        if interrupted || history.isEmpty {
-            guard parametersAreFinite(network.arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
-            try writeCheckpoint(to: lastPath, epoch: history.count, validation: nil)
-        }
-        return TaskTrainingSummary(epochs: history.count, steps: step, interrupted: interrupted, bestValidationLoss: best,
-                                   trainingExamples: training.count, validationExamples: validation.count, skippedLines: skipped)
+        self.training = order.map { training[$0] }
+        batches = stride(from: 0, to: training.count, by: batch).map { $0..<min($0 + batch, training.count) }
+        self.order = Array(batches.indices)
     }
 
-    /// Mean loss over the validation set, dropout off.
-    func evaluateLoss() throws -> Double {
+    func batch(step: Int, rng: inout SeededGenerator) -> ArraySlice<EncodedExample> {
+        if step % stepsPerEpoch == 0 {
+            order = Array(batches.indices)
+            order.shuffle(using: &rng)
+        }
+        return training[batches[order[step % stepsPerEpoch]]]
+    }
+
+    func forward(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) throws {
+        try network.forward(batch, training: training, rng: &rng)
+    }
+
+    func loss(_ batch: ArraySlice<EncodedExample>) -> BatchLoss { network.loss(batch) }
+
+    func backward(_ batch: ArraySlice<EncodedExample>) throws { try network.backward(batch) }
+
+    func tokens(in batch: ArraySlice<EncodedExample>) -> Int { batch.reduce(0) { $0 + $1.length } }
+
+    /// Mean loss over the validation set and its accuracy where the task has one, dropout off.
+    func evaluate() throws -> Evaluation? {
         var noDropout = SeededGenerator(seed: 0)
         var sum = 0.0, count = 0
-        for start in stride(from: 0, to: validation.count, by: options.batch) {
-            let (s, n) = try network.loss(validation[start..<min(start + options.batch, validation.count)], training: false,
-                                      rng: &noDropout)
-            sum += s
-            count += n
+        var right = 0, counted = 0
+        for start in stride(from: 0, to: validation.count, by: batchSize) {
+            let batch = validation[start..<min(start + batchSize, validation.count)]
+            try network.forward(batch, training: false, rng: &noDropout)
+            let l = network.loss(batch)
+            sum += l.sum
+            count += l.count
+            if let a = network.accuracy(batch) {
+                right += a.right
+                counted += a.count
+            }
         }
-        return sum / Double(max(count, 1))
-    }
-
-    func appendMetrics(epoch: Int, step: Int, train: Double, validation: Double, elapsed: Double) throws {
-        let line = "{\"epoch\": \(epoch), \"step\": \(step), \"train_loss\": \(train), \"val_loss\": \(validation), "
-            + "\"elapsed_seconds\": \((elapsed * 1000).rounded() / 1000)}"
-        try appendLine(line, to: (output as NSString).appendingPathComponent("metrics.jsonl"))
-    }
-
-    func chart() -> String {
-        LineChart.document([LineChart(title: "\(spec.kind.rawValue) (\(spec.cell.displayName))", xLabel: "step", yLabel: "loss",
-                                      series: [.init(name: "train", points: history.map { (Double($0.step), $0.train) }),
-                                               .init(name: "validation", points: history.compactMap { h in h.validation.map { (Double(h.step), $0) } })])])
-    }
-
-    func writeCheckpoint(to path: String, epoch: Int, validation: Double?) throws {
-        try writeAtomically(TaskCheckpoint.encode(spec: spec, arena: network.arena,
-                                                  extra: ["training": "{\"epoch\": \(epoch)\(validation.map { ", \"val_loss\": \($0)" } ?? "")}"]),
-                            to: path)
+        let accuracy = counted > 0 ? [Evaluation.Metric("accuracy", Double(right) / Double(counted))] : []
+        return Evaluation(loss: sum / Double(max(count, 1)), metrics: accuracy)
     }
 }
 
 /// Task checkpoints: the arena's tensors (PyTorch-style names) and the spec as `task` metadata.
 public enum TaskCheckpoint {
-    static func encode(spec: TaskSpecification, arena: ParameterArena, extra: [String: String]) -> Data {
+    static func encode(spec: TaskSpecification, arena: ParameterArena, extra: [String: String],
+                       entries trainingState: [SafetensorsFile.Entry] = []) -> Data {
         let entries = arena.parameters.map { p in
             SafetensorsFile.Entry(p.name, shape: p.cols == 1 ? [p.rows] : [p.rows, p.cols],
                                   floats: Array(UnsafeBufferPointer(start: arena.value(p), count: p.count)))
-        }
+        } + trainingState
         return SafetensorsFile.encode(entries, metadata: extra.merging(["task": spec.json]) { a, _ in a })
     }
 

@@ -128,7 +128,8 @@ final class Seq2SeqTests: XCTestCase {
         let ws = Seq2SeqWorkspace()
         func loss() -> Double {
             var rng = SeededGenerator(seed: 5)   // the same dropout masks every time
-            return Double(try! model.forward(data, training: training, rng: &rng, workspace: ws, arena: arena))
+            try! model.forward(data, training: training, rng: &rng, workspace: ws, arena: arena)
+            return Double(model.loss(data, workspace: ws))
         }
         _ = loss()
         arena.zeroGradients()
@@ -202,7 +203,8 @@ final class Seq2SeqTests: XCTestCase {
                 var rng = SeededGenerator(seed: 1)
                 let ws = Seq2SeqWorkspace()
                 arena.zeroGradients()
-                let loss = try model.forward(data, rng: &rng, workspace: ws, arena: arena)
+                try model.forward(data, rng: &rng, workspace: ws, arena: arena)
+                let loss = model.loss(data, workspace: ws)
                 try model.backward(data, workspace: ws, arena: arena)
                 return (loss, Array(UnsafeBufferPointer(start: arena.gradients, count: arena.count)))
             }
@@ -266,7 +268,8 @@ final class Seq2SeqTests: XCTestCase {
         if !h.reachedEOS { data.targets[data.targets.count - 1] = -1 }
         var rng = SeededGenerator(seed: 1)
         let ws = Seq2SeqWorkspace()
-        let loss = try model.forward(data, rng: &rng, workspace: ws, arena: arena)
+        try model.forward(data, rng: &rng, workspace: ws, arena: arena)
+        let loss = model.loss(data, workspace: ws)
         return -loss * Float(ws.tokenCount)
     }
 
@@ -314,7 +317,8 @@ final class Seq2SeqTests: XCTestCase {
             let data = Seq2SeqBatch(source: Seq2SeqSource(sequences: x), targetSequences: x.map { $0.reversed() },
                                     bos: bos, eos: eos)
             arena.zeroGradients()
-            let loss = try model.forward(data, training: true, rng: &rng, workspace: ws, arena: arena)
+            try model.forward(data, training: true, rng: &rng, workspace: ws, arena: arena)
+            let loss = model.loss(data, workspace: ws)
             try model.backward(data, workspace: ws, arena: arena)
             GradientClipping.clip(arena, maxNorm: 5)
             optimizer.step(arena)

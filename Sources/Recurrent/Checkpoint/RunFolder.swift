@@ -1,0 +1,157 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A training run's output folder, held for the whole run: created if needed, checked for
+/// writing, and locked against a second run. The lock is an advisory `flock` on `DIR/.lock`,
+/// which the operating system releases when the process ends however it ends, so a killed run
+/// never leaves the folder locked.
+///
+/// Files: `metrics.jsonl` (a line per evaluation), `loss.svg`, `best.safetensors` and
+/// `last.safetensors`, each rewritten atomically.
+public final class RunFolder {
+    public let path: String
+    private let lockDescriptor: Int32
+
+    public var lastPath: String { file("last.safetensors") }
+    public var bestPath: String { file("best.safetensors") }
+    public var metricsPath: String { file("metrics.jsonl") }
+    public var chartPath: String { file("loss.svg") }
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    /// Creates the folder when needed and takes its lock.
+    /// - Throws: `RecurrentError.io` when the folder cannot be created or written, or another
+    ///   live process holds it (a second run into the same folder, or a resume of a run still
+    ///   going); nothing is written then but the lock file.
+    public init(_ path: String) throws {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RecurrentError.io(path: path, reason: "cannot create the output folder (\(SafetensorsFile.reason(error)))")
+        }
+        let lockPath = (path as NSString).appendingPathComponent(".lock")
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw RecurrentError.io(path: path, reason: "cannot write in the output folder (\(String(cString: strerror(errno))))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            let pid = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            close(fd)
+            throw RecurrentError.io(path: path, reason: "another run (process \(pid)) is writing into this folder; "
+                                    + "wait for it to finish or choose another folder")
+        }
+        // Who holds it, for the message above. The lock, not this text, is what excludes.
+        let pid = "\(getpid())\n"
+        _ = ftruncate(fd, 0)
+        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
+        lockDescriptor = fd
+        guard access(path, W_OK) == 0 else {
+            close(fd)
+            throw RecurrentError.io(path: path, reason: "the output folder is not writable")
+        }
+    }
+
+    deinit { close(lockDescriptor) }   // releases the lock
+
+    /// Whether the folder already holds a run's last checkpoint.
+    public var holdsCheckpoint: Bool { FileManager.default.fileExists(atPath: lastPath) }
+
+    /// Readies the folder for a run starting (or resuming) at `step`: removes temporaries that
+    /// a killed writer left, and keeps only the complete metrics lines up to `step` (a run
+    /// killed between its metrics line and its checkpoint wrote lines past it, or half a line).
+    public func prepare(resumingAt step: Int) throws {
+        removeStaleTemporaries(in: path, names: ["last.safetensors", "best.safetensors", "loss.svg", "metrics.jsonl"])
+        guard let data = FileManager.default.contents(atPath: metricsPath) else { return }
+        let text = String(decoding: data, as: UTF8.self)
+        let cleaned = Self.metricsLines(text, upTo: step).map { $0 + "\n" }.joined()
+        if cleaned.isEmpty {
+            try? FileManager.default.removeItem(atPath: metricsPath)
+        } else if cleaned != text {
+            try writeAtomically(Data(cleaned.utf8), to: metricsPath)
+        }
+    }
+
+    /// The complete metrics lines of `text` whose step is at most `step`.
+    static func metricsLines(_ text: String, upTo step: Int) -> [String] {
+        text.split(separator: "\n").map(String.init).filter { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = o["step"] as? Int else { return false }
+            return s <= step
+        }
+    }
+
+    /// (step, train loss, validation loss) of the metrics lines up to `step`: the history a
+    /// resumed run's chart continues.
+    public func history(upTo step: Int) -> [(step: Int, train: Double, validation: Double?)] {
+        guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = o["step"] as? Int, s <= step, let train = o["train_loss"] as? Double else { return nil }
+            return (s, train, o["val_loss"] as? Double)
+        }
+    }
+
+    /// Appends an evaluation's line to metrics.jsonl: step, epoch, train_loss, val_loss, the
+    /// task's metrics, learning_rate, tokens_per_second, elapsed_seconds.
+    public func appendMetrics(_ r: TrainingRecord) throws {
+        var fields = ["\"step\": \(r.step)", "\"epoch\": \(r.epoch)"]
+        if let t = r.trainLoss { fields.append("\"train_loss\": \(t)") }
+        if let v = r.evaluation?.loss { fields.append("\"val_loss\": \(v)") }
+        for m in r.evaluation?.metrics ?? [] { fields.append("\(JSONText.string("val_" + m.name)): \(m.value)") }
+        fields += ["\"learning_rate\": \(Double(r.learningRate))", "\"tokens_per_second\": \(r.tokensPerSecond.rounded())",
+                   "\"elapsed_seconds\": \((r.elapsedSeconds * 1000).rounded() / 1000)"]
+        try appendLine("{" + fields.joined(separator: ", ") + "}", to: metricsPath)
+    }
+}
+
+/// The observer that keeps a run's folder: after every evaluation a metrics line, the chart,
+/// `best` when the monitored value improved and `last`; at an interruption `last` alone. The
+/// application says what a checkpoint holds (`encodeBest`, `encodeLast`).
+public final class CheckpointWriter: TrainingObserver {
+    public let folder: RunFolder
+    let chartTitle: String
+    let yLabel: String
+    let encodeBest: (TrainingRecord) -> Data
+    let encodeLast: () -> Data
+    var history: [(step: Int, train: Double, validation: Double?)] = []
+
+    public init(folder: RunFolder, chartTitle: String, yLabel: String, encodeBest: @escaping (TrainingRecord) -> Data,
+                encodeLast: @escaping () -> Data) {
+        self.folder = folder
+        self.chartTitle = chartTitle
+        self.yLabel = yLabel
+        self.encodeBest = encodeBest
+        self.encodeLast = encodeLast
+    }
+
+    public func trainingWillStart(step: Int) throws {
+        try folder.prepare(resumingAt: step)
+        history = folder.history(upTo: step)
+    }
+
+    public func didEvaluate(_ r: TrainingRecord) throws {
+        guard let train = r.trainLoss else { return }
+        history.append((r.step, train, r.evaluation?.loss))
+        try folder.appendMetrics(r)
+        try writeAtomically(Data(chart().utf8), to: folder.chartPath)
+        if r.improved { try writeAtomically(encodeBest(r), to: folder.bestPath) }
+        try writeAtomically(encodeLast(), to: folder.lastPath)
+    }
+
+    public func didStopBetweenEvaluations(step: Int) throws {
+        try writeAtomically(encodeLast(), to: folder.lastPath)
+    }
+
+    func chart() -> String {
+        var series = [LineChart.Series(name: "train", points: history.map { (Double($0.step), $0.train) })]
+        let validation = history.compactMap { h in h.validation.map { (Double(h.step), $0) } }
+        if !validation.isEmpty { series.append(.init(name: "validation", points: validation)) }
+        return LineChart.document([LineChart(title: chartTitle, xLabel: "step", yLabel: yLabel, series: series)])
+    }
+}

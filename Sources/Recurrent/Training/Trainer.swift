@@ -1,0 +1,304 @@
+import Foundation
+
+/// What the trainer reports while it runs.
+public enum TrainingEvent: Sendable {
+    /// After every step: smoothed training loss, throughput, and seconds left at that pace.
+    case step(step: Int, total: Int, epoch: Double, loss: Double, tokensPerSecond: Double, secondsLeft: Double)
+    /// After every evaluation.
+    case evaluation(step: Int, trainLoss: Double, validationLoss: Double?, improved: Bool)
+}
+
+/// Which validation figure picks the best checkpoint, drives early stopping and the plateau
+/// schedule: the loss (lower is better) or one of the task's metrics by name.
+public enum Monitor: Sendable, Equatable {
+    case loss
+    case metric(String)
+
+    /// The monitored value of an evaluation, signed so that lower is always better.
+    func score(_ e: Evaluation) -> Double? {
+        switch self {
+        case .loss: return e.loss
+        case .metric(let name): return e[metric: name].map { $0.higherIsBetter ? -$0.value : $0.value }
+        }
+    }
+
+    /// Whether the evaluation's monitored value is at `target` or better.
+    func reached(_ target: Double, in e: Evaluation) -> Bool {
+        switch self {
+        case .loss: return e.loss.map { $0 <= target } ?? false
+        case .metric(let name): return e[metric: name].map { $0.higherIsBetter ? $0.value >= target : $0.value <= target } ?? false
+        }
+    }
+}
+
+/// How the trainer runs a task: how long, how often it evaluates, the optimiser's rate and its
+/// schedule, clipping, and when it stops early.
+public struct TrainerOptions: Sendable, Equatable {
+    /// Optimiser steps in the whole run.
+    public var totalSteps: Int
+    /// Validation every this many steps, and after the last step.
+    public var evaluateEvery: Int
+    /// Also evaluate the untrained model, as step 0 (learning curves that start at the beginning).
+    public var evaluateAtStart = false
+    public var learningRate: Float
+    public var schedule: LearningRateSchedule = .constant
+    /// Global-norm clipping threshold; 0 turns clipping off.
+    public var clip: Float = 0
+    public var monitor: Monitor = .loss
+    /// Stop after this many evaluations in a row without a better monitored value.
+    public var patience: Int?
+    /// Stop as soon as the monitored value reaches this (for example accuracy 1).
+    public var target: Double?
+
+    public init(totalSteps: Int, evaluateEvery: Int, learningRate: Float) {
+        self.totalSteps = totalSteps
+        self.evaluateEvery = evaluateEvery
+        self.learningRate = learningRate
+    }
+}
+
+/// One evaluation of a run, as metrics.jsonl records it.
+public struct TrainingRecord: Sendable {
+    public var step: Int
+    public var epoch: Double
+    /// Σ loss / Σ count over the steps since the previous evaluation (nil at step 0).
+    public var trainLoss: Double?
+    public var evaluation: Evaluation?
+    public var learningRate: Float
+    public var tokensPerSecond: Double
+    public var elapsedSeconds: Double
+    /// The monitored value is the best so far.
+    public var improved: Bool
+}
+
+/// How a run ended.
+public struct TrainingOutcome: Sendable {
+    public enum Reason: String, Sendable {
+        /// Every step of `totalSteps` was taken.
+        case completed
+        /// `shouldStop` said so (a signal): the last checkpoint was written.
+        case interrupted
+        /// `patience` evaluations without improvement.
+        case earlyStopped = "early_stopped"
+        /// The monitored value reached `target`.
+        case reachedTarget = "reached_target"
+    }
+    public let reason: Reason
+    /// Steps taken, counted from the start of the run (a resumed run included).
+    public let steps: Int
+    public let lastEvaluation: Evaluation?
+    /// The best monitored value, as the task reports it (a loss, or a metric's value).
+    public let best: Double?
+}
+
+/// Something the trainer calls at fixed points of its loop: checkpoints, logs, progress. Each
+/// method has a default that does nothing.
+public protocol TrainingObserver: AnyObject {
+    /// Before the first step, once the trainer is set up (restored, when resuming).
+    func trainingWillStart(step: Int) throws
+    /// After every evaluation (the weights are finite).
+    func didEvaluate(_ record: TrainingRecord) throws
+    /// At the end of a run that stopped between evaluations (a signal) or evaluated nothing:
+    /// the weights are finite; write what a resume needs.
+    func didStopBetweenEvaluations(step: Int) throws
+}
+
+extension TrainingObserver {
+    public func trainingWillStart(step: Int) throws {}
+    public func didEvaluate(_ record: TrainingRecord) throws {}
+    public func didStopBetweenEvaluations(step: Int) throws {}
+}
+
+/// The one training loop. Every model the project trains goes through it: it asks the task for
+/// batches, runs forward, loss and backward, clips, steps the optimiser on the schedule,
+/// evaluates, keeps the best value and stops early; observers write checkpoints and logs at
+/// fixed points, and the whole state it owns (step, random state, optimiser moments, best
+/// value, schedule) goes into and comes back from a checkpoint (`stateEntries`, `restore`).
+///
+/// A run that stops because the loss or the weights stop being finite throws
+/// `RecurrentError.divergence` before any observer sees the bad weights.
+public final class Trainer<Task: TrainingTask> {
+    public let task: Task
+    public let optimizer: any Optimizer
+    public var options: TrainerOptions
+    /// Steps taken so far.
+    public package(set) var step = 0
+    /// Batches (shuffles) and dropout draw from this.
+    public var rng: SeededGenerator
+    /// The best monitored value so far, signed so that lower is better (see `Monitor`).
+    public package(set) var bestScore: Double?
+    /// Evaluations since the monitored value last improved.
+    public package(set) var evaluationsSinceBest = 0
+    /// The plateau schedule's factor on the learning rate.
+    public package(set) var learningRateScale: Float = 1
+    public var observers: [any TrainingObserver] = []
+
+    public init(task: Task, optimizer: any Optimizer, options: TrainerOptions, rng: SeededGenerator) {
+        self.task = task
+        self.optimizer = optimizer
+        self.options = options
+        self.rng = rng
+    }
+
+    /// The learning rate of step `step` (0-based).
+    public func learningRate(at step: Int) -> Float {
+        options.schedule.rate(base: options.learningRate, step: step, totalSteps: options.totalSteps) * learningRateScale
+    }
+
+    /// Trains until `totalSteps`, an early stop, or `shouldStop` (checked before every step).
+    /// - Throws: `RecurrentError.divergence` when the loss or the weights stop being finite;
+    ///   whatever the task or an observer throws.
+    public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }) throws
+        -> TrainingOutcome {
+        for o in observers { try o.trainingWillStart(step: step) }
+        let started = Date()
+        let startStep = step
+        var smoothed: Double?
+        var sinceEvaluation = (sum: 0.0, count: 0)
+        var tokens = 0
+        var evaluated = false
+        var last: Evaluation?
+        var reason = TrainingOutcome.Reason.completed
+        let arena = task.arena
+
+        func evaluate() throws {
+            // A finite loss can still be followed by an optimiser step to infinite weights:
+            // stop here rather than hand them to a checkpoint.
+            guard parametersAreFinite(arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
+            let trainLoss = sinceEvaluation.count > 0 ? sinceEvaluation.sum / Double(sinceEvaluation.count) : nil
+            sinceEvaluation = (0, 0)
+            let evaluation = try task.evaluate()
+            last = evaluation
+            var improved = false
+            if let score = evaluation.flatMap(options.monitor.score) {
+                improved = bestScore.map { score < $0 } ?? true
+                if improved {
+                    bestScore = score
+                    evaluationsSinceBest = 0
+                } else {
+                    evaluationsSinceBest += 1
+                    if case .plateau(let factor, let patience) = options.schedule, evaluationsSinceBest % patience == 0 {
+                        learningRateScale *= factor
+                    }
+                }
+            }
+            let elapsed = Date().timeIntervalSince(started)
+            let record = TrainingRecord(step: step, epoch: Double(step) / Double(task.stepsPerEpoch), trainLoss: trainLoss,
+                                        evaluation: evaluation, learningRate: optimizer.learningRate,
+                                        tokensPerSecond: Double(tokens) / max(elapsed, 1e-9), elapsedSeconds: elapsed,
+                                        improved: improved)
+            evaluated = true
+            for o in observers { try o.didEvaluate(record) }
+            if let trainLoss {
+                report(.evaluation(step: step, trainLoss: trainLoss, validationLoss: evaluation?.loss, improved: improved))
+            }
+        }
+
+        if options.evaluateAtStart && step == 0 { try evaluate() }
+        loop: while step < options.totalSteps {
+            if shouldStop() { reason = .interrupted; break }
+            optimizer.learningRate = learningRate(at: step)
+            let batch = try task.batch(step: step, rng: &rng)
+            try task.forward(batch, training: true, rng: &rng)
+            let loss = try task.loss(batch)
+            guard loss.sum.isFinite else { throw RecurrentError.divergence(step: step + 1, loss: Float(loss.mean)) }
+            arena.zeroGradients()
+            try task.backward(batch)
+            if options.clip > 0 { GradientClipping.clip(arena, maxNorm: options.clip) }
+            optimizer.step(arena)
+            task.stepTaken(batch)
+            step += 1
+            sinceEvaluation.sum += loss.sum
+            sinceEvaluation.count += loss.count
+            tokens += task.tokens(in: batch)
+            smoothed = smoothed.map { 0.99 * $0 + 0.01 * loss.mean } ?? loss.mean
+            let elapsed = Date().timeIntervalSince(started)
+            let rate = Double(tokens) / max(elapsed, 1e-9)
+            report(.step(step: step, total: options.totalSteps, epoch: Double(step) / Double(task.stepsPerEpoch),
+                         loss: smoothed!, tokensPerSecond: rate,
+                         secondsLeft: elapsed / Double(step - startStep) * Double(options.totalSteps - step)))
+            if step % options.evaluateEvery == 0 || step == options.totalSteps {
+                try evaluate()
+                if let target = options.target, let e = last, options.monitor.reached(target, in: e) {
+                    reason = .reachedTarget
+                    break loop
+                }
+                if let patience = options.patience, evaluationsSinceBest >= patience {
+                    reason = .earlyStopped
+                    break loop
+                }
+            }
+        }
+        if reason == .interrupted || !evaluated {
+            guard parametersAreFinite(arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
+            for o in observers { try o.didStopBetweenEvaluations(step: step) }
+        }
+        var best = bestScore
+        if case .metric(let name) = options.monitor, last?[metric: name]?.higherIsBetter ?? true { best = best.map { -$0 } }
+        return TrainingOutcome(reason: reason, steps: step, lastEvaluation: last, best: best)
+    }
+
+    // MARK: Checkpoint state
+
+    /// The state this trainer owns, as checkpoint tensors: `train.optimizer.{i}` (each moment
+    /// buffer, the arena's layout) and `train.rng` (the four state words, whether a spare normal
+    /// is held, its bits).
+    public func stateEntries() -> [SafetensorsFile.Entry] {
+        let moments = optimizer.moments
+        var entries = moments.buffers.enumerated().map { i, buffer in
+            SafetensorsFile.Entry("train.optimizer.\(i)", shape: [moments.count],
+                                  floats: Array(UnsafeBufferPointer(start: buffer, count: moments.count)))
+        }
+        entries.append(.init("train.rng", shape: [6], words: [rng.state.0, rng.state.1, rng.state.2, rng.state.3,
+                                                             rng.spareNormal == nil ? 0 : 1, rng.spareNormal?.bitPattern ?? 0]))
+        return entries
+    }
+
+    /// The state this trainer owns as JSON fields of the `training` metadata, in a fixed order
+    /// (checkpoint bytes must not vary): step, optimiser steps, and — when they are not at their
+    /// start — the best value, evaluations since it, and the plateau factor.
+    public func stateFields() -> [(String, String)] {
+        var fields = [("step", "\(step)"), ("optimizer_steps", "\(optimizer.stepCount)")]
+        if let bestScore { fields.append(("best_score", "\(bestScore)")) }
+        if evaluationsSinceBest > 0 { fields.append(("evaluations_since_best", "\(evaluationsSinceBest)")) }
+        if learningRateScale != 1 { fields.append(("learning_rate_scale", "\(Double(learningRateScale))")) }
+        return fields
+    }
+
+    /// Restores what `stateEntries` and `stateFields` saved.
+    /// - Parameter fields: the parsed `training` metadata.
+    /// - Throws: `RecurrentError.invalidFile` for a missing, mis-sized or non-finite piece.
+    public func restore(from file: SafetensorsFile, fields: [String: Any]) throws {
+        let path = file.path
+        func bad(_ reason: String) -> RecurrentError { .invalidFile(path: path, reason: reason) }
+        guard let step = fields["step"] as? Int, step >= 0 else { throw bad("training state lacks a step of 0 or more") }
+        guard let optimizerSteps = fields["optimizer_steps"] as? Int, optimizerSteps >= 0 else {
+            throw bad("training state lacks optimizer_steps of 0 or more")
+        }
+        let words = try file.integers("train.rng")
+        guard words.count == 6 else { throw bad("train.rng must hold 6 words") }
+        let moments = optimizer.moments
+        for (i, buffer) in moments.buffers.enumerated() {
+            let values = try file.floats("train.optimizer.\(i)")
+            guard values.count == moments.count else {
+                throw bad("train.optimizer.\(i) has \(values.count) values, expected \(moments.count)")
+            }
+            if let j = values.firstIndex(where: { !$0.isFinite }) {
+                throw bad("train.optimizer.\(i) holds \(values[j]) at index \(j); the state must be finite")
+            }
+            values.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: moments.count) }
+        }
+        self.step = step
+        optimizer.stepCount = optimizerSteps
+        rng.state = (words[0], words[1], words[2], words[3])
+        rng.spareNormal = words[4] != 0 ? Double(bitPattern: words[5]) : nil
+        bestScore = fields["best_score"] as? Double
+        evaluationsSinceBest = fields["evaluations_since_best"] as? Int ?? 0
+        learningRateScale = Float(fields["learning_rate_scale"] as? Double ?? 1)
+    }
+}
+
+/// Whether every parameter is finite (the loss at these weights is NaN otherwise).
+public func parametersAreFinite(_ arena: ParameterArena) -> Bool {
+    UnsafeBufferPointer(start: arena.values, count: arena.count).allSatisfy(\.isFinite)
+}
