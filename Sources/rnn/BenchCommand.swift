@@ -31,7 +31,7 @@ struct GEMMBench: ParsableCommand {
               rnn bench gemm --path avx2 --threads 1
             """)
 
-    @Option(help: "Matrix size N (N×N times N×N), 1...8192.")
+    @Option(parsing: .unconditional, help: "Matrix size N (N×N times N×N), 1...8192.")
     var size: Int = 512
 
     @OptionGroup var kernelThreads: KernelThreads
@@ -39,7 +39,7 @@ struct GEMMBench: ParsableCommand {
     @Option(help: "Kernel path: generic, avx2, avx512 or neon (default: the best this CPU has).")
     var path: String?
 
-    @Option(help: "Seconds to keep measuring after warm-up; the best run is reported.")
+    @Option(parsing: .unconditional, help: "Seconds to keep measuring after warm-up; the best run is reported.")
     var seconds: Double = 1
 
     @Flag(help: "Print {\"size\": N, \"gflops\": x}.")
@@ -116,21 +116,21 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Cell for a custom case: lstm, gru, rnn, rnn_relu.")
     var cell: String?
 
-    @Option(help: "Hidden units (custom case).")
+    @Option(parsing: .unconditional, help: "Hidden units (custom case).")
     var hidden: Int = 128
 
-    @Option(help: "Layers (custom case).")
+    @Option(parsing: .unconditional, help: "Layers (custom case).")
     var layers: Int = 2
 
-    @Option(help: "Streams per batch (custom case).")
+    @Option(parsing: .unconditional, help: "Streams per batch (custom case).")
     var batch: Int = 50
 
-    @Option(help: "Steps per sequence (custom case).")
+    @Option(parsing: .unconditional, help: "Steps per sequence (custom case).")
     var seq: Int = 50
 
     @OptionGroup var kernelThreads: KernelThreads
 
-    @Option(help: "Seconds to measure each case.")
+    @Option(parsing: .unconditional, help: "Seconds to measure each case.")
     var seconds: Double = 3
 
     @Flag(help: "One JSON line per case: {\"case\", \"train_tok_s\", \"ms_per_step\"}.")
@@ -191,10 +191,10 @@ struct CasesBench: ParsableCommand {
 
     @OptionGroup var kernelThreads: KernelThreads
 
-    @Option(help: "Seconds of training steps to time per case.")
+    @Option(parsing: .unconditional, help: "Seconds of training steps to time per case.")
     var seconds: Double = 3
 
-    @Option(help: "Tokens to generate per case.")
+    @Option(parsing: .unconditional, help: "Tokens to generate per case.")
     var tokens: Int = 2000
 
     @Option(help: "How generation stores the weights: fp32, bf16, int8 or w8a8.", transform: parsePrecision)

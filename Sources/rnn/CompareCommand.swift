@@ -20,28 +20,28 @@ struct CompareCommand: ParsableCommand {
             """)
 
     @Option(help: "adding or copy.")
-    var task: String = "adding"
+    var task: LongRangeTask = .adding
 
-    @Option(help: "The gap T (at least 2): sequence length for adding, blanks + 1 for copy.")
+    @Option(parsing: .unconditional, help: "The gap T (at least 2): sequence length for adding, blanks + 1 for copy.")
     var length: Int = 100
 
     @Option(help: "Comma-separated cells: rnn (tanh), rnn_relu, lstm, gru.")
     var cells: String = "rnn,lstm,gru"
 
-    @Option(help: "Hidden units.")
+    @Option(parsing: .unconditional, help: "Hidden units.")
     var hidden: Int = 128
 
-    @Option(help: "Training steps per cell.")
+    @Option(parsing: .unconditional, help: "Training steps per cell.")
     var steps: Int = 2000
 
-    @Option(help: "Sequences per batch.")
+    @Option(parsing: .unconditional, help: "Sequences per batch.")
     var batch: Int = 50
 
-    @Option(help: "Adam learning rate.")
+    @Option(parsing: .unconditional, help: "Adam learning rate.")
     var lr: Float = 1e-2
 
     @Option(help: "Initialisation: glorot-orthogonal (forget-gate bias 1) or pytorch (U(±1/√H)).")
-    var `init`: String = "glorot-orthogonal"
+    var `init`: RecurrentInitialization = .glorotOrthogonal
 
     @Option(help: "Seed for the weights and the data.", transform: parseSeed)
     var seed: UInt64 = 1
@@ -53,13 +53,7 @@ struct CompareCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard LongRangeTask(rawValue: task) != nil else {
-            throw ValidationError("invalid task '\(task)': expected adding or copy")
-        }
         guard length >= 2 && length <= 100_000 else { throw ValidationError("invalid length '\(length)': expected 2...100000") }
-        guard RecurrentInitialization(rawValue: `init`) != nil else {
-            throw ValidationError("invalid init '\(`init`)': expected glorot-orthogonal or pytorch")
-        }
         guard hidden >= 1 && hidden <= 8192 else { throw ValidationError("invalid hidden '\(hidden)': expected 1...8192") }
         guard steps >= 1 && steps <= 10_000_000 else { throw ValidationError("invalid steps '\(steps)': expected at least 1") }
         guard batch >= 1 && batch <= 100_000 else { throw ValidationError("invalid batch '\(batch)': expected at least 1") }
@@ -71,7 +65,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         var config = CellComparisonConfiguration()
-        config.task = LongRangeTask(rawValue: task)!
+        config.task = task
         config.length = length
         config.cells = try cells.split(separator: ",").map { try CellKind(parsing: String($0)) }
         config.hiddenSize = hidden
@@ -79,7 +73,7 @@ struct CompareCommand: ParsableCommand {
         config.batch = batch
         config.learningRate = lr
         config.seed = seed
-        config.initialization = RecurrentInitialization(rawValue: `init`)!
+        config.initialization = `init`
         config.evaluateEvery = max(1, min(100, steps / 10))
         let interactive = !json && isatty(STDERR_FILENO) != 0
         let result = try compareCells(config) { cell, step, loss in
@@ -89,7 +83,7 @@ struct CompareCommand: ParsableCommand {
                 if step == config.steps { FileHandle.standardError.write(Data("\n".utf8)) }
             }
         }
-        let path = svg ?? "compare-\(task).svg"
+        let path = svg ?? "compare-\(task.rawValue).svg"
         try writeAtomically(Data(Self.chart(result).utf8), to: path)
         if json {
             print(JSON.object([

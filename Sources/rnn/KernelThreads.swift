@@ -4,7 +4,7 @@ import RecurrentApps
 
 /// `--threads N`: the kernels' worker threads, for every command that runs a model.
 struct KernelThreads: ParsableArguments {
-    @Option(help: "Worker threads for the kernels (0: one per core). Results are identical for every count; on a machine whose cores are busy with other work, 1 can be faster.")
+    @Option(parsing: .unconditional, help: "Worker threads for the kernels (0: one per core). Results are identical for every count; on a machine whose cores are busy with other work, 1 can be faster.")
     var threads: Int = 0
 
     func validate() throws {

@@ -33,8 +33,25 @@ struct RNN: ParsableCommand {
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }   // --help, --version
             let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            fail(message + " (see 'rnn help')")
+            fail(Self.invalidChoice(message) ?? message + " (see 'rnn help')")
         }
+    }
+
+    /// The parser's words for a value outside a typed option's choices ("The value 'x' is invalid
+    /// for '--task <task>'. Please provide one of 'adding' and 'copy'.") in the form every other
+    /// bad value takes: "invalid task 'x': expected adding or copy".
+    static func invalidChoice(_ message: String) -> String? {
+        // A transform's own message ("invalid epochs '-1': …") stands alone.
+        if let r = message.range(of: #"^The value '.*' is invalid for '[^']*': "#, options: .regularExpression) {
+            return String(message[r.upperBound...])
+        }
+        let pattern = #"^The value '(.*)' is invalid for '(?:--)?([A-Za-z-]+)[^']*'\. Please provide one of (.*)\.$"#
+        guard let regex = try? NSRegularExpression(pattern: pattern),
+              let m = regex.firstMatch(in: message, range: NSRange(message.startIndex..., in: message)),
+              let value = Range(m.range(at: 1), in: message), let name = Range(m.range(at: 2), in: message),
+              let choices = Range(m.range(at: 3), in: message) else { return nil }
+        let list = message[choices].replacingOccurrences(of: "'", with: "").replacingOccurrences(of: " and ", with: " or ")
+        return "invalid \(message[name]) '\(message[value])': expected \(list)"
     }
 
     static func fail(_ message: String) -> Never {

@@ -38,7 +38,7 @@ struct RoommateCommand: ParsableCommand {
     @Option(help: "With --train: roommate (Food, Weather, Merge) or rnn (the vanilla tanh RNN).")
     var cell: String = "roommate"
 
-    @Option(help: "With --train: the most optimiser steps.")
+    @Option(parsing: .unconditional, help: "With --train: the most optimiser steps.")
     var steps: Int = 3000
 
     func validate() throws {

@@ -26,13 +26,13 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "A checkpoint (.safetensors) written by rnn train, or by PyTorch under the README's contract.")
     var checkpoint: String
 
-    @Option(help: "Characters to generate.")
+    @Option(parsing: .unconditional, help: "Characters to generate.")
     var length: Int = 1000
 
-    @Option(help: "Softmax temperature (> 0): lower is more conservative.")
+    @Option(parsing: .unconditional, help: "Softmax temperature (> 0): lower is more conservative.")
     var temperature: Float = 1
 
-    @Option(help: "Sample among the K most likely characters only.")
+    @Option(parsing: .unconditional, help: "Sample among the K most likely characters only.")
     var topK: Int?
 
     @Option(help: "Text to read first; it is printed, then continued.")

@@ -17,102 +17,135 @@ struct FitCommand: ParsableCommand {
               rnn data roommate > weeks.jsonl && rnn fit --task tag --tokens word --data weeks.jsonl --out runs/weeks
               rnn fit --task classify --data reviews.jsonl --tokens word --bidirectional --pooling mean --out runs/sentiment
               rnn data addition > addition.jsonl && rnn fit --task seq2seq --data addition.jsonl --attention general --lr 0.005 --lr-decay 0.9 --epochs 30 --batch 64 --out runs/add
+              rnn fit --resume runs/add --epochs 40                        continue to 40 epochs
             """)
 
     @Option(help: "classify, regress, tag, seq2seq or caption.")
-    var task: String
+    var task: SequenceTaskKind?
 
     @Option(help: "Training data (JSON Lines).")
-    var data: String
+    var data: String?
 
     @Option(help: "Validation data (JSON Lines); default: a seeded 10% of --data.")
     var valid: String?
 
-    @Option(help: "Text inputs as char or word tokens.")
-    var tokens: String = "char"
+    @Option(help: "Text inputs as char or word tokens (default: char).")
+    var tokens: Tokenization?
 
-    @Option(help: "lstm, gru, rnn (tanh) or rnn_relu.")
-    var cell: String = "lstm"
-
-    @Option(help: "Hidden units per layer.")
-    var hidden: Int = 128
-
-    @Option(help: "Recurrent layers.")
-    var layers: Int = 1
-
-    @Option(help: "Embedding size for text input.")
-    var embedding: Int = 64
+    @OptionGroup(title: "Model") var model: ModelOptions
 
     @Flag(help: "Read sequences in both directions (the encoder, for seq2seq).")
     var bidirectional = false
 
-    @Option(help: "classify/regress: final (the final state) or mean (mean over steps).")
-    var pooling: String = "final"
+    @Option(help: "classify/regress: final (the final state) or mean (mean over steps) (default: final).")
+    var pooling: Pooling?
 
     @Option(help: "seq2seq attention: dot, general or additive (default: none).")
-    var attention: String?
+    var attention: AttentionKind?
 
-    @Option(help: "Passes over the training data.")
-    var epochs: Int = 10
+    @OptionGroup(title: "Optimisation") var optimization: OptimizationOptions
 
-    @Option(help: "Examples per batch.")
-    var batch: Int = 32
+    @Option(help: "What picks best.safetensors and drives --patience: loss or accuracy (default: loss).")
+    var monitor: MonitorChoice?
 
-    @Option(help: "Adam learning rate.")
-    var lr: Float = 2e-3
+    @Option(parsing: .unconditional, help: "Passes over the training data (default: 10).", transform: atLeast(1, "epochs"))
+    var epochs: Int?
 
-    @Option(help: "Multiply the learning rate by this after every epoch.")
-    var lrDecay: Float = 1
+    @Option(parsing: .unconditional, help: "Examples per batch (default: 32).", transform: atLeast(1, "batch"))
+    var batch: Int?
 
-    @Option(help: "Dropout between layers.")
-    var dropout: Float = 0
-
-    @Option(help: "Seed.", transform: parseSeed)
-    var seed: UInt64 = 1
+    @Option(help: "Seed (default: 1).", transform: parseSeed)
+    var seed: UInt64?
 
     @Option(help: "A bad line: stop (report it) or skip (count it).")
-    var onError: String = "stop"
+    var onError: OnError = .stop
 
     @Option(help: "Output folder.")
-    var out: String
+    var out: String?
+
+    @OptionGroup var kernelThreads: KernelThreads
+
+    @Option(help: "Continue the run saved in this folder on its data (--epochs and --lr may change).")
+    var resume: String?
 
     func validate() throws {
-        guard SequenceTaskKind(rawValue: task) != nil else {
-            throw ValidationError("invalid task '\(task)': expected classify, regress, tag, seq2seq or caption")
+        if let resume {
+            if let out, out != resume {
+                throw ValidationError("--out '\(out)' differs from --resume '\(resume)': a resumed run writes into its own folder")
+            }
+            let fixed = model.given + optimization.fixedByTheRun
+                + [("--task", task != nil), ("--data", data != nil), ("--valid", valid != nil), ("--tokens", tokens != nil),
+                   ("--bidirectional", bidirectional), ("--pooling", pooling != nil), ("--attention", attention != nil),
+                   ("--monitor", monitor != nil), ("--batch", batch != nil), ("--seed", seed != nil)].filter(\.1).map(\.0)
+            if let flag = fixed.first {
+                throw ValidationError("\(flag) is fixed by the run in \(resume); resume without it, or start a new run with --out")
+            }
+        } else {
+            guard task != nil else { throw ValidationError("missing --task: classify, regress, tag, seq2seq or caption (or --resume DIR)") }
+            guard data != nil else { throw ValidationError("missing --data FILE") }
+            guard out != nil else { throw ValidationError("missing --out DIR: the folder for checkpoints and metrics") }
         }
-        guard Tokenization(rawValue: tokens) != nil else { throw ValidationError("invalid tokens '\(tokens)': expected char or word") }
-        do { _ = try CellKind(parsing: cell) } catch { throw ValidationError("\(error)") }
-        guard Pooling(rawValue: pooling) != nil else { throw ValidationError("invalid pooling '\(pooling)': expected final or mean") }
-        guard OnError(rawValue: onError) != nil else { throw ValidationError("invalid on-error '\(onError)': expected stop or skip") }
+        _ = try optimization.schedule()
     }
 
     func run() throws {
-        var o = TaskTrainingOptions(kind: SequenceTaskKind(rawValue: task)!)
-        o.tokenization = Tokenization(rawValue: tokens)!
-        o.cell = try CellKind(parsing: cell)
-        o.hiddenSize = hidden
-        o.layers = layers
-        o.embeddingSize = embedding
-        o.bidirectional = bidirectional
-        o.pooling = Pooling(rawValue: pooling)!
-        o.attention = attention
-        o.epochs = epochs
-        o.batch = batch
-        o.learningRate = lr
-        o.learningRateDecay = lrDecay
-        o.dropout = dropout
-        o.seed = seed
-        o.onError = OnError(rawValue: onError)!
-        let trainer = try TaskTrainer(data: data, validation: valid, options: o, output: out)
-        let stop = StopFlag.installForInterrupt()
+        kernelThreads.apply()
+        let trainer: TaskTrainer
+        if let resume {
+            trainer = try TaskTrainer(resume: resume, epochs: epochs, learningRate: optimization.lr)
+            print("resuming \(trainer.spec.kind.rawValue) at epoch \(trainer.step / trainer.stepsPerEpoch) of "
+                  + "\(trainer.totalSteps / trainer.stepsPerEpoch)" + (optimization.lr.map { ", learning rate now \($0)" } ?? ""))
+        } else {
+            var o = TaskTrainingOptions(kind: task!)
+            o.tokenization = tokens ?? o.tokenization
+            o.cell = model.cell ?? o.cell
+            o.hiddenSize = model.hidden ?? o.hiddenSize
+            o.layers = model.layers ?? o.layers
+            o.embeddingSize = model.embedding ?? o.embeddingSize
+            o.dropout = model.dropout ?? o.dropout
+            o.bidirectional = bidirectional
+            o.pooling = pooling ?? o.pooling
+            o.attention = attention?.rawValue
+            o.optimizer = optimization.optimizer ?? o.optimizer
+            o.learningRate = optimization.lr ?? o.learningRate
+            // `--lr-decay G` alone keeps its meaning here: × G after every epoch.
+            o.schedule = optimization.lrSchedule == nil && optimization.lrDecay != nil ? nil : try optimization.schedule()
+            o.learningRateDecay = optimization.lrDecay ?? o.learningRateDecay
+            o.clip = optimization.clip ?? o.clip
+            o.patience = optimization.patience
+            o.monitor = monitor?.monitor ?? o.monitor
+            o.epochs = epochs ?? o.epochs
+            o.batch = batch ?? o.batch
+            o.seed = seed ?? o.seed
+            o.onError = onError
+            trainer = try TaskTrainer(data: data!, validation: valid, options: o, output: out!)
+        }
+        if trainer.step >= trainer.totalSteps {
+            print("the run in \(trainer.output) has already trained \(trainer.step / trainer.stepsPerEpoch) epochs: "
+                  + "nothing to train; give --epochs beyond it")
+            return
+        }
+        let stop = StopFlag.install()
         let progress = ProgressPrinter()
         let summary = try trainer.run(shouldStop: { stop.isSet }) { progress.show($0) }
         progress.finish()
         let skipped = summary.skippedLines > 0 ? ", \(summary.skippedLines) bad lines skipped" : ""
+        let best = summary.bestValidationLoss.map { String(format: "best validation loss %.4f", $0) }
+            ?? "best by validation \(trainer.options.monitor == .loss ? "loss" : "accuracy")"
+        let early = summary.reason == .earlyStopped ? " (stopped early after epoch \(summary.epochs): no improvement for --patience epochs)" : ""
         print("\(summary.trainingExamples) training and \(summary.validationExamples) validation examples\(skipped); "
-              + "best validation loss \(summary.bestValidationLoss.map { String(format: "%.4f", $0) } ?? "-"); checkpoints in \(out)")
-        if summary.interrupted { Foundation.exit(130) }
+              + "\(best); checkpoints in \(trainer.output)\(early)")
+        if summary.interrupted {
+            print("interrupted at step \(summary.steps); continue with: rnn fit --resume \(trainer.output)")
+            Foundation.exit(stop.exitStatus)
+        }
     }
+}
+
+/// `--monitor`: the validation value that picks the best checkpoint.
+enum MonitorChoice: String, ExpressibleByArgument, CaseIterable {
+    case loss, accuracy
+    var monitor: Monitor { self == .loss ? .loss : .metric("accuracy") }
 }
 
 struct PredictCommand: ParsableCommand {
@@ -134,20 +167,19 @@ struct PredictCommand: ParsableCommand {
     @Option(help: "Examples (JSON Lines).")
     var data: String
 
-    @Option(help: "Beam width for sequence outputs (1: greedy).")
+    @Option(parsing: .unconditional, help: "Beam width for sequence outputs (1: greedy).")
     var beam: Int = 1
 
     @Option(help: "A bad line: stop or skip.")
-    var onError: String = "stop"
+    var onError: OnError = .stop
 
     func validate() throws {
         guard beam >= 1 && beam <= 1000 else { throw ValidationError("invalid beam '\(beam)': expected 1...1000") }
-        guard OnError(rawValue: onError) != nil else { throw ValidationError("invalid on-error '\(onError)': expected stop or skip") }
     }
 
     func run() throws {
         let predictor = try TaskPredictor(checkpoint: checkpoint)
-        let (lines, skipped) = try predictor.predict(data: data, beam: beam, onError: OnError(rawValue: onError)!)
+        let (lines, skipped) = try predictor.predict(data: data, beam: beam, onError: onError)
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         if skipped > 0 { FileHandle.standardError.write(Data("skipped \(skipped) bad lines\n".utf8)) }
     }
@@ -173,23 +205,22 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Labelled examples (JSON Lines).")
     var data: String
 
-    @Option(help: "Beam width for sequence outputs.")
+    @Option(parsing: .unconditional, help: "Beam width for sequence outputs.")
     var beam: Int = 1
 
     @Option(help: "A bad line: stop or skip.")
-    var onError: String = "stop"
+    var onError: OnError = .stop
 
     @Flag(help: "Print one flat JSON object of the metrics.")
     var json = false
 
     func validate() throws {
         guard beam >= 1 && beam <= 1000 else { throw ValidationError("invalid beam '\(beam)': expected 1...1000") }
-        guard OnError(rawValue: onError) != nil else { throw ValidationError("invalid on-error '\(onError)': expected stop or skip") }
     }
 
     func run() throws {
         let predictor = try TaskPredictor(checkpoint: checkpoint)
-        let result = try predictor.evaluate(data: data, beam: beam, onError: OnError(rawValue: onError)!)
+        let result = try predictor.evaluate(data: data, beam: beam, onError: onError)
         if json {
             print(JSON.object([("task", JSON.string(result.task.rawValue)), ("examples", "\(result.examples)")]
                               + result.metrics.map { ($0.0, JSON.number($0.1)) }))
@@ -224,23 +255,20 @@ struct DataCommand: ParsableCommand {
             """)
 
     @Argument(help: "addition, roommate or captions.")
-    var name: String
+    var name: ExampleData
 
-    @Option(help: "Examples (default: 50000 for addition, 2000 otherwise).")
+    @Option(parsing: .unconditional, help: "Examples (default: 50000 for addition, 2000 otherwise).")
     var count: Int?
 
     @Option(help: "Seed.", transform: parseSeed)
     var seed: UInt64 = 1
 
     func validate() throws {
-        guard ExampleData(rawValue: name) != nil else {
-            throw ValidationError("unknown dataset '\(name)': expected addition, roommate or captions")
-        }
         if let count, count < 1 || count > 10_000_000 { throw ValidationError("invalid count '\(count)': expected 1...10000000") }
     }
 
     func run() throws {
-        let data = ExampleData(rawValue: name)!
+        let data = name
         let lines = data.lines(count: count ?? data.defaultCount, seed: seed)
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }

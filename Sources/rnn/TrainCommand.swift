@@ -10,12 +10,14 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             The vocabulary is the file's distinct characters; the last --val-fraction of the text is
             validation. DIR receives metrics.jsonl, loss.svg, best.safetensors (best validation loss)
-            and last.safetensors (everything needed to continue exactly); Ctrl-C writes
-            last.safetensors and stops.
+            and last.safetensors (everything needed to continue exactly); Ctrl-C or SIGTERM writes
+            last.safetensors and stops (exit 130 or 143). DIR is locked while the run lasts: a second
+            run into it is refused.
 
             Examples:
               rnn train --text input.txt --out runs/shakespeare
               rnn train --text input.txt --cell gru --hidden 256 --layers 2 --epochs 5 --out runs/gru
+              rnn train --text input.txt --lr-schedule cosine --warmup 200 --patience 3 --out runs/cosine
               rnn train --resume runs/shakespeare --epochs 20          continue to 20 epochs
               rnn train --text input.txt --cell rnn --hidden 100 --seq 25 --batch 1 --optimizer adagrad --lr 0.1 --out runs/min-char-rnn
             """)
@@ -23,139 +25,138 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The training text (UTF-8).")
     var text: String?
 
-    @Option(help: "lstm, gru, rnn (tanh) or rnn_relu.")
-    var cell: String = "lstm"
+    @OptionGroup(title: "Model") var model: ModelOptions
 
-    @Option(help: "Hidden units per layer.")
-    var hidden: Int = 128
+    @Option(parsing: .unconditional, help: "Streams per batch (default: 50).", transform: atLeast(1, "batch"))
+    var batch: Int?
 
-    @Option(help: "Recurrent layers.")
-    var layers: Int = 2
+    @Option(parsing: .unconditional, help: "Characters per chunk, the truncated BPTT length (default: 50).", transform: atLeast(1, "seq"))
+    var seq: Int?
 
-    @Option(help: "Embedding size (default: the hidden size).")
-    var embedding: Int?
+    @OptionGroup(title: "Optimisation") var optimization: OptimizationOptions
 
-    @Option(help: "Streams per batch.")
-    var batch: Int = 50
-
-    @Option(help: "Characters per chunk (truncated BPTT length).")
-    var seq: Int = 50
-
-    @Option(help: "adam, adagrad, rmsprop or sgd.")
-    var optimizer: String = "adam"
-
-    @Option(help: "Learning rate.")
-    var lr: Float = 2e-3
-
-    @Option(help: "Global gradient-norm clip (0: off).")
-    var clip: Float = 5
-
-    @Option(help: "Dropout between layers.")
-    var dropout: Float = 0
-
-    @Option(help: "Epochs to train (ignored when --steps is given).")
+    @Option(parsing: .unconditional, help: "Epochs to train (default: 10; ignored when --steps is given).", transform: atLeast(1, "epochs"))
     var epochs: Int?
 
-    @Option(help: "Total optimiser steps.")
+    @Option(parsing: .unconditional, help: "Total optimiser steps.", transform: atLeast(1, "steps"))
     var steps: Int?
 
-    @Option(help: "Fraction of the text, at its end, held out for validation.")
-    var valFraction: Double = 0.1
+    @Option(parsing: .unconditional, help: "Fraction of the text, at its end, held out for validation (default: 0.1).")
+    var valFraction: Double?
 
-    @Option(help: "Validate and checkpoint every N steps (default: once per epoch, at most every 1000).")
+    @Option(help: "Validate and checkpoint every N steps (default: once per epoch, at most every 1000).",
+            transform: atLeast(1, "eval-every"))
     var evalEvery: Int?
 
-    @Option(help: "Seed for the weights, dropout and everything random.", transform: parseSeed)
-    var seed: UInt64 = 1
+    @Option(help: "Seed for the weights, dropout and everything random (default: 1).", transform: parseSeed)
+    var seed: UInt64?
 
     @Option(help: "Output folder.")
     var out: String?
 
     @OptionGroup var kernelThreads: KernelThreads
 
-    @Option(help: "Continue the run saved in this folder.")
+    @Option(help: "Continue the run saved in this folder (--epochs, --steps and --lr may change).")
     var resume: String?
 
     func validate() throws {
-        if resume == nil {
+        if let resume {
+            if let out, out != resume {
+                throw ValidationError("--out '\(out)' differs from --resume '\(resume)': a resumed run writes into its own folder")
+            }
+            let fixed = model.given + optimization.fixedByTheRun
+                + [("--batch", batch != nil), ("--seq", seq != nil), ("--val-fraction", valFraction != nil),
+                   ("--eval-every", evalEvery != nil), ("--seed", seed != nil)].filter(\.1).map(\.0)
+            if let flag = fixed.first {
+                throw ValidationError("\(flag) is fixed by the run in \(resume); resume without it, or start a new run with --out")
+            }
+        } else {
             guard text != nil else { throw ValidationError("missing --text FILE (or --resume DIR)") }
             guard out != nil else { throw ValidationError("missing --out DIR: the folder for checkpoints and metrics") }
-            do { _ = try CellKind(parsing: cell) } catch { throw ValidationError("\(error)") }
-            guard OptimizerKind(rawValue: optimizer) != nil else {
-                throw ValidationError("invalid optimizer '\(optimizer)': expected adam, adagrad, rmsprop or sgd")
-            }
-        } else if let out, out != resume {
-            throw ValidationError("--out '\(out)' differs from --resume '\(resume!)': a resumed run writes into its own folder")
         }
-        if let epochs, epochs < 1 { throw ValidationError("invalid epochs '\(epochs)': expected at least 1") }
-        if let steps, steps < 1 { throw ValidationError("invalid steps '\(steps)': expected at least 1") }
+        _ = try optimization.schedule()
     }
 
     func run() throws {
         kernelThreads.apply()
         let trainer: CharTrainer
         if let resume {
-            trainer = try CharTrainer(resume: resume, text: text, steps: steps, epochs: epochs)
+            trainer = try CharTrainer(resume: resume, text: text, steps: steps, epochs: epochs, learningRate: optimization.lr)
         } else {
             var o = CharTrainingOptions()
-            o.cell = try CellKind(parsing: cell)
-            o.hiddenSize = hidden
-            o.layers = layers
-            o.embeddingSize = embedding
-            o.batch = batch
-            o.sequence = seq
-            o.optimizer = OptimizerKind(rawValue: optimizer)!
-            o.learningRate = lr
-            o.clip = clip
-            o.dropout = dropout
-            o.epochs = epochs ?? 10
+            o.cell = model.cell ?? o.cell
+            o.hiddenSize = model.hidden ?? o.hiddenSize
+            o.layers = model.layers ?? o.layers
+            o.embeddingSize = model.embedding
+            o.dropout = model.dropout ?? o.dropout
+            o.batch = batch ?? o.batch
+            o.sequence = seq ?? o.sequence
+            o.optimizer = optimization.optimizer ?? o.optimizer
+            o.learningRate = optimization.lr ?? o.learningRate
+            o.schedule = try optimization.schedule() ?? o.schedule
+            o.clip = optimization.clip ?? o.clip
+            o.patience = optimization.patience
+            o.epochs = epochs ?? o.epochs
             o.steps = steps
-            o.validationFraction = valFraction
+            o.validationFraction = valFraction ?? o.validationFraction
             o.evaluateEvery = evalEvery
-            o.seed = seed
+            o.seed = seed ?? o.seed
             trainer = try CharTrainer(text: text!, options: o, output: out!)
         }
         let c = trainer.model.configuration
         print("\(c.layers)×\(c.hiddenSize) \(c.cell.displayName), vocabulary \(c.vocabulary.count), "
               + "\(trainer.model.arena.parameters.reduce(0) { $0 + $1.count }) parameters; "
               + "\(trainer.stepsPerEpoch) steps per epoch, \(trainer.totalSteps) in all"
-              + (trainer.step > 0 ? ", resuming at step \(trainer.step)" : ""))
-        let stop = StopFlag.installForInterrupt()
+              + (trainer.step > 0 ? ", resuming at step \(trainer.step)" : "")
+              + (resume != nil && optimization.lr != nil ? ", learning rate now \(optimization.lr!)" : ""))
+        if trainer.step >= trainer.totalSteps {
+            print("the run in \(trainer.output) has already taken \(trainer.step) steps of \(trainer.totalSteps): nothing to train; "
+                  + "give --steps or --epochs beyond it")
+            return
+        }
+        let stop = StopFlag.install()
         let progress = ProgressPrinter()
         let summary = try trainer.run(shouldStop: { stop.isSet }) { event in progress.show(event) }
         progress.finish()
         if summary.interrupted {
             print("interrupted at step \(summary.steps); checkpoint written to \(summary.lastCheckpoint); "
                   + "continue with: rnn train --resume \(trainer.output)")
-            Foundation.exit(130)
+            Foundation.exit(stop.exitStatus)
         }
         let best = summary.bestValidationLoss.map { String(format: ", best validation loss %.4f", $0) } ?? ""
-        print("done: \(summary.steps) steps\(best); checkpoints in \(trainer.output)")
+        let early = summary.reason == .earlyStopped ? " (stopped early: no better validation loss for --patience evaluations)" : ""
+        print("done: \(summary.steps) steps\(best); checkpoints in \(trainer.output)\(early)")
     }
 }
 
-/// Set once by the first Ctrl-C; a second Ctrl-C ends the process at once.
+/// Set by the first SIGINT (Ctrl-C) or SIGTERM: training stops after the step it is in, writes
+/// its last checkpoint and exits 128 + the signal's number. A second signal ends the process at once.
 final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var value = false
-    private var source: DispatchSourceSignal?
+    private var signalNumber: Int32?
+    private var sources: [DispatchSourceSignal] = []
 
-    var isSet: Bool { lock.withLock { value } }
+    var isSet: Bool { lock.withLock { signalNumber != nil } }
+    /// 130 after SIGINT, 143 after SIGTERM.
+    var exitStatus: Int32 { 128 + (lock.withLock { signalNumber } ?? SIGINT) }
 
-    static func installForInterrupt() -> StopFlag {
+    static func install() -> StopFlag {
         let flag = StopFlag()
-        signal(SIGINT, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler {
-            let already = flag.lock.withLock { () -> Bool in
-                defer { flag.value = true }
-                return flag.value
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let already = flag.lock.withLock { () -> Bool in
+                    defer { if flag.signalNumber == nil { flag.signalNumber = number } }
+                    return flag.signalNumber != nil
+                }
+                if already { Foundation.exit(128 + number) }
+                let name = number == SIGINT ? "Ctrl-C" : "SIGTERM"
+                FileHandle.standardError.write(Data("\nstopping after this step (\(name) again to quit at once)\n".utf8))
             }
-            if already { Foundation.exit(130) }
-            FileHandle.standardError.write(Data("\nstopping after this step (Ctrl-C again to quit at once)\n".utf8))
+            source.resume()
+            flag.sources.append(source)
         }
-        source.resume()
-        flag.source = source
         return flag
     }
 }

@@ -6,15 +6,15 @@ import Darwin
 #endif
 
 /// A training run's output folder, held for the whole run: created if needed, checked for
-/// writing, and locked against a second run. The lock is an advisory `flock` on `DIR/.lock`,
-/// which the operating system releases when the process ends however it ends, so a killed run
-/// never leaves the folder locked.
+/// writing, and locked against a second run. The lock is an advisory `flock` on the folder
+/// itself, which the operating system releases when the process ends however it ends, so a
+/// killed run never leaves the folder locked, and no lock file is left behind.
 ///
 /// Files: `metrics.jsonl` (a line per evaluation), `loss.svg`, `best.safetensors` and
 /// `last.safetensors`, each rewritten atomically.
 public final class RunFolder {
     public let path: String
-    private let lockDescriptor: Int32
+    private var lockDescriptor: Int32 = -1
 
     public var lastPath: String { file("last.safetensors") }
     public var bestPath: String { file("best.safetensors") }
@@ -24,8 +24,8 @@ public final class RunFolder {
 
     /// Creates the folder when needed and takes its lock.
     /// - Throws: `RecurrentError.io` when the folder cannot be created or written, or another
-    ///   live process holds it (a second run into the same folder, or a resume of a run still
-    ///   going); nothing is written then but the lock file.
+    ///   run holds it (a second run into the same folder, or a resume of a run still going);
+    ///   nothing is written then.
     public init(_ path: String) throws {
         self.path = path
         do {
@@ -33,31 +33,36 @@ public final class RunFolder {
         } catch {
             throw RecurrentError.io(path: path, reason: "cannot create the output folder (\(SafetensorsFile.reason(error)))")
         }
-        let lockPath = (path as NSString).appendingPathComponent(".lock")
-        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw RecurrentError.io(path: path, reason: "cannot write in the output folder (\(String(cString: strerror(errno))))")
-        }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            var buffer = [UInt8](repeating: 0, count: 32)
-            let n = pread(fd, &buffer, buffer.count, 0)
-            let pid = n > 0 ? String(decoding: buffer[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
-            close(fd)
-            throw RecurrentError.io(path: path, reason: "another run (process \(pid)) is writing into this folder; "
-                                    + "wait for it to finish or choose another folder")
-        }
-        // Who holds it, for the message above. The lock, not this text, is what excludes.
-        let pid = "\(getpid())\n"
-        _ = ftruncate(fd, 0)
-        _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
-        lockDescriptor = fd
         guard access(path, W_OK) == 0 else {
-            close(fd)
             throw RecurrentError.io(path: path, reason: "the output folder is not writable")
         }
+        try lock()
     }
 
-    deinit { close(lockDescriptor) }   // releases the lock
+    deinit { unlock() }
+
+    /// Takes the folder's lock (nothing when this object holds it already).
+    /// - Throws: `RecurrentError.io` when another run holds it.
+    public func lock() throws {
+        guard lockDescriptor < 0 else { return }
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw RecurrentError.io(path: path, reason: "cannot open the output folder (\(String(cString: strerror(errno))))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw RecurrentError.io(path: path, reason: "another run is writing into this folder; "
+                                    + "wait for it to finish or choose another folder")
+        }
+        lockDescriptor = fd
+    }
+
+    /// Releases the lock (a finished run; the next run or resume may take it).
+    public func unlock() {
+        guard lockDescriptor >= 0 else { return }
+        close(lockDescriptor)
+        lockDescriptor = -1
+    }
 
     /// Whether the folder already holds a run's last checkpoint.
     public var holdsCheckpoint: Bool { FileManager.default.fileExists(atPath: lastPath) }

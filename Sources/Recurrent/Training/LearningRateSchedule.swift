@@ -5,8 +5,8 @@ import Foundation
 public enum LearningRateSchedule: Sendable, Equatable {
     /// lr₀ throughout.
     case constant
-    /// lr₀·γ^⌊s / every⌋: multiplied by γ every `every` steps (every epoch: Keras's and
-    /// PyTorch's StepLR with step_size 1).
+    /// lr₀·γ^⌊s / every⌋: multiplied by γ every `every` steps; `every` 0 means once an epoch
+    /// (PyTorch's StepLR with step_size 1, stepped per epoch).
     case stepDecay(every: Int, gamma: Float)
     /// A linear warm-up from lr₀/w to lr₀ over the first w steps, then a half cosine from lr₀
     /// down to `minimum`·lr₀ at the last step (SGDR without restarts).
@@ -16,12 +16,12 @@ public enum LearningRateSchedule: Sendable, Equatable {
     case plateau(factor: Float, patience: Int)
 
     /// The rate of step `step` before any plateau factor.
-    public func rate(base: Float, step: Int, totalSteps: Int) -> Float {
+    public func rate(base: Float, step: Int, totalSteps: Int, stepsPerEpoch: Int = 1) -> Float {
         switch self {
         case .constant, .plateau:
             return base
         case .stepDecay(let every, let gamma):
-            return base * Float(pow(Double(gamma), Double(step / every)))
+            return base * Float(pow(Double(gamma), Double(step / (every == 0 ? max(1, stepsPerEpoch) : every))))
         case .cosine(let warmup, let minimum):
             if step < warmup { return base * Float(step + 1) / Float(warmup) }
             let progress = Double(step - warmup) / Double(max(1, totalSteps - 1 - warmup))
@@ -34,7 +34,7 @@ public enum LearningRateSchedule: Sendable, Equatable {
         switch self {
         case .constant: break
         case .stepDecay(let every, let gamma):
-            try require(every >= 1, .invalidArgument(name: "lr-step", value: "\(every)", expected: "at least 1"))
+            try require(every >= 0, .invalidArgument(name: "lr-step", value: "\(every)", expected: "0 (once an epoch) or more steps"))
             try require(gamma > 0 && gamma <= 1, .invalidArgument(name: "lr-decay", value: "\(gamma)", expected: "0 < d <= 1"))
         case .cosine(let warmup, let minimum):
             try require(warmup >= 0, .invalidArgument(name: "warmup", value: "\(warmup)", expected: "0 or more steps"))

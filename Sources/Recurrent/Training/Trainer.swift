@@ -132,17 +132,24 @@ public final class Trainer<Task: TrainingTask> {
     /// The plateau schedule's factor on the learning rate.
     public package(set) var learningRateScale: Float = 1
     public var observers: [any TrainingObserver] = []
+    /// The rate the schedule last set. The optimiser's rate is set only when the schedule moves,
+    /// so a rate set by hand between steps holds until then.
+    private var scheduledRate: Float
 
     public init(task: Task, optimizer: any Optimizer, options: TrainerOptions, rng: SeededGenerator) {
         self.task = task
         self.optimizer = optimizer
         self.options = options
         self.rng = rng
+        scheduledRate = options.schedule.rate(base: options.learningRate, step: 0, totalSteps: options.totalSteps,
+                                              stepsPerEpoch: task.stepsPerEpoch)
+        optimizer.learningRate = scheduledRate
     }
 
     /// The learning rate of step `step` (0-based).
     public func learningRate(at step: Int) -> Float {
-        options.schedule.rate(base: options.learningRate, step: step, totalSteps: options.totalSteps) * learningRateScale
+        options.schedule.rate(base: options.learningRate, step: step, totalSteps: options.totalSteps,
+                              stepsPerEpoch: task.stepsPerEpoch) * learningRateScale
     }
 
     /// Trains until `totalSteps`, an early stop, or `shouldStop` (checked before every step).
@@ -197,7 +204,11 @@ public final class Trainer<Task: TrainingTask> {
         if options.evaluateAtStart && step == 0 { try evaluate() }
         loop: while step < options.totalSteps {
             if shouldStop() { reason = .interrupted; break }
-            optimizer.learningRate = learningRate(at: step)
+            let scheduled = learningRate(at: step)
+            if scheduled != scheduledRate {
+                scheduledRate = scheduled
+                optimizer.learningRate = scheduled
+            }
             let batch = try task.batch(step: step, rng: &rng)
             try task.forward(batch, training: true, rng: &rng)
             let loss = try task.loss(batch)
@@ -265,16 +276,18 @@ public final class Trainer<Task: TrainingTask> {
         return fields
     }
 
-    /// Restores what `stateEntries` and `stateFields` saved.
-    /// - Parameter fields: the parsed `training` metadata.
+    /// Restores what `stateEntries` and `stateFields` saved in a `last` checkpoint.
     /// - Throws: `RecurrentError.invalidFile` for a missing, mis-sized or non-finite piece.
-    public func restore(from file: SafetensorsFile, fields: [String: Any]) throws {
-        let path = file.path
+    public func restore(from checkpoint: Checkpoint) throws {
+        let (file, path) = (checkpoint.file, checkpoint.path)
+        let fields = checkpoint.trainingFields ?? [:]
         func bad(_ reason: String) -> RecurrentError { .invalidFile(path: path, reason: reason) }
-        guard let step = fields["step"] as? Int, step >= 0 else { throw bad("training state lacks a step of 0 or more") }
-        guard let optimizerSteps = fields["optimizer_steps"] as? Int, optimizerSteps >= 0 else {
-            throw bad("training state lacks optimizer_steps of 0 or more")
+        func count(_ key: String) throws -> Int {
+            guard let v = fields[key] as? Int else { throw bad("training state lacks \"\(key)\"") }
+            guard v >= 0 else { throw bad("training state has \(key) \(v), expected 0 or more") }
+            return v
         }
+        let step = try count("step"), optimizerSteps = try count("optimizer_steps")
         let words = try file.integers("train.rng")
         guard words.count == 6 else { throw bad("train.rng must hold 6 words") }
         let moments = optimizer.moments
@@ -295,10 +308,26 @@ public final class Trainer<Task: TrainingTask> {
         bestScore = fields["best_score"] as? Double
         evaluationsSinceBest = fields["evaluations_since_best"] as? Int ?? 0
         learningRateScale = Float(fields["learning_rate_scale"] as? Double ?? 1)
+        scheduledRate = learningRate(at: step)
+        optimizer.learningRate = scheduledRate
     }
 }
 
 /// Whether every parameter is finite (the loss at these weights is NaN otherwise).
 public func parametersAreFinite(_ arena: ParameterArena) -> Bool {
     UnsafeBufferPointer(start: arena.values, count: arena.count).allSatisfy(\.isFinite)
+}
+
+/// An observer that keeps every evaluation of a run in memory (learning curves) and, when
+/// given, calls `onEvaluation` with each.
+public final class TrainingHistory: TrainingObserver {
+    public private(set) var records: [TrainingRecord] = []
+    let onEvaluation: ((TrainingRecord) -> Void)?
+
+    public init(onEvaluation: ((TrainingRecord) -> Void)? = nil) { self.onEvaluation = onEvaluation }
+
+    public func didEvaluate(_ record: TrainingRecord) throws {
+        records.append(record)
+        onEvaluation?(record)
+    }
 }

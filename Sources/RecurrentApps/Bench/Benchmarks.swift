@@ -36,52 +36,84 @@ public struct TrainingBenchmarkResult: Sendable {
     public let tokensPerSecond: Double
 }
 
-/// Times training steps — forward, backward, global-norm clip 5 and Adam — on random tokens,
-/// carrying the state from step to step. Runs one untimed warm-up step, then steps until
-/// `seconds` have passed (at least `minimumSteps`); reports the median step time.
+/// Times training steps of the one `Trainer` — forward, backward, global-norm clip 5 and Adam —
+/// on random tokens, carrying the state from step to step. Runs one untimed warm-up step, then
+/// steps until `seconds` have passed (at least `minimumSteps`); reports the median step time.
 public func benchmarkTraining(_ c: BenchmarkCase, seconds: Double = 3, minimumSteps: Int = 3,
                               seed: UInt64 = 1) throws -> TrainingBenchmarkResult {
     var layout = ParameterLayout()
     let model = try SequenceModel(input: .tokens(vocabulary: c.vocabulary, embedding: c.hiddenSize), kind: c.kind,
                                   hiddenSize: c.hiddenSize, layers: c.layers, outputs: c.vocabulary, layout: &layout)
     let arena = ParameterArena(layout: layout, seed: seed)
-    let adam = Adam(arena: arena, learningRate: 2e-3)
-    let ws = SequenceModelWorkspace()
     var rng = SeededGenerator(seed: seed)
-    let (b, t, v) = (c.batch, c.steps, c.vocabulary)
-    let tokens = (0..<(b * t)).map { _ in Int32(rng.nextInt(below: v)) }
-    let targets = (0..<(b * t)).map { _ in Int32(rng.nextInt(below: v)) }
-    var logits = [Float](repeating: 0, count: b * t * v), dLogits = logits
-    var state = [Float](repeating: 0, count: model.stack.stateCount(batch: b)), next = state
-
-    func step() {
-        tokens.withUnsafeBufferPointer { ids in
-            model.forward(tokens: ids.baseAddress!, batch: b, steps: t, initialState: state, output: &logits,
-                          finalState: &next, training: true, rng: &rng, workspace: ws, arena: arena)
-            targets.withUnsafeBufferPointer {
-                _ = Loss.softmaxCrossEntropy(logits: logits, rows: b * t, classes: v, targets: $0.baseAddress!, gradient: &dLogits)
-            }
-            arena.zeroGradients()
-            model.backward(tokens: ids.baseAddress!, batch: b, steps: t, outputGradient: dLogits, workspace: ws, arena: arena)
-        }
-        GradientClipping.clip(arena, maxNorm: 5)
-        adam.step(arena)
-        swap(&state, &next)
-    }
-
-    step()
+    let task = RandomTokenTask(c, model: model, arena: arena, rng: &rng)
+    var options = TrainerOptions(totalSteps: .max, evaluateEvery: .max, learningRate: 2e-3)
+    options.clip = 5
+    let trainer = Trainer(task: task, optimizer: Adam(arena: arena, learningRate: 2e-3), options: options, rng: rng)
     var times: [Double] = []
     var total = 0.0
-    while total < seconds || times.count < minimumSteps {
-        let start = DispatchTime.now().uptimeNanoseconds
-        step()
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        times.append(elapsed)
-        total += elapsed
+    var last: UInt64?
+    _ = try trainer.run(shouldStop: { total >= seconds && times.count >= minimumSteps }) { event in
+        guard case .step = event else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        if let last {   // the first step is the warm-up
+            let elapsed = Double(now - last) * 1e-9
+            times.append(elapsed)
+            total += elapsed
+        }
+        last = now
     }
     times.sort()
     let median = times[times.count / 2]
-    return TrainingBenchmarkResult(steps: times.count, secondsPerStep: median, tokensPerSecond: Double(b * t) / median)
+    return TrainingBenchmarkResult(steps: times.count, secondsPerStep: median, tokensPerSecond: Double(c.batch * c.steps) / median)
+}
+
+/// A benchmark case's training as the trainer sees it: the same B × T random tokens and
+/// targets every step, the state carried from step to step.
+final class RandomTokenTask: TrainingTask {
+    let c: BenchmarkCase
+    let model: SequenceModel
+    let arena: ParameterArena
+    let tokens: [Int32], targets: [Int32]
+    private var logits: [Float], dLogits: [Float]
+    private var state: [Float], next: [Float]
+    private let workspace = SequenceModelWorkspace()
+    var stepsPerEpoch: Int { 1 }
+
+    init(_ c: BenchmarkCase, model: SequenceModel, arena: ParameterArena, rng: inout SeededGenerator) {
+        self.c = c
+        self.model = model
+        self.arena = arena
+        let (b, t, v) = (c.batch, c.steps, c.vocabulary)
+        tokens = (0..<(b * t)).map { _ in Int32(rng.nextInt(below: v)) }
+        targets = (0..<(b * t)).map { _ in Int32(rng.nextInt(below: v)) }
+        logits = [Float](repeating: 0, count: b * t * v)
+        dLogits = logits
+        state = [Float](repeating: 0, count: model.stack.stateCount(batch: b))
+        next = state
+    }
+
+    func batch(step: Int, rng: inout SeededGenerator) {}
+
+    func forward(_: Void, training: Bool, rng: inout SeededGenerator) {
+        model.forward(tokens: tokens, batch: c.batch, steps: c.steps, initialState: state, output: &logits,
+                      finalState: &next, training: training, rng: &rng, workspace: workspace, arena: arena)
+    }
+
+    func loss(_: Void) -> BatchLoss {
+        let l = Loss.softmaxCrossEntropy(logits: logits, rows: c.batch * c.steps, classes: c.vocabulary, targets: targets,
+                                         gradient: &dLogits).loss
+        return BatchLoss(sum: Double(l), count: 1)
+    }
+
+    func backward(_: Void) {
+        model.backward(tokens: tokens, batch: c.batch, steps: c.steps, outputGradient: dLogits, workspace: workspace,
+                       arena: arena)
+    }
+
+    func stepTaken(_: Void) { swap(&state, &next) }
+    func tokens(in _: Void) -> Int { c.batch * c.steps }
+    func evaluate() -> Evaluation? { nil }
 }
 
 public struct GenerationBenchmarkResult: Sendable {

@@ -84,6 +84,8 @@ public final class CharTrainer {
     public var totalSteps: Int { trainer.options.totalSteps }
     public var evaluateEvery: Int { trainer.options.evaluateEvery }
     public var step: Int { trainer.step }
+    /// The optimiser; its learning rate may be changed between steps (the schedule sets it when it moves).
+    public var optimizer: any Optimizer { trainer.optimizer }
 
     /// A new run. Nothing is written until `run` but the folder's lock.
     /// - Throws: bad options, an unreadable or unsuitable text, an output folder that another
@@ -126,10 +128,8 @@ public final class CharTrainer {
         trainer.observers = [CheckpointWriter(
             folder: folder, chartTitle: "\(config.cell.displayName) on \((textPath as NSString).lastPathComponent)",
             yLabel: "loss (nats per character)",
-            encodeBest: { [unowned self] r in
-                SafetensorsFile.encode(model.contractEntries(), metadata: [
-                    "config": config.json, "validation": "{\"step\": \(r.step), \"val_loss\": \(r.evaluation!.loss!)}",
-                ])
+            encodeBest: { r in
+                model.checkpoint(metadata: ["validation": "{\"step\": \(r.step), \"val_loss\": \(r.evaluation!.loss!)}"])
             },
             encodeLast: { [unowned self] in encodeLast() })]
     }
@@ -138,18 +138,22 @@ public final class CharTrainer {
     /// last checkpoint; `steps` or `epochs`, when given, set a new total.
     /// - Throws: a folder without last.safetensors, a checkpoint without training state, a
     ///   text that is not the one the run was trained on, or a run that another process holds.
-    public convenience init(resume folder: String, text: String?, steps: Int?, epochs: Int?) throws {
+    public convenience init(resume folder: String, text: String?, steps: Int?, epochs: Int?, learningRate: Float? = nil) throws {
         let path = (folder as NSString).appendingPathComponent("last.safetensors")
         guard FileManager.default.fileExists(atPath: path) else {
             throw RecurrentError.io(path: folder, reason: "no last.safetensors to resume from")
         }
-        try self.init(resuming: SafetensorsFile(contentsOf: path), folder: folder, text: text, steps: steps, epochs: epochs)
+        try self.init(resuming: SafetensorsFile(contentsOf: path), folder: folder, text: text, steps: steps, epochs: epochs,
+                      learningRate: learningRate)
     }
 
     /// Continues from a parsed last checkpoint; `readText` reads the training text (a seam for tests).
     convenience init(resuming file: SafetensorsFile, folder: String, text: String?, steps: Int?, epochs: Int?,
-                     readText: (String) throws -> String = TextFile.read) throws {
+                     learningRate: Float? = nil, readText: (String) throws -> String = TextFile.read) throws {
         let path = file.path
+        if file.metadata["task"] != nil {
+            throw RecurrentError.invalidFile(path: path, reason: "a run of rnn fit: continue it with rnn fit --resume \(folder)")
+        }
         guard let training = file.metadata["training"],
               let object = try? JSONSerialization.jsonObject(with: Data(training.utf8)) as? [String: Any] else {
             throw RecurrentError.invalidFile(path: path, reason: "no training state: it can be sampled and scored, not resumed")
@@ -170,7 +174,7 @@ public final class CharTrainer {
             throw RecurrentError.invalidFile(path: path, reason: "unknown optimizer in the training state")
         }
         options.optimizer = optimizerKind
-        options.learningRate = Float(try field("learning_rate", as: Double.self))
+        options.learningRate = try learningRate ?? Float(field("learning_rate", as: Double.self))
         do {
             options.schedule = try LearningRateSchedule(json: object["schedule"] as? [String: Any])
         } catch {
@@ -195,7 +199,7 @@ public final class CharTrainer {
             throw RecurrentError.invalidFile(path: textPath, reason: "this is not the text the checkpoint in \(folder) was trained on")
         }
         // The step, random state, optimiser moments and best value, and the hidden state, exactly as saved.
-        try trainer.restore(from: file, fields: object)
+        try trainer.restore(from: Checkpoint(file))
         let savedHidden = try file.floats("train.hidden")
         guard savedHidden.count == task.hidden.count else {
             throw RecurrentError.invalidFile(path: path, reason: "train.hidden has \(savedHidden.count) values, expected \(task.hidden.count)")
@@ -219,6 +223,8 @@ public final class CharTrainer {
     ///   being finite (the checkpoints on disk stay as they were), or a file that cannot be written.
     public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in })
         throws -> CharTrainingSummary {
+        try folder.lock()
+        defer { folder.unlock() }
         let outcome = try trainer.run(shouldStop: shouldStop, report: report)
         return CharTrainingSummary(steps: outcome.steps, interrupted: outcome.reason == .interrupted, reason: outcome.reason,
                                    lastValidationLoss: outcome.lastEvaluation?.loss, bestValidationLoss: trainer.bestScore,
@@ -247,10 +253,9 @@ public final class CharTrainer {
 
     func encodeLast() -> Data {
         let stack = model.model.stack
-        let entries = model.contractEntries() + trainer.stateEntries() + [
+        return model.checkpoint(metadata: ["training": trainingJSON()], state: trainer.stateEntries() + [
             .init("train.hidden", shape: [stack.layers * stack.directions, options.batch, stack.stateSize], floats: task.hidden),
-        ]
-        return SafetensorsFile.encode(entries, metadata: ["config": model.configuration.json, "training": trainingJSON()])
+        ])
     }
 }
 

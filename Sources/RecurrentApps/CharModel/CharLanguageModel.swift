@@ -97,26 +97,12 @@ public final class CharLanguageModel: @unchecked Sendable {
             throw RecurrentError.invalidFile(path: file.path, reason: "the config says \(c.layers) layers, "
                                              + "but the file holds only \(file.tensors.count) tensors")
         }
+        let checkpoint = Checkpoint(file)
         try self.init(configuration: c, dropout: dropout, seed: 0) { layout in
-            for p in layout.parameters {
-                guard let t = file[p.name] else {
-                    throw RecurrentError.invalidFile(path: file.path, reason: "missing tensor '\(p.name)' for a \(c.layers)-layer \(c.cell.rawValue) model")
-                }
-                let expected = p.cols == 1 ? [p.rows] : [p.rows, p.cols]
-                guard t.shape == expected else {
-                    throw RecurrentError.invalidFile(path: file.path, reason: "tensor '\(p.name)' has shape \(t.shape), "
-                                                     + "but the config (vocab \(c.vocabulary.count), embedding \(c.embeddingSize), "
-                                                     + "hidden \(c.hiddenSize)) needs \(expected)")
-                }
-            }
+            try checkpoint.verify(layout, model: "for a \(c.layers)-layer \(c.cell.rawValue) model",
+                                  needs: "the config (vocab \(c.vocabulary.count), embedding \(c.embeddingSize), hidden \(c.hiddenSize))")
         }
-        for p in arena.parameters {
-            let values = try file.floats(p.name)
-            if let i = values.firstIndex(where: { !$0.isFinite }) {
-                throw RecurrentError.invalidFile(path: file.path, reason: "tensor '\(p.name)' holds \(values[i]) at index \(i); weights must be finite")
-            }
-            values.withUnsafeBufferPointer { arena.value(p).update(from: $0.baseAddress!, count: p.count) }
-        }
+        try checkpoint.load(into: arena)
     }
 
     /// Reads a checkpoint file and loads it.
@@ -125,11 +111,12 @@ public final class CharLanguageModel: @unchecked Sendable {
     }
 
     /// The contract tensors as safetensors entries (F32, PyTorch's shapes).
-    public func contractEntries() -> [SafetensorsFile.Entry] {
-        arena.parameters.map { p in
-            SafetensorsFile.Entry(p.name, shape: p.cols == 1 ? [p.rows] : [p.rows, p.cols],
-                                  floats: Array(UnsafeBufferPointer(start: arena.value(p), count: p.count)))
-        }
+    public func contractEntries() -> [SafetensorsFile.Entry] { Checkpoint.entries(arena) }
+
+    /// The bytes of a checkpoint of this model: its tensors and `config`, with `metadata` and
+    /// the training-state tensors `state` when given.
+    public func checkpoint(metadata: [String: String] = [:], state: [SafetensorsFile.Entry] = []) -> Data {
+        Checkpoint.encode(arena, metadata: metadata.merging(["config": configuration.json]) { a, _ in a }, state: state)
     }
 
     // MARK: Scoring

@@ -142,7 +142,7 @@ extension CharLanguageModel {
     /// The checkpoint bytes `rnn train` would write for these weights: the contract tensors and
     /// the config, nothing else.
     public func checkpointData() -> Data {
-        SafetensorsFile.encode(contractEntries(), metadata: ["config": configuration.json])
+        checkpoint()
     }
 }
 

@@ -76,70 +76,111 @@ public func compareCells(_ config: CellComparisonConfiguration,
         let model = try SequenceModel(input: .features(task.inputFeatures), kind: kind, hiddenSize: config.hiddenSize,
                                       outputs: task.outputs, initialization: config.initialization, layout: &layout)
         let arena = ParameterArena(layout: layout, seed: config.seed)
-        let optimizer = Adam(arena: arena, learningRate: config.learningRate)
-        let ws = SequenceModelWorkspace()
-        let readout: SequenceModel.Readout = task == .adding ? .lastStep : .allSteps
-        var output = [Float](repeating: 0, count: config.batch * l * task.outputs)
-        var gradient = output
-        var dropoutRNG = SeededGenerator(seed: 0)
-
-        /// Forward, loss and (when `train`) backward on one batch.
-        func run(_ batch: LongRangeBatch, train: Bool, norms: UnsafeMutablePointer<Float>? = nil) -> Double {
-            let b = task == .adding ? batch.sums.count : batch.classes.count / l
-            let loss: Float
-            batch.features.withUnsafeBufferPointer { x in
-                model.forward(features: x.baseAddress!, batch: b, steps: l, readout: readout, output: &output,
-                              rng: &dropoutRNG, workspace: ws, arena: arena)
-            }
-            if task == .adding {
-                loss = Loss.meanSquaredError(output, target: batch.sums, count: b, gradient: &gradient)
-            } else {
-                loss = batch.classes.withUnsafeBufferPointer {
-                    Loss.softmaxCrossEntropy(logits: output, rows: b * l, classes: task.outputs, targets: $0.baseAddress!,
-                                             gradient: &gradient).loss
-                }
-            }
-            if train || norms != nil {
-                batch.features.withUnsafeBufferPointer { x in
-                    model.backward(features: x.baseAddress!, batch: b, steps: l, readout: readout, outputGradient: gradient,
-                                   stateGradientNorms: norms, workspace: ws, arena: arena)
-                }
-            }
-            return Double(loss)
-        }
-
-        func testLoss() -> Double {
-            var total = 0.0, count = 0
-            for batch in testBatches {
-                let b = task == .adding ? batch.sums.count : batch.classes.count / l
-                total += run(batch, train: false) * Double(b)
-                count += b
-            }
-            return total / Double(count)
-        }
-
+        let training = LongRangeTrainingTask(task: task, length: config.length, batch: config.batch, model: model,
+                                             arena: arena, testBatches: testBatches)
+        // ‖∂L/∂h_t‖ at initialisation, on the first test batch.
         var norms = [Float](repeating: 0, count: l)
         arena.zeroGradients()
-        _ = run(testBatches[0], train: false, norms: &norms)
-        var curve = [(step: 0, loss: testLoss())]
-        progress?(kind, 0, curve[0].loss)
-        var rng = SeededGenerator(seed: config.seed)   // the same training data for every cell
-        for step in 1...config.steps {
-            let batch = task.makeBatch(length: config.length, batch: config.batch, rng: &rng)
-            arena.zeroGradients()
-            let loss = run(batch, train: true)
-            guard loss.isFinite else { throw RecurrentError.divergence(step: step, loss: Float(loss)) }
-            GradientClipping.clip(arena, maxNorm: config.clip)
-            optimizer.step(arena)
-            if step % config.evaluateEvery == 0 || step == config.steps {
-                let test = testLoss()
-                curve.append((step, test))
-                progress?(kind, step, test)
-            }
-        }
+        var noDropout = SeededGenerator(seed: 0)
+        training.forward(testBatches[0], training: false, rng: &noDropout)
+        _ = training.loss(testBatches[0])
+        training.backward(testBatches[0], stateGradientNorms: &norms)
+
+        var options = TrainerOptions(totalSteps: config.steps, evaluateEvery: config.evaluateEvery,
+                                     learningRate: config.learningRate)
+        options.evaluateAtStart = true
+        options.clip = config.clip
+        let trainer = Trainer(task: training, optimizer: Adam(arena: arena, learningRate: config.learningRate),
+                              options: options, rng: SeededGenerator(seed: config.seed))   // the same training data for every cell
+        let history = TrainingHistory { progress?(kind, $0.step, $0.evaluation!.loss!) }
+        trainer.observers = [history]
+        _ = try trainer.run()
+        let curve = history.records.map { (step: $0.step, loss: $0.evaluation!.loss!) }
         let final = curve.last!.loss
         runs.append(.init(cell: kind, testLoss: final, steps: config.steps, seconds: Date().timeIntervalSince(started),
                           curve: curve, gradientNorms: norms, solved: final < task.baseline(length: config.length) / 16))
     }
     return CellComparisonResult(task: task, length: config.length, baseline: task.baseline(length: config.length), runs: runs)
+}
+
+/// A long-range task as the trainer sees it: a fresh batch every step, drawn from the trainer's
+/// random stream; evaluation is the loss on a fixed test set.
+final class LongRangeTrainingTask: TrainingTask {
+    let task: LongRangeTask
+    let length: Int
+    let steps: Int
+    let model: SequenceModel
+    let arena: ParameterArena
+    let testBatches: [LongRangeBatch]
+    let batchSize: Int
+    private let workspace = SequenceModelWorkspace()
+    private var output: [Float], gradient: [Float]
+    private var readout: SequenceModel.Readout { task == .adding ? .lastStep : .allSteps }
+    var stepsPerEpoch: Int { 1 }
+
+    init(task: LongRangeTask, length: Int, batch: Int, model: SequenceModel, arena: ParameterArena,
+         testBatches: [LongRangeBatch]) {
+        self.task = task
+        self.length = length
+        steps = task.sequenceLength(length)
+        self.model = model
+        self.arena = arena
+        self.testBatches = testBatches
+        batchSize = batch
+        output = [Float](repeating: 0, count: batch * steps * task.outputs)
+        gradient = output
+    }
+
+    private func rows(_ batch: LongRangeBatch) -> Int { task == .adding ? batch.sums.count : batch.classes.count / steps }
+
+    func batch(step: Int, rng: inout SeededGenerator) -> LongRangeBatch {
+        task.makeBatch(length: length, batch: batchSize, rng: &rng)
+    }
+
+    func forward(_ batch: LongRangeBatch, training: Bool, rng: inout SeededGenerator) {
+        batch.features.withUnsafeBufferPointer { x in
+            model.forward(features: x.baseAddress!, batch: rows(batch), steps: steps, readout: readout, output: &output,
+                          training: training, rng: &rng, workspace: workspace, arena: arena)
+        }
+    }
+
+    /// The batch's mean loss (MSE of the sum, or cross-entropy per step), counted once.
+    func loss(_ batch: LongRangeBatch) -> BatchLoss {
+        let b = rows(batch)
+        let loss: Float
+        if task == .adding {
+            loss = Loss.meanSquaredError(output, target: batch.sums, count: b, gradient: &gradient)
+        } else {
+            loss = batch.classes.withUnsafeBufferPointer {
+                Loss.softmaxCrossEntropy(logits: output, rows: b * steps, classes: task.outputs, targets: $0.baseAddress!,
+                                         gradient: &gradient).loss
+            }
+        }
+        return BatchLoss(sum: Double(loss), count: 1)
+    }
+
+    func backward(_ batch: LongRangeBatch) { backward(batch, stateGradientNorms: nil) }
+
+    /// Backward; with `stateGradientNorms`, also ‖∂L/∂h_t‖ for every step t.
+    func backward(_ batch: LongRangeBatch, stateGradientNorms norms: UnsafeMutablePointer<Float>?) {
+        batch.features.withUnsafeBufferPointer { x in
+            model.backward(features: x.baseAddress!, batch: rows(batch), steps: steps, readout: readout,
+                           outputGradient: gradient, stateGradientNorms: norms, workspace: workspace, arena: arena)
+        }
+    }
+
+    func tokens(in batch: LongRangeBatch) -> Int { rows(batch) * steps }
+
+    /// The mean loss over the test set.
+    func evaluate() -> Evaluation? {
+        var total = 0.0, count = 0
+        var noDropout = SeededGenerator(seed: 0)
+        for batch in testBatches {
+            forward(batch, training: false, rng: &noDropout)
+            let b = rows(batch)
+            total += loss(batch).sum * Double(b)
+            count += b
+        }
+        return Evaluation(loss: total / Double(count))
+    }
 }

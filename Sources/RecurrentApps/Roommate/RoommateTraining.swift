@@ -90,46 +90,70 @@ public func trainRoommate(_ config: RoommateTrainingConfiguration) throws -> Roo
     let model: any RoommateModel = config.model == .roommate
         ? RoommateNetwork(days: config.days, seed: rng.next())
         : VanillaRoommateNetwork(days: config.days, hidden: config.hiddenSize, seed: rng.next())
-    let optimizer = Adam(arena: model.arena, learningRate: config.learningRate)
-
-    var history: [(step: Int, loss: Float, accuracy: Double)] = []
-    var lossSum: Float = 0
-    var lossCount = 0
-    var accuracy = 0.0
-    var step = 0
-    var batch: [Week] = []
-    batch.reserveCapacity(config.batch)
-    while step < config.maximumSteps {
-        step += 1
-        batch.removeAll(keepingCapacity: true)
-        for _ in 0..<config.batch { batch.append(training[rng.nextInt(below: training.count)]) }
-        model.arena.zeroGradients()
-        let loss = model.trainingStep(batch)
-        guard loss.isFinite else { throw RecurrentError.divergence(step: step, loss: loss) }
-        GradientClipping.clip(model.arena, maxNorm: 5)
-        optimizer.step(model.arena)
-        lossSum += loss
-        lossCount += 1
-        if step % config.evaluateEvery == 0 || step == config.maximumSteps {
-            accuracy = model.accuracy(heldOut)
-            history.append((step, lossSum / Float(lossCount), accuracy))
-            lossSum = 0
-            lossCount = 0
-            if accuracy == 1 { break }
-        }
-    }
+    let task = RoommateTrainingTask(model: model, training: training, heldOut: heldOut, batch: config.batch)
+    var options = TrainerOptions(totalSteps: config.maximumSteps, evaluateEvery: config.evaluateEvery,
+                                 learningRate: config.learningRate)
+    options.clip = 5
+    options.monitor = .metric("accuracy")
+    options.target = 1   // stop once every held-out day is right
+    let trainer = Trainer(task: task, optimizer: Adam(arena: model.arena, learningRate: config.learningRate),
+                          options: options, rng: rng)
+    let history = TrainingHistory()
+    trainer.observers = [history]
+    let outcome = try trainer.run()
     let parameters = model.arena.parameters.map { ($0.name, model.arena.matrix($0)) }
-    return RoommateTrainingResult(model: config.model, seed: config.seed, steps: step, accuracy: accuracy,
+    return RoommateTrainingResult(model: config.model, seed: config.seed, steps: outcome.steps,
+                                  accuracy: outcome.lastEvaluation?[metric: "accuracy"]?.value ?? 0,
                                   heldOutWeeks: heldOut.count, trainingWeeks: training.count,
-                                  history: history, parameters: parameters)
+                                  history: history.records.map {
+                                      ($0.step, Float($0.trainLoss ?? 0), $0.evaluation?[metric: "accuracy"]?.value ?? 0)
+                                  },
+                                  parameters: parameters)
+}
+
+/// The roommate task as the trainer sees it: a batch of weeks drawn at random from the
+/// training weeks every step; held-out accuracy, feeding the model its own state.
+final class RoommateTrainingTask: TrainingTask {
+    let model: any RoommateModel
+    let training: [Week]
+    let heldOut: [Week]
+    let batchSize: Int
+    var arena: ParameterArena { model.arena }
+    var stepsPerEpoch: Int { max(1, training.count / batchSize) }
+
+    init(model: any RoommateModel, training: [Week], heldOut: [Week], batch: Int) {
+        self.model = model
+        self.training = training
+        self.heldOut = heldOut
+        batchSize = batch
+    }
+
+    func batch(step: Int, rng: inout SeededGenerator) -> [Week] {
+        (0..<batchSize).map { _ in training[rng.nextInt(below: training.count)] }
+    }
+
+    func forward(_ weeks: [Week], training: Bool, rng: inout SeededGenerator) { model.forward(weeks) }
+    /// The batch's mean loss per day, counted once.
+    func loss(_ weeks: [Week]) -> BatchLoss { BatchLoss(sum: Double(model.loss(weeks)), count: 1) }
+    func backward(_ weeks: [Week]) { model.backward(weeks) }
+    func tokens(in weeks: [Week]) -> Int { weeks.count * (weeks.first?.weather.count ?? 0) }
+
+    func evaluate() -> Evaluation? {
+        model.forward(heldOut)
+        return Evaluation(loss: nil, metrics: [.init("accuracy", model.accuracy(heldOut))])
+    }
 }
 
 /// What the trainer needs from a roommate model.
 protocol RoommateModel: AnyObject {
     var arena: ParameterArena { get }
-    /// Forward and backward on a batch; gradients accumulate into the arena. Returns the mean loss.
-    func trainingStep(_ weeks: [Week]) -> Float
-    /// Fraction of days predicted right.
+    /// Forward on a batch of weeks; the logits stay in the model's buffers.
+    func forward(_ weeks: [Week])
+    /// The mean cross-entropy of the last forward, keeping ∂L/∂logits for `backward`.
+    func loss(_ weeks: [Week]) -> Float
+    /// Backward from the last loss; gradients accumulate into the arena.
+    func backward(_ weeks: [Week])
+    /// Fraction of the last forward's days predicted right.
     func accuracy(_ weeks: [Week]) -> Double
 }
 
@@ -152,8 +176,11 @@ final class RoommateNetwork: RoommateModel {
         self.days = days
     }
 
-    /// Runs the batch forward; returns the logits buffer and the targets.
-    private func forward(_ weeks: [Week]) -> (logits: UnsafeMutablePointer<Float>, targets: [Int32]) {
+    /// The last forward's targets, a dish per day.
+    private var targets: [Int32] = []
+
+    /// Runs the batch forward: dish logits (B, T, 3) into the buffers.
+    func forward(_ weeks: [Week]) {
         let (b, t) = (weeks.count, days)
         let x = buffers(.x, b * t * 2), s0 = buffers(.s0, b * 3)
         let z = buffers(.z, b * t * 3)
@@ -168,25 +195,26 @@ final class RoommateNetwork: RoommateModel {
         }
         layer.forward(input: x, batch: b, steps: t, initialState: s0, output: z, finalState: nil,
                       workspace: workspace, arena: arena)
-        return (z, targets)
+        self.targets = targets
     }
 
-    func trainingStep(_ weeks: [Week]) -> Float {
+    func loss(_ weeks: [Week]) -> Float {
         let (b, t) = (weeks.count, days)
-        let (z, targets) = forward(weeks)
-        let dz = buffers(.dz, b * t * 3)
-        let loss = targets.withUnsafeBufferPointer {
-            Loss.softmaxCrossEntropy(logits: z, rows: b * t, classes: 3, targets: $0.baseAddress!, gradient: dz).loss
+        return targets.withUnsafeBufferPointer {
+            Loss.softmaxCrossEntropy(logits: buffers(.z, b * t * 3), rows: b * t, classes: 3, targets: $0.baseAddress!,
+                                     gradient: buffers(.dz, b * t * 3)).loss
         }
-        layer.backward(input: buffers(.x, b * t * 2), batch: b, steps: t, outputGradient: dz,
+    }
+
+    func backward(_ weeks: [Week]) {
+        let (b, t) = (weeks.count, days)
+        layer.backward(input: buffers(.x, b * t * 2), batch: b, steps: t, outputGradient: buffers(.dz, b * t * 3),
                        finalStateGradient: nil, inputGradient: nil, initialStateGradient: nil,
                        workspace: workspace, arena: arena)
-        return loss
     }
 
     func accuracy(_ weeks: [Week]) -> Double {
-        let (z, targets) = forward(weeks)
-        return argmaxAccuracy(z, classes: 3, targets: targets)
+        argmaxAccuracy(buffers(.z, weeks.count * days * 3), classes: 3, targets: targets)
     }
 }
 
@@ -211,7 +239,11 @@ final class VanillaRoommateNetwork: RoommateModel {
         self.hidden = hidden
     }
 
-    private func forward(_ weeks: [Week]) -> (logits: UnsafeMutablePointer<Float>, targets: [Int32]) {
+    /// The last forward's targets: −1 for the start dish's step, then a dish per day.
+    private var targets: [Int32] = []
+
+    /// Runs the batch forward: dish logits (B, T + 1, 3) into the buffers.
+    func forward(_ weeks: [Week]) {
         let (b, t, v) = (weeks.count, days + 1, Self.symbols)
         let x = buffers(.x, b * t * v), h = buffers(.h, b * t * hidden)
         let y = buffers(.y, b * t * 3)
@@ -227,27 +259,29 @@ final class VanillaRoommateNetwork: RoommateModel {
         layer.forward(input: x, batch: b, steps: t, initialState: nil, output: h, finalState: nil,
                       workspace: workspace, arena: arena)
         head.forward(h, rows: b * t, output: y, arena: arena)
-        return (y, targets)
+        self.targets = targets
     }
 
-    func trainingStep(_ weeks: [Week]) -> Float {
+    func loss(_ weeks: [Week]) -> Float {
         let (b, t) = (weeks.count, days + 1)
-        let (y, targets) = forward(weeks)
-        let dy = buffers(.dy, b * t * 3), dh = buffers(.dh, b * t * hidden)
-        let loss = targets.withUnsafeBufferPointer {
-            Loss.softmaxCrossEntropy(logits: y, rows: b * t, classes: 3, targets: $0.baseAddress!, gradient: dy).loss
+        return targets.withUnsafeBufferPointer {
+            Loss.softmaxCrossEntropy(logits: buffers(.y, b * t * 3), rows: b * t, classes: 3, targets: $0.baseAddress!,
+                                     gradient: buffers(.dy, b * t * 3)).loss
         }
+    }
+
+    func backward(_ weeks: [Week]) {
+        let (b, t) = (weeks.count, days + 1)
+        let dy = buffers(.dy, b * t * 3), dh = buffers(.dh, b * t * hidden)
         dh.update(repeating: 0, count: b * t * hidden)
         head.backward(buffers(.h, b * t * hidden), rows: b * t, outputGradient: dy, inputGradient: dh, arena: arena)
         layer.backward(input: buffers(.x, b * t * Self.symbols), batch: b, steps: t, outputGradient: dh,
                        finalStateGradient: nil, inputGradient: nil, initialStateGradient: nil,
                        workspace: workspace, arena: arena)
-        return loss
     }
 
     func accuracy(_ weeks: [Week]) -> Double {
-        let (y, targets) = forward(weeks)
-        return argmaxAccuracy(y, classes: 3, targets: targets)
+        argmaxAccuracy(buffers(.y, weeks.count * (days + 1) * 3), classes: 3, targets: targets)
     }
 }
 

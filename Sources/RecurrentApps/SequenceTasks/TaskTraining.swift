@@ -104,6 +104,10 @@ public final class TaskTrainer {
     public var step: Int { trainer.step }
     public var totalSteps: Int { trainer.options.totalSteps }
     public var stepsPerEpoch: Int { task.stepsPerEpoch }
+    /// The optimiser; its learning rate may be changed between steps (the schedule sets it when it moves).
+    public var optimizer: any Optimizer { trainer.optimizer }
+    /// The batches of an epoch: ranges of the length-sorted training examples.
+    func buckets() -> [Range<Int>] { task.batches }
 
     /// - Throws: bad options, unreadable or unsuitable data (file and line named), or an output
     ///   folder that another run holds or that already holds a checkpoint.
@@ -184,14 +188,17 @@ public final class TaskTrainer {
     /// Continues the run saved in `folder` on the same data: the options come from its last
     /// checkpoint; `epochs`, when given, sets a new total.
     /// - Throws: a folder without a resumable last checkpoint (one written before `fit` saved
-    ///   its training state can be used for prediction only), data that is not the run's, or a
-    ///   total the run has already reached.
+    ///   its training state can be used for prediction only), or data that is not the run's.
     public convenience init(resume folder: String, epochs: Int? = nil, learningRate: Float? = nil) throws {
         let path = (folder as NSString).appendingPathComponent("last.safetensors")
         guard FileManager.default.fileExists(atPath: path) else {
             throw RecurrentError.io(path: folder, reason: "no last.safetensors to resume from")
         }
         let file = try SafetensorsFile(contentsOf: path)
+        if file.metadata["config"] != nil {
+            throw RecurrentError.invalidFile(path: path, reason: "a run of rnn train, with no training state for rnn fit: "
+                                             + "continue it with rnn train --resume \(folder)")
+        }
         guard let json = file.metadata["training"],
               let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
               let saved = object["options"] as? [String: Any] else {
@@ -209,19 +216,17 @@ public final class TaskTrainer {
         }
         let (_, network) = try TaskCheckpoint.load(file)
         task.network.arena.values.update(from: network.arena.values, count: network.arena.count)
-        try trainer.restore(from: file, fields: object)
+        try trainer.restore(from: Checkpoint(file))
         let order = try file.integers("train.order").map { Int($0) }
         guard order.count == task.stepsPerEpoch, Set(order) == Set(0..<task.stepsPerEpoch) else {
             throw RecurrentError.invalidFile(path: path, reason: "train.order is not an order of the \(task.stepsPerEpoch) batches")
         }
         task.order = order
-        guard trainer.step < trainer.options.totalSteps else {
-            throw RecurrentError.invalidArgument(name: "epochs", value: "\(options.epochs)",
-                                                 expected: "more than the \(trainer.step / task.stepsPerEpoch) epochs the run has already trained (give --epochs N)")
-        }
     }
 
     public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }) throws -> TaskTrainingSummary {
+        try folder.lock()
+        defer { folder.unlock() }
         let outcome = try trainer.run(shouldStop: shouldStop, report: report)
         return TaskTrainingSummary(epochs: outcome.steps / task.stepsPerEpoch, steps: outcome.steps,
                                    interrupted: outcome.reason == .interrupted, reason: outcome.reason,
@@ -356,15 +361,12 @@ final class SequenceTrainingTask: TrainingTask {
     }
 }
 
-/// Task checkpoints: the arena's tensors (PyTorch-style names) and the spec as `task` metadata.
+/// Task checkpoints: the arena's tensors (PyTorch-style names) and the spec as `task` metadata,
+/// in the one `Checkpoint` format.
 public enum TaskCheckpoint {
     static func encode(spec: TaskSpecification, arena: ParameterArena, extra: [String: String],
                        entries trainingState: [SafetensorsFile.Entry] = []) -> Data {
-        let entries = arena.parameters.map { p in
-            SafetensorsFile.Entry(p.name, shape: p.cols == 1 ? [p.rows] : [p.rows, p.cols],
-                                  floats: Array(UnsafeBufferPointer(start: arena.value(p), count: p.count)))
-        } + trainingState
-        return SafetensorsFile.encode(entries, metadata: extra.merging(["task": spec.json]) { a, _ in a })
+        Checkpoint.encode(arena, metadata: extra.merging(["task": spec.json]) { a, _ in a }, state: trainingState)
     }
 
     /// Loads a task checkpoint.
@@ -389,22 +391,9 @@ public enum TaskCheckpoint {
             throw RecurrentError.invalidFile(path: path, reason: "the task metadata says \(spec.layers) layers, "
                                              + "but the file holds only \(file.tensors.count) tensors")
         }
-        let network = try makeTaskNetwork(spec, dropout: 0, seed: 0) { layout in
-            for p in layout.parameters {
-                guard let t = file[p.name] else { throw RecurrentError.invalidFile(path: path, reason: "missing tensor '\(p.name)'") }
-                let expected = p.cols == 1 ? [p.rows] : [p.rows, p.cols]
-                guard t.shape == expected else {
-                    throw RecurrentError.invalidFile(path: path, reason: "tensor '\(p.name)' has shape \(t.shape), the task metadata needs \(expected)")
-                }
-            }
-        }
-        for p in network.arena.parameters {
-            let values = try file.floats(p.name)
-            if let i = values.firstIndex(where: { !$0.isFinite }) {
-                throw RecurrentError.invalidFile(path: path, reason: "tensor '\(p.name)' holds \(values[i]) at index \(i); weights must be finite")
-            }
-            values.withUnsafeBufferPointer { network.arena.value(p).update(from: $0.baseAddress!, count: p.count) }
-        }
+        let checkpoint = Checkpoint(file)
+        let network = try makeTaskNetwork(spec, dropout: 0, seed: 0) { try checkpoint.verify($0, needs: "the task metadata") }
+        try checkpoint.load(into: network.arena)
         return (spec, network)
     }
 }

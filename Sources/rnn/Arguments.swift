@@ -1,0 +1,123 @@
+import ArgumentParser
+import Recurrent
+import RecurrentApps
+
+// The library's enums as typed command-line values: a bad value is refused by the parser with
+// the list of valid ones, and `run()` never force-unwraps a string.
+
+extension CellKind: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+    public static var allValueStrings: [String] { ["lstm", "gru", "rnn", "rnn_relu"] }
+}
+
+extension OptimizerKind: ExpressibleByArgument {}
+extension SequenceTaskKind: ExpressibleByArgument {}
+extension Tokenization: ExpressibleByArgument {}
+extension Pooling: ExpressibleByArgument {}
+extension OnError: ExpressibleByArgument {}
+extension LongRangeTask: ExpressibleByArgument {}
+extension RecurrentInitialization: ExpressibleByArgument {}
+extension AttentionKind: ExpressibleByArgument {}
+extension ExampleData: ExpressibleByArgument {}
+
+/// Which learning-rate schedule `--lr-schedule` names.
+enum ScheduleKind: String, ExpressibleByArgument, CaseIterable {
+    case constant, step, cosine, plateau
+}
+
+/// A whole number that must be at least `minimum`: "invalid epochs '-1': expected at least 1"
+/// rather than the parser's "Missing value" for a value that starts with a minus sign.
+func atLeast(_ minimum: Int, _ name: String) -> @Sendable (String) throws -> Int {
+    { text in
+        guard let v = Int(text), v >= minimum else {
+            throw ValidationError("invalid \(name) '\(text)': expected a whole number of at least \(minimum)")
+        }
+        return v
+    }
+}
+
+/// The model's shape, shared by `train` and `fit`.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "The recurrent cell: lstm, gru, rnn (tanh) or rnn_relu (default: lstm).")
+    var cell: CellKind?
+
+    @Option(parsing: .unconditional, help: "Hidden units per layer (default: 128).", transform: atLeast(1, "hidden"))
+    var hidden: Int?
+
+    @Option(parsing: .unconditional, help: "Recurrent layers (default: 2 for train, 1 for fit).", transform: atLeast(1, "layers"))
+    var layers: Int?
+
+    @Option(parsing: .unconditional, help: "Embedding size (default: the hidden size for train, 64 for fit).", transform: atLeast(1, "embedding"))
+    var embedding: Int?
+
+    @Option(parsing: .unconditional, help: "Dropout between layers (default: 0).")
+    var dropout: Float?
+
+    /// The flags given, by name: a resumed run keeps its model, so each of these is refused then.
+    var given: [String] {
+        [("--cell", cell != nil), ("--hidden", hidden != nil), ("--layers", layers != nil), ("--embedding", embedding != nil),
+         ("--dropout", dropout != nil)].filter(\.1).map(\.0)
+    }
+}
+
+/// How to optimise, shared by `train` and `fit`: the same flags mean the same thing in both.
+struct OptimizationOptions: ParsableArguments {
+    @Option(help: "The optimiser (default: adam).")
+    var optimizer: OptimizerKind?
+
+    @Option(parsing: .unconditional, help: "Learning rate (default: 2e-3).")
+    var lr: Float?
+
+    @Option(help: "Learning-rate schedule: constant, step (× --lr-decay every --lr-step steps), cosine (warm-up, then a half cosine to --lr-min × lr) or plateau (× --lr-factor after --lr-patience evaluations without improvement). Default: constant, or step when --lr-decay is given.")
+    var lrSchedule: ScheduleKind?
+
+    @Option(parsing: .unconditional, help: "step schedule: multiply the rate by this (default 0.5; fit: 1, constant).")
+    var lrDecay: Float?
+
+    @Option(parsing: .unconditional, help: "step schedule: steps between decays (default: one epoch).", transform: atLeast(0, "lr-step"))
+    var lrStep: Int = 0
+
+    @Option(parsing: .unconditional, help: "cosine schedule: warm-up steps.", transform: atLeast(0, "warmup"))
+    var warmup: Int = 0
+
+    @Option(parsing: .unconditional, help: "cosine schedule: the last rate as a fraction of --lr.")
+    var lrMin: Float = 0
+
+    @Option(parsing: .unconditional, help: "plateau schedule: multiply the rate by this.")
+    var lrFactor: Float = 0.5
+
+    @Option(parsing: .unconditional, help: "plateau schedule: evaluations without improvement before each cut.", transform: atLeast(1, "lr-patience"))
+    var lrPatience: Int = 2
+
+    @Option(parsing: .unconditional, help: "Global gradient-norm clip (0: off; default 5).")
+    var clip: Float?
+
+    @Option(help: "Stop after this many evaluations without a better validation value (default: never).",
+            transform: atLeast(1, "patience"))
+    var patience: Int?
+
+    /// The schedule the flags describe; nil when none is given.
+    func schedule() throws -> LearningRateSchedule? {
+        let kind = lrSchedule ?? (lrDecay != nil ? .step : nil)
+        let s: LearningRateSchedule?
+        switch kind {
+        case nil: s = nil
+        case .constant: s = .constant
+        case .step: s = .stepDecay(every: lrStep, gamma: lrDecay ?? 0.5)
+        case .cosine: s = .cosine(warmup: warmup, minimum: lrMin)
+        case .plateau: s = .plateau(factor: lrFactor, patience: lrPatience)
+        }
+        do { try s?.validate() } catch { throw ValidationError("\(error)") }
+        return s
+    }
+
+    /// Whether any flag was given that a resumed run cannot change.
+    var fixedByTheRun: [String] {
+        var given: [String] = []
+        if optimizer != nil { given.append("--optimizer") }
+        if lrSchedule != nil || lrDecay != nil { given.append("--lr-schedule/--lr-decay") }
+        if clip != nil { given.append("--clip") }
+        if patience != nil { given.append("--patience") }
+        return given
+    }
+}
