@@ -27,6 +27,8 @@ public struct GRUCell: RecurrentCell {
     /// The recurrent product q = h_{t−1}·W_hhᵀ + b_hh (3H) forward; ∂q (3H) and z ⊙ ∂h (H) backward.
     public var scratchSize: Int { 4 * hiddenSize }
 
+    /// A GRU cell whose tensors, in PyTorch's layout and names (`{prefix}.weight_ih_l{layer}{suffix}`
+    /// and so on, gates r, z, n), are added to `layout`.
     public init(_ prefix: String, inputSize: Int, hiddenSize: Int, layer: Int = 0, suffix: String = "",
                 initialization: RecurrentInitialization = .pytorch, layout: inout ParameterLayout) {
         self.inputSize = inputSize
@@ -36,6 +38,7 @@ public struct GRUCell: RecurrentCell {
         (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
     }
 
+    /// The element-wise step forward (see `RecurrentCell`): gates r, z, n from the projections.
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
@@ -63,6 +66,7 @@ public struct GRUCell: RecurrentCell {
                        output, ldy, cache, 4 * h)
     }
 
+    /// The element-wise step backward (see `RecurrentCell`), the reverse of `forward`.
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                          previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,

@@ -35,6 +35,7 @@ public struct LSTMCell: RecurrentCell {
         (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
     }
 
+    /// The element-wise step forward (see `RecurrentCell`): gates i, f, g, o, then c and h.
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
@@ -62,6 +63,7 @@ public struct LSTMCell: RecurrentCell {
                         state, 2 * h, state + h, 2 * h, output, ldy, cache, 5 * h)
     }
 
+    /// The element-wise step backward (see `RecurrentCell`), the reverse of `forward`.
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                          previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,

@@ -34,6 +34,7 @@ public struct RNNCell: RecurrentCell {
         (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
     }
 
+    /// The element-wise step forward (see `RecurrentCell`): h = tanh or relu of the projections.
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
@@ -59,6 +60,7 @@ public struct RNNCell: RecurrentCell {
         rk_rnn_forward(batch, h, nonlinearity == .relu ? 1 : 0, a, lda, arena.value(recurrentBias), state, h, output, ldy)
     }
 
+    /// The element-wise step backward (see `RecurrentCell`), the reverse of `forward`.
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                          previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,

@@ -2,6 +2,7 @@
 /// `{prefix}.weight_ih_l{k}{suffix}` and so on, suffix "_reverse" for a backward direction.
 public struct RecurrentParameterNames: Sendable {
     public let weightIH, weightHH, biasIH, biasHH: String
+    /// The PyTorch names of layer `layer`'s tensors under `prefix` (`_reverse` as `suffix` for the backward direction).
     public init(prefix: String, layer: Int, suffix: String) {
         let p = prefix.isEmpty ? "" : prefix + "."
         weightIH = "\(p)weight_ih_l\(layer)\(suffix)"

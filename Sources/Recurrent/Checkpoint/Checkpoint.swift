@@ -20,6 +20,7 @@ public struct Checkpoint: Sendable {
     /// - Throws: `RecurrentError` for a file that is not valid safetensors.
     public init(contentsOf path: String) throws { file = try SafetensorsFile(contentsOf: path) }
 
+    /// A checkpoint from a parsed safetensors file.
     public init(_ file: SafetensorsFile) { self.file = file }
 
     /// The metadata under `key` (a configuration's JSON), if present.

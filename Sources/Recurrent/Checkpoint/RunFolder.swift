@@ -20,6 +20,7 @@ public final class RunFolder {
     public var bestPath: String { file("best.safetensors") }
     public var metricsPath: String { file("metrics.jsonl") }
     public var chartPath: String { file("loss.svg") }
+    /// The path of `name` inside the folder.
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
     /// Creates the folder when needed and takes its lock.
@@ -126,6 +127,9 @@ public final class CheckpointWriter: TrainingObserver {
     let encodeLast: () -> Data
     var history: [(step: Int, train: Double, validation: Double?)] = []
 
+    /// - Parameters:
+    ///   - encodeBest: the bytes of `best` for an evaluation that improved the monitored value.
+    ///   - encodeLast: the bytes of `last`: the model and the whole training state.
     public init(folder: RunFolder, chartTitle: String, yLabel: String, encodeBest: @escaping (TrainingRecord) -> Data,
                 encodeLast: @escaping () -> Data) {
         self.folder = folder
@@ -135,11 +139,13 @@ public final class CheckpointWriter: TrainingObserver {
         self.encodeLast = encodeLast
     }
 
+    /// Readies the folder and reads back the history a resumed run continues.
     public func trainingWillStart(step: Int) throws {
         try folder.prepare(resumingAt: step)
         history = folder.history(upTo: step)
     }
 
+    /// Metrics line, chart, `best` when improved, then `last`: each written atomically.
     public func didEvaluate(_ r: TrainingRecord) throws {
         guard let train = r.trainLoss else { return }
         history.append((r.step, train, r.evaluation?.loss))
@@ -149,6 +155,7 @@ public final class CheckpointWriter: TrainingObserver {
         try writeAtomically(encodeLast(), to: folder.lastPath)
     }
 
+    /// `last` alone, for a resume.
     public func didStopBetweenEvaluations(step: Int) throws {
         try writeAtomically(encodeLast(), to: folder.lastPath)
     }

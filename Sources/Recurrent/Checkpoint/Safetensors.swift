@@ -42,6 +42,7 @@ public struct SafetensorsFile: Sendable {
     /// The bytes after the header.
     let data: Data
 
+    /// The tensor called `name`, if the file holds one.
     public subscript(name: String) -> TensorInfo? { tensors.first { $0.name == name } }
 
     /// Reads and validates `path`.
@@ -177,12 +178,14 @@ public struct SafetensorsFile: Sendable {
         public let shape: [Int]
         public let floats: [Float]?
         public let words: [UInt64]?
+        /// An F32 tensor.
         public init(_ name: String, shape: [Int], floats: [Float]) {
             self.name = name
             self.shape = shape
             self.floats = floats
             self.words = nil
         }
+        /// A U64 tensor (random state, batch orders).
         public init(_ name: String, shape: [Int], words: [UInt64]) {
             self.name = name
             self.shape = shape

@@ -22,7 +22,9 @@ public enum JSONText {
 
     /// A number; null when it is not finite (JSON has no NaN or infinity).
     public static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+    /// `[a, b, …]` from items already in JSON.
     public static func array(_ items: [String]) -> String { "[" + items.joined(separator: ", ") + "]" }
+    /// `{"k": v, …}` with keys in the order given, values already in JSON.
     public static func object(_ pairs: [(String, String)]) -> String {
         "{" + pairs.map { "\(string($0.0)): \($0.1)" }.joined(separator: ", ") + "}"
     }

@@ -5,6 +5,7 @@ public enum Tokenization: String, Sendable, CaseIterable {
     /// Whitespace-separated words.
     case word
 
+    /// `text` split into tokens as this vocabulary's tokenisation does.
     public func tokens(_ text: String) -> [String] {
         switch self {
         case .char: return text.unicodeScalars.map { String($0) }
@@ -48,6 +49,7 @@ public struct TokenVocabulary: Sendable, Equatable {
         self.index = index
     }
 
+    /// Vocabularies are equal when their tokens are, in order.
     public static func == (a: TokenVocabulary, b: TokenVocabulary) -> Bool { a.tokens == b.tokens }
 
     public var count: Int { tokens.count }
@@ -56,6 +58,8 @@ public struct TokenVocabulary: Sendable, Equatable {
 
     /// The id of `token`, `<unk>` (0) when unseen.
     public func id(_ token: String) -> Int32 { index[token] ?? 0 }
+    /// Whether `token` has an id.
     public func contains(_ token: String) -> Bool { index[token] != nil }
+    /// The token with id `id` (in 0..<count).
     public func token(_ id: Int32) -> String { tokens[Int(id)] }
 }

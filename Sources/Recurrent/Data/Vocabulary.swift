@@ -40,11 +40,13 @@ public struct Vocabulary: Sendable, Equatable {
         self.init(uncheckedScalars: list)
     }
 
+    /// Vocabularies are equal when their symbols are, in order.
     public static func == (a: Vocabulary, b: Vocabulary) -> Bool { a.symbols == b.symbols }
 
     /// The id of `scalar`, if it is in the vocabulary.
     public func id(of scalar: Unicode.Scalar) -> Int32? { index[scalar] }
 
+    /// The symbol with id `id` (in 0..<count).
     public func symbol(_ id: Int32) -> Unicode.Scalar { scalars[Int(id)] }
 
     /// Token ids of `text`, one per Unicode scalar.

@@ -353,6 +353,7 @@ public final class AttentionWorkspace: @unchecked Sendable {
     let buffers = GrowingBuffers<Slot>()
     var batch = 0, steps = 0, sourceSteps = 0
 
+    /// An empty workspace; buffers grow to the largest batch they meet.
     public init() {}
 }
 

@@ -10,6 +10,7 @@
 public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
     public let cell: Cell
 
+    /// A layer that unrolls `cell` over time.
     public init(cell: Cell) { self.cell = cell }
 
     public var inputSize: Int { cell.inputSize }

@@ -17,6 +17,7 @@ public final class RecurrentStackWorkspace: @unchecked Sendable {
     /// Which of the two alternating gradient buffers is the current layer's input gradient.
     private var flipped = false
 
+    /// An empty workspace; buffers grow to the largest batch they meet.
     public init() {
         lengths = .allocate(capacity: 1)
         tokenRows = .allocate(capacity: 1)
@@ -127,6 +128,7 @@ public final class StepWorkspace: @unchecked Sendable {
     /// steps); W_ih is nil for a first layer whose projection the caller gives.
     var narrow: [(input: NarrowMatrix?, recurrent: NarrowMatrix?)] = []
 
+    /// An empty workspace; it grows to the largest step it meets.
     public init() { buffer = .allocate(capacity: 1) }
     deinit {
         buffer.deallocate()

@@ -15,6 +15,7 @@ public final class RecurrentWorkspace: @unchecked Sendable {
     private(set) var steps = 0
     private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0)
 
+    /// An empty workspace; it grows to the largest batch it meets.
     public init() { buffer = .allocate(capacity: 1) }
     deinit { buffer.deallocate() }
 

@@ -13,6 +13,7 @@ public struct Seq2SeqBatch: Sendable, Equatable {
 
     public var batch: Int { source.batch }
 
+    /// A batch from decoder inputs and targets already laid out (B, T), targets −1 where not counted.
     public init(source: Seq2SeqSource, targetInput: [Int32], targets: [Int32], targetSteps: Int) {
         self.source = source
         self.targetInput = targetInput

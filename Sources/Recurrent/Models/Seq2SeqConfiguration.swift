@@ -26,6 +26,7 @@ public struct Seq2SeqConfiguration: Sendable, Equatable {
     /// Dropout probability between stacked layers and on the head's input, in training only.
     public var dropout: Float
 
+    /// A configuration; `validate()` checks it before a model is built.
     public init(cell: CellKind = .lstm, sourceVocabulary: Int? = nil, sourceFeatures: Int? = nil,
                 targetVocabulary: Int, embeddingSize: Int, hiddenSize: Int, layers: Int = 1,
                 bidirectionalEncoder: Bool = false, attention: AttentionKind? = nil, dropout: Float = 0) {

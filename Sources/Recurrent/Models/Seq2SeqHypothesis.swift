@@ -9,6 +9,7 @@ public struct Seq2SeqHypothesis: Sendable, Equatable {
     /// False when decoding stopped at the maximum length.
     public var reachedEOS: Bool
 
+    /// A decoded sequence and its score.
     public init(tokens: [Int32], logProbability: Float, reachedEOS: Bool) {
         self.tokens = tokens
         self.logProbability = logProbability

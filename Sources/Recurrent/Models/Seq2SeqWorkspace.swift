@@ -22,6 +22,7 @@ public final class Seq2SeqWorkspace: @unchecked Sendable {
     /// Targets counted by the last `forward` (those ≥ 0).
     public internal(set) var tokenCount = 0
 
+    /// An empty workspace; buffers grow to the largest batch they meet.
     public init() {}
 
     /// A copy of the last `forward`'s logits (B, T, Vt).

@@ -206,5 +206,6 @@ public final class SequenceModelWorkspace: @unchecked Sendable {
     /// are kept when it need not grow, so backward reads what forward wrote.
     let buffer = GrowingBuffers<Slot>()
 
+    /// An empty workspace; buffers grow to the largest batch they meet.
     public init() {}
 }

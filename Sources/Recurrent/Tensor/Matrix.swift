@@ -46,6 +46,7 @@ public struct Matrix: Equatable, Sendable {
         return m
     }
 
+    /// The element at (`row`, `col`).
     public subscript(row: Int, col: Int) -> Float {
         get { scalars[row * cols + col] }
         set { scalars[row * cols + col] = newValue }

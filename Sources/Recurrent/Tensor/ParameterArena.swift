@@ -19,6 +19,7 @@ public struct ParameterLayout: Sendable {
     /// Total scalars, including alignment padding.
     public private(set) var count = 0
 
+    /// An empty layout.
     public init() {}
 
     /// Reserves a (rows, cols) block named `name`, aligned to 64 bytes.
@@ -77,6 +78,7 @@ public final class ParameterArena: @unchecked Sendable {
     /// The parameter called `name`, if any.
     public subscript(name: String) -> Parameter? { layout.parameters.first { $0.name == name } }
 
+    /// Sets every gradient to zero (one flat loop), before a backward pass accumulates into them.
     public func zeroGradients() { gradients.update(repeating: 0, count: count) }
 
     /// A copy of a parameter's values.

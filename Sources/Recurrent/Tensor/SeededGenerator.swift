@@ -12,6 +12,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
     /// A spare normal draw from the polar method (it produces two at a time).
     public var spareNormal: Double?
 
+    /// The generator seeded by SplitMix64 from `seed`: the same seed, the same numbers, everywhere.
     public init(seed: UInt64) {
         var s = seed
         func splitMix() -> UInt64 {
@@ -25,6 +26,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
         spareNormal = nil
     }
 
+    /// Equal states draw equal numbers.
     public static func == (a: SeededGenerator, b: SeededGenerator) -> Bool {
         a.state == b.state && a.spareNormal == b.spareNormal
     }
@@ -32,6 +34,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
     @inline(__always)
     private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 
+    /// The next 64 random bits (xoshiro256**).
     public mutating func next() -> UInt64 {
         let result = Self.rotl(state.1 &* 5, 7) &* 9
         let t = state.1 << 17

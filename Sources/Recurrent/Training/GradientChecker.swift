@@ -25,6 +25,7 @@ public struct GradientChecker: Sendable {
         var worstRatio: Float = -1
         public var passed: Bool { failures.isEmpty && checked > 0 }
 
+        /// Adds `other`'s checks to this report (the worst errors and every failure).
         public mutating func merge(_ other: Report) {
             checked += other.checked
             failures += other.failures
@@ -42,6 +43,7 @@ public struct GradientChecker: Sendable {
     /// At most this many entries per tensor, spread evenly over it (all when it is smaller).
     public var entriesPerTensor: Int
 
+    /// Central differences with step `epsilon`; a gradient passes within either tolerance.
     public init(epsilon: Float = 1e-2, absoluteTolerance: Float = 2e-3, relativeTolerance: Float = 2e-2,
                 entriesPerTensor: Int = 40) {
         self.epsilon = epsilon

@@ -7,6 +7,7 @@ public struct LineChart: Sendable {
         public var name: String
         public var points: [(x: Double, y: Double)]
         public var dashed: Bool
+        /// A named line; `dashed` draws it dashed (a baseline).
         public init(name: String, points: [(x: Double, y: Double)], dashed: Bool = false) {
             self.name = name
             self.points = points
@@ -21,6 +22,7 @@ public struct LineChart: Sendable {
     public var logY: Bool
     public var series: [Series]
 
+    /// A chart of `series` with its title and axis labels.
     public init(title: String, xLabel: String, yLabel: String, logY: Bool = false, series: [Series]) {
         self.title = title
         self.xLabel = xLabel

@@ -40,6 +40,7 @@ public final class SGD: Optimizer {
     public var stepCount = 0
     public let moments: MomentBuffers
 
+    /// SGD over `arena`'s parameters, PyTorch's defaults (no momentum, no decay).
     public init(arena: ParameterArena, learningRate: Float, momentum: Float = 0, nesterov: Bool = false,
                 weightDecay: Float = 0) {
         self.learningRate = learningRate
@@ -49,6 +50,7 @@ public final class SGD: Optimizer {
         moments = MomentBuffers(buffers: 1, count: arena.count)
     }
 
+    /// One update of every parameter from the gradients in `arena`.
     public func step(_ arena: ParameterArena) {
         stepCount += 1
         let (w, g, v) = (arena.values, arena.gradients, moments.buffers[0])
@@ -71,12 +73,14 @@ public final class Adagrad: Optimizer {
     public var stepCount = 0
     public let moments: MomentBuffers
 
+    /// Adagrad over `arena`'s parameters.
     public init(arena: ParameterArena, learningRate: Float, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
         self.epsilon = epsilon
         moments = MomentBuffers(buffers: 1, count: arena.count)
     }
 
+    /// One update of every parameter from the gradients in `arena`.
     public func step(_ arena: ParameterArena) {
         stepCount += 1
         let (w, g, s) = (arena.values, arena.gradients, moments.buffers[0])
@@ -96,6 +100,7 @@ public final class RMSprop: Optimizer {
     public var stepCount = 0
     public let moments: MomentBuffers
 
+    /// RMSprop over `arena`'s parameters, PyTorch's defaults.
     public init(arena: ParameterArena, learningRate: Float, alpha: Float = 0.99, epsilon: Float = 1e-8) {
         self.learningRate = learningRate
         self.alpha = alpha
@@ -103,6 +108,7 @@ public final class RMSprop: Optimizer {
         moments = MomentBuffers(buffers: 1, count: arena.count)
     }
 
+    /// One update of every parameter from the gradients in `arena`.
     public func step(_ arena: ParameterArena) {
         stepCount += 1
         let (w, g, s) = (arena.values, arena.gradients, moments.buffers[0])
@@ -126,6 +132,7 @@ public final class Adam: Optimizer {
     public var stepCount = 0
     public let moments: MomentBuffers
 
+    /// Adam over `arena`'s parameters, PyTorch's defaults; `decoupledWeightDecay` makes it AdamW.
     public init(arena: ParameterArena, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-8, weightDecay: Float = 0, decoupledWeightDecay: Bool = false) {
         self.learningRate = learningRate
@@ -142,6 +149,7 @@ public final class Adam: Optimizer {
         Adam(arena: arena, learningRate: learningRate, weightDecay: weightDecay, decoupledWeightDecay: true)
     }
 
+    /// One update of every parameter from the gradients in `arena`.
     public func step(_ arena: ParameterArena) {
         stepCount += 1
         let t = Double(stepCount)

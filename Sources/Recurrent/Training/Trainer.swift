@@ -50,6 +50,7 @@ public struct TrainerOptions: Sendable, Equatable {
     /// Stop as soon as the monitored value reaches this (for example accuracy 1).
     public var target: Double?
 
+    /// A constant rate, no clipping, the loss monitored, no early stop.
     public init(totalSteps: Int, evaluateEvery: Int, learningRate: Float) {
         self.totalSteps = totalSteps
         self.evaluateEvery = evaluateEvery
@@ -104,8 +105,11 @@ public protocol TrainingObserver: AnyObject {
 }
 
 extension TrainingObserver {
+    /// Nothing.
     public func trainingWillStart(step: Int) throws {}
+    /// Nothing.
     public func didEvaluate(_ record: TrainingRecord) throws {}
+    /// Nothing.
     public func didStopBetweenEvaluations(step: Int) throws {}
 }
 
@@ -136,6 +140,8 @@ public final class Trainer<Task: TrainingTask> {
     /// so a rate set by hand between steps holds until then.
     private var scheduledRate: Float
 
+    /// A trainer at step 0; `rng` feeds the task's batches and dropout. Sets the optimiser's
+    /// rate from the schedule.
     public init(task: Task, optimizer: any Optimizer, options: TrainerOptions, rng: SeededGenerator) {
         self.task = task
         self.optimizer = optimizer
@@ -324,8 +330,10 @@ public final class TrainingHistory: TrainingObserver {
     public private(set) var records: [TrainingRecord] = []
     let onEvaluation: ((TrainingRecord) -> Void)?
 
+    /// An empty history; `onEvaluation` sees each record as it comes.
     public init(onEvaluation: ((TrainingRecord) -> Void)? = nil) { self.onEvaluation = onEvaluation }
 
+    /// Keeps the record, then calls `onEvaluation`.
     public func didEvaluate(_ record: TrainingRecord) throws {
         records.append(record)
         onEvaluation?(record)

@@ -5,6 +5,7 @@ public struct BatchLoss: Sendable, Equatable {
     public var sum: Double
     public var count: Int
 
+    /// A loss summed over `count` terms.
     public init(sum: Double, count: Int) {
         self.sum = sum
         self.count = count
@@ -26,6 +27,7 @@ public struct Evaluation: Sendable, Equatable {
         /// Whether a larger value is better (accuracy) or a smaller one (an error).
         public var higherIsBetter: Bool
 
+        /// A named metric; `higherIsBetter` for accuracy, false for an error.
         public init(_ name: String, _ value: Double, higherIsBetter: Bool = true) {
             self.name = name
             self.value = value
@@ -33,11 +35,13 @@ public struct Evaluation: Sendable, Equatable {
         }
     }
 
+    /// An evaluation's loss (nil when the task has none) and metrics.
     public init(loss: Double?, metrics: [Metric] = []) {
         self.loss = loss
         self.metrics = metrics
     }
 
+    /// The metric called `name`, if measured.
     public subscript(metric name: String) -> Metric? { metrics.first { $0.name == name } }
 }
 
@@ -75,5 +79,6 @@ public protocol TrainingTask: AnyObject {
 }
 
 extension TrainingTask {
+    /// Nothing: a task that carries no state between batches.
     public func stepTaken(_ batch: Batch) {}
 }

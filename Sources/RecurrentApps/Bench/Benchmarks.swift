@@ -3,7 +3,7 @@ import Recurrent
 
 /// A character-model benchmark case: Embedding(V, H) → stack → Linear(H, V) on B streams of
 /// T steps of random tokens.
-public struct BenchmarkCase: Sendable, Equatable {
+package struct BenchmarkCase: Sendable, Equatable {
     public let name: String
     public let kind: CellKind
     public let hiddenSize: Int
@@ -30,7 +30,7 @@ public struct BenchmarkCase: Sendable, Equatable {
     ]
 }
 
-public struct TrainingBenchmarkResult: Sendable {
+package struct TrainingBenchmarkResult: Sendable {
     public let steps: Int
     public let secondsPerStep: Double
     public let tokensPerSecond: Double
@@ -39,7 +39,7 @@ public struct TrainingBenchmarkResult: Sendable {
 /// Times training steps of the one `Trainer` — forward, backward, global-norm clip 5 and Adam —
 /// on random tokens, carrying the state from step to step. Runs one untimed warm-up step, then
 /// steps until `seconds` have passed (at least `minimumSteps`); reports the median step time.
-public func benchmarkTraining(_ c: BenchmarkCase, seconds: Double = 3, minimumSteps: Int = 3,
+package func benchmarkTraining(_ c: BenchmarkCase, seconds: Double = 3, minimumSteps: Int = 3,
                               seed: UInt64 = 1) throws -> TrainingBenchmarkResult {
     var layout = ParameterLayout()
     let model = try SequenceModel(input: .tokens(vocabulary: c.vocabulary, embedding: c.hiddenSize), kind: c.kind,
@@ -116,7 +116,7 @@ final class RandomTokenTask: TrainingTask {
     func evaluate() -> Evaluation? { nil }
 }
 
-public struct GenerationBenchmarkResult: Sendable {
+package struct GenerationBenchmarkResult: Sendable {
     public let tokens: Int
     public let tokensPerSecond: Double
 }
@@ -125,7 +125,7 @@ public struct GenerationBenchmarkResult: Sendable {
 /// carried, sampling from the softmax — `rnn sample`'s loop — with random weights. One
 /// untimed warm-up of 50 tokens, then `tokens` timed. `precision` is how the weights are stored
 /// while generating (`CharLanguageModel.sample(precision:)`); training is always float32.
-public func benchmarkGeneration(_ c: BenchmarkCase, tokens: Int = 2000, seed: UInt64 = 1,
+package func benchmarkGeneration(_ c: BenchmarkCase, tokens: Int = 2000, seed: UInt64 = 1,
                                 precision: InferencePrecision = .fp32) throws -> GenerationBenchmarkResult {
     let symbols = (0..<c.vocabulary).map { String(UnicodeScalar(UInt8(33 + $0 % 90))) }
     let config = CharModelConfiguration(cell: c.kind, vocabulary: try Vocabulary(symbols: symbols), embeddingSize: c.hiddenSize,
@@ -142,7 +142,7 @@ public func benchmarkGeneration(_ c: BenchmarkCase, tokens: Int = 2000, seed: UI
 /// The largest resident set this process has had, in MiB. On Linux, VmHWM from
 /// /proc/self/status: getrusage's ru_maxrss survives exec, so a child started by a large parent
 /// (a Python benchmark script) would report the parent's size.
-public func peakResidentMegabytes() -> Double {
+package func peakResidentMegabytes() -> Double {
     #if os(Linux)
     if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),

@@ -6,14 +6,14 @@ import Recurrent
 // the same model always gives the same bytes.
 
 /// ONNX element types (`TensorProto.DataType`) that the exporter writes.
-public enum ONNXElementType: Int64, Sendable {
+package enum ONNXElementType: Int64, Sendable {
     case float = 1
     case int64 = 7
 }
 
 /// A constant tensor (`TensorProto`): dims, data type, name, and the values as `raw_data`
 /// (fixed-width, little-endian), row-major.
-public struct ONNXTensor: Sendable, Equatable {
+package struct ONNXTensor: Sendable, Equatable {
     public let name: String
     public let dims: [Int]
     public let elementType: ONNXElementType
@@ -53,13 +53,13 @@ public struct ONNXTensor: Sendable, Equatable {
 }
 
 /// One dimension of a graph input or output: a fixed size or a symbolic name ("batch").
-public enum ONNXDimension: Sendable, Equatable {
+package enum ONNXDimension: Sendable, Equatable {
     case value(Int)
     case param(String)
 }
 
 /// A graph input or output (`ValueInfoProto`): a name and a tensor type with its shape.
-public struct ONNXValueInfo: Sendable, Equatable {
+package struct ONNXValueInfo: Sendable, Equatable {
     public let name: String
     public let elementType: ONNXElementType
     public let shape: [ONNXDimension]
@@ -93,7 +93,7 @@ public struct ONNXValueInfo: Sendable, Equatable {
 }
 
 /// A node attribute (`AttributeProto`).
-public struct ONNXAttribute: Sendable, Equatable {
+package struct ONNXAttribute: Sendable, Equatable {
     public enum Value: Sendable, Equatable {
         case int(Int64)
         case float(Float)
@@ -138,7 +138,7 @@ public struct ONNXAttribute: Sendable, Equatable {
 
 /// One operator application (`NodeProto`) in the default (ai.onnx) domain. An empty input
 /// name leaves an optional input out.
-public struct ONNXNode: Sendable, Equatable {
+package struct ONNXNode: Sendable, Equatable {
     public let opType: String
     public let name: String
     public let inputs: [String]
@@ -165,7 +165,7 @@ public struct ONNXNode: Sendable, Equatable {
 
 /// A computation graph (`GraphProto`): nodes in topological order, constant initializers,
 /// and the typed inputs and outputs.
-public struct ONNXGraph: Sendable, Equatable {
+package struct ONNXGraph: Sendable, Equatable {
     public let name: String
     public let nodes: [ONNXNode]
     public let initializers: [ONNXTensor]
@@ -191,7 +191,7 @@ public struct ONNXGraph: Sendable, Equatable {
 }
 
 /// A whole ONNX file (`ModelProto`) importing one opset of the default domain.
-public struct ONNXModel: Sendable, Equatable {
+package struct ONNXModel: Sendable, Equatable {
     public let irVersion: Int
     public let opsetVersion: Int
     public let producerName: String

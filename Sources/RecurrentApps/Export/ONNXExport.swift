@@ -18,7 +18,7 @@ import Recurrent
 /// i, o, f, c (PyTorch i, f, g, o); GRU z, r, h (PyTorch r, z, n) with `linear_before_reset = 1`,
 /// which is PyTorch's n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)); B is [W_b, R_b].
 /// The config JSON travels in the model's metadata as `config` (for the vocabulary).
-public enum ONNXExport {
+package enum ONNXExport {
     /// The default-domain opset: LSTM, GRU and RNN at version 14, Squeeze/Slice with tensor inputs.
     public static let opsetVersion = 17
     /// IR version 8 goes with opset 17 (ONNX 1.12); every ONNX Runtime since 1.12 reads it.
@@ -47,7 +47,7 @@ public enum ONNXExport {
 
 extension CharLanguageModel {
     /// The model as an ONNX graph (see `ONNXExport`).
-    public func onnxModel() -> ONNXModel {
+    package func onnxModel() -> ONNXModel {
         let c = configuration
         let (v, e, h, layers) = (c.vocabulary.count, c.embeddingSize, c.hiddenSize, c.layers)
         var weights: [String: [Float]] = [:]

@@ -7,7 +7,7 @@ import Recurrent
 /// wire type 0 (varint) for integers and enums, 2 (length-delimited) for strings, bytes and
 /// nested messages, 5 (fixed32, little-endian) for `float`. Fields are written in the order the
 /// caller writes them, so the same calls always give the same bytes.
-public struct ProtobufWriter: Sendable {
+package struct ProtobufWriter: Sendable {
     /// The bytes written so far.
     public private(set) var encoded: [UInt8] = []
 

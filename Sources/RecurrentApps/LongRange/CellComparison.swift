@@ -3,7 +3,7 @@ import Recurrent
 
 /// "Vanilla vs LSTM": the same task, data and budget for each cell; learning curves, final
 /// test losses and the gradient norms ‖∂L/∂h_t‖ at initialisation.
-public struct CellComparisonConfiguration: Sendable {
+package struct CellComparisonConfiguration: Sendable {
     public var task: LongRangeTask = .adding
     /// The gap T.
     public var length = 100
@@ -37,7 +37,7 @@ public struct CellComparisonConfiguration: Sendable {
     }
 }
 
-public struct CellComparisonResult: Sendable {
+package struct CellComparisonResult: Sendable {
     public struct Run: Sendable {
         public let cell: CellKind
         public let testLoss: Double
@@ -59,7 +59,7 @@ public struct CellComparisonResult: Sendable {
 /// Trains each cell of `config.cells` on the task and measures it.
 /// - Parameter progress: called after every evaluation with (cell, step, test loss).
 /// - Throws: a bad configuration, or `RecurrentError.divergence` when a loss is not finite.
-public func compareCells(_ config: CellComparisonConfiguration,
+package func compareCells(_ config: CellComparisonConfiguration,
                          progress: ((CellKind, Int, Double) -> Void)? = nil) throws -> CellComparisonResult {
     try config.validate()
     let task = config.task

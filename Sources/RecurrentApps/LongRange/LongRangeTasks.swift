@@ -3,7 +3,7 @@ import Recurrent
 
 /// Synthetic tasks that need memory over long gaps: where the vanilla RNN fails and gated
 /// cells succeed ("Vanilla vs LSTM").
-public enum LongRangeTask: String, CaseIterable, Sendable {
+package enum LongRangeTask: String, CaseIterable, Sendable {
     /// The adding problem (Hochreiter & Schmidhuber 1997; Le, Jaitly & Hinton 2015): each step
     /// is (value in [0, 1), marker); exactly two steps are marked, one in each half; the target
     /// is the sum of the two marked values, read from the last step; MSE.
@@ -64,7 +64,7 @@ public enum LongRangeTask: String, CaseIterable, Sendable {
     }
 }
 
-public struct LongRangeBatch: Sendable {
+package struct LongRangeBatch: Sendable {
     /// (B, L, F).
     public let features: [Float]
     /// Adding: (B) targets.

@@ -3,7 +3,7 @@ import Recurrent
 
 /// The lecture's "perfect roommate": a dish a day in the cycle pasta → burger → salad → pasta;
 /// on a sunny day the same dish as yesterday, on a rainy day the next one.
-public enum Dish: Int, CaseIterable, Sendable, CustomStringConvertible {
+package enum Dish: Int, CaseIterable, Sendable, CustomStringConvertible {
     case pasta = 0, burger = 1, salad = 2
 
     public var description: String { ["pasta", "burger", "salad"][rawValue] }
@@ -22,7 +22,7 @@ public enum Dish: Int, CaseIterable, Sendable, CustomStringConvertible {
     }
 }
 
-public enum Weather: Int, CaseIterable, Sendable, CustomStringConvertible {
+package enum Weather: Int, CaseIterable, Sendable, CustomStringConvertible {
     case sunny = 0, rainy = 1
 
     public var description: String { ["sunny", "rainy"][rawValue] }
@@ -40,7 +40,7 @@ public enum Weather: Int, CaseIterable, Sendable, CustomStringConvertible {
 }
 
 /// The rule, and the three hand-wired networks of the lecture.
-public enum Roommate {
+package enum Roommate {
     /// The most days one schedule may have.
     public static let maximumDays = 10_000
 

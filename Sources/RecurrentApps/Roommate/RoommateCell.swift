@@ -15,7 +15,7 @@ import Recurrent
 /// Shapes: `weather` (6, 2) is W_ih, `food` (6, 3) the recurrent weight, `merge` (3, 6).
 /// The state is a probability vector over the three dishes; the initial state is the
 /// one-hot vector of the dish cooked the day before the first day.
-public struct RoommateCell: RecurrentCell {
+package struct RoommateCell: RecurrentCell {
     public static let dishes = 3
     public static let weathers = 2
     public static let units = 6

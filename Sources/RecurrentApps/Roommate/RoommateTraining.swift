@@ -4,7 +4,7 @@ import Recurrent
 /// Every week is a start dish (the dish cooked the day before) and `days` weather days;
 /// the target is the rule's schedule. All 3·2^days weeks are enumerated and split once by
 /// the seed into a training set and a held-out set that training never sees.
-public enum RoommateModelKind: String, CaseIterable, Sendable {
+package enum RoommateModelKind: String, CaseIterable, Sendable {
     /// `RoommateCell`: the lecture's Food, Weather, Merge matrices with biases, sigmoid and softmax.
     case roommate
     /// The formal vanilla RNN: h_t = tanh(W_hh·h_{t−1} + W_xh·x_t + b), y_t = W_hy·h_t + b_y,
@@ -12,7 +12,7 @@ public enum RoommateModelKind: String, CaseIterable, Sendable {
     case rnn
 }
 
-public struct RoommateTrainingConfiguration: Sendable {
+package struct RoommateTrainingConfiguration: Sendable {
     public var model: RoommateModelKind = .roommate
     public var seed: UInt64 = 1
     /// Days per week.
@@ -44,7 +44,7 @@ public struct RoommateTrainingConfiguration: Sendable {
     }
 }
 
-public struct RoommateTrainingResult: Sendable {
+package struct RoommateTrainingResult: Sendable {
     public let model: RoommateModelKind
     public let seed: UInt64
     /// Optimiser steps taken.
@@ -70,7 +70,7 @@ struct Week: Sendable {
 /// Trains the chosen model on the roommate task.
 /// - Throws: `RecurrentError.invalidArgument` for a bad configuration,
 ///   `RecurrentError.divergence` if the loss stops being finite.
-public func trainRoommate(_ config: RoommateTrainingConfiguration) throws -> RoommateTrainingResult {
+package func trainRoommate(_ config: RoommateTrainingConfiguration) throws -> RoommateTrainingResult {
     try config.validate()
     var rng = SeededGenerator(seed: config.seed)
 

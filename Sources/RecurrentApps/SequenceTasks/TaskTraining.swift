@@ -363,7 +363,7 @@ final class SequenceTrainingTask: TrainingTask {
 
 /// Task checkpoints: the arena's tensors (PyTorch-style names) and the spec as `task` metadata,
 /// in the one `Checkpoint` format.
-public enum TaskCheckpoint {
+package enum TaskCheckpoint {
     static func encode(spec: TaskSpecification, arena: ParameterArena, extra: [String: String],
                        entries trainingState: [SafetensorsFile.Entry] = []) -> Data {
         Checkpoint.encode(arena, metadata: extra.merging(["task": spec.json]) { a, _ in a }, state: trainingState)
