@@ -47,3 +47,73 @@ final class ReadmeTaskExampleTests: XCTestCase {
         XCTAssertEqual(metrics.map(\.0), ["accuracy", "macro_f1"])
     }
 }
+
+/// The README's "your own model in the one trainer" example: a GRU learns to sum a sequence.
+final class ReadmeTrainerExampleTests: XCTestCase {
+    /// Many to one: the sum of T numbers drawn from U(0, 1).
+    final class SumTask: TrainingTask {
+        let model: SequenceModel
+        let arena: ParameterArena
+        let workspace = SequenceModelWorkspace()
+        let (b, t) = (32, 10)
+        var x: [Float] = [], y: [Float] = [], output: [Float], gradient: [Float]
+        var stepsPerEpoch: Int { 100 }
+
+        init() throws {
+            var layout = ParameterLayout()
+            model = try SequenceModel(input: .features(1), kind: .gru, hiddenSize: 32, outputs: 1, layout: &layout)
+            arena = ParameterArena(layout: layout, seed: 1)
+            output = [Float](repeating: 0, count: b)
+            gradient = output
+        }
+
+        func makeBatch(_ rng: inout SeededGenerator) {
+            x = (0..<(b * t)).map { _ in rng.nextUniform() }
+            y = (0..<b).map { r in x[(r * t)..<((r + 1) * t)].reduce(0, +) }
+        }
+
+        func batch(step: Int, rng: inout SeededGenerator) { makeBatch(&rng) }
+
+        func forward(_: Void, training: Bool, rng: inout SeededGenerator) {
+            model.forward(features: x, batch: b, steps: t, readout: .lastStep, output: &output, training: training,
+                          rng: &rng, workspace: workspace, arena: arena)
+        }
+
+        func loss(_: Void) -> BatchLoss {
+            BatchLoss(sum: Double(Loss.meanSquaredError(output, target: y, count: b, gradient: &gradient)), count: 1)
+        }
+
+        func backward(_: Void) {
+            model.backward(features: x, batch: b, steps: t, readout: .lastStep, outputGradient: gradient,
+                           workspace: workspace, arena: arena)
+        }
+
+        func tokens(in _: Void) -> Int { b * t }
+
+        /// The loss on one fixed batch that training never sees.
+        func evaluate() -> Evaluation? {
+            var held = SeededGenerator(seed: 99)
+            makeBatch(&held)
+            forward((), training: false, rng: &held)
+            return Evaluation(loss: loss(()).mean)
+        }
+    }
+
+    func testTrainerExample() throws {
+        let task = try SumTask()
+        var options = TrainerOptions(totalSteps: 600, evaluateEvery: 100, learningRate: 1e-2)
+        options.schedule = .cosine(warmup: 50, minimum: 0.05)
+        options.clip = 1
+        options.patience = 3
+        let trainer = Trainer(task: task, optimizer: Adam(arena: task.arena, learningRate: 1e-2), options: options,
+                              rng: SeededGenerator(seed: 2))
+        let history = TrainingHistory()
+        trainer.observers = [history]
+        let outcome = try trainer.run()
+
+        let losses = history.records.compactMap { $0.evaluation?.loss }
+        XCTAssertEqual(outcome.reason, .completed)
+        XCTAssertLessThan(losses.last!, 0.05, "\(losses)")     // predicting the mean, 5, would give T/12 ≈ 0.83
+        XCTAssertLessThan(losses.last!, losses.first! / 10, "\(losses)")
+    }
+}
