@@ -11,6 +11,10 @@ extension CellKind: ExpressibleByArgument {
 }
 
 extension OptimizerKind: ExpressibleByArgument {}
+
+extension InferencePrecision: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+}
 extension SequenceTaskKind: ExpressibleByArgument {}
 extension Tokenization: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
@@ -120,4 +124,12 @@ struct OptimizationOptions: ParsableArguments {
         if patience != nil { given.append("--patience") }
         return given
     }
+}
+
+/// A weight precision for inference: fp32, bf16, int8 or w8a8.
+
+/// `--monitor`: the validation value that picks the best checkpoint.
+enum MonitorChoice: String, ExpressibleByArgument, CaseIterable {
+    case loss, accuracy
+    var monitor: Monitor { self == .loss ? .loss : .metric("accuracy") }
 }

@@ -37,8 +37,7 @@ struct CompareCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Sequences per batch.")
     var batch: Int = 50
 
-    @Option(parsing: .unconditional, help: "Adam learning rate.")
-    var lr: Float = 1e-2
+    @OptionGroup(title: "Optimisation (compare's defaults: Adam, lr 1e-2, clip 1)") var optimization: OptimizationOptions
 
     @Option(help: "Initialisation: glorot-orthogonal (forget-gate bias 1) or pytorch (U(±1/√H)).")
     var `init`: RecurrentInitialization = .glorotOrthogonal
@@ -49,6 +48,8 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Where to write the SVG chart (default: compare-TASK.svg).")
     var svg: String?
 
+    @OptionGroup var kernelThreads: KernelThreads
+
     @Flag(help: "Print JSON: {\"task\", \"length\", \"baseline\", \"results\": [...]}.")
     var json = false
 
@@ -57,13 +58,17 @@ struct CompareCommand: ParsableCommand {
         guard hidden >= 1 && hidden <= 8192 else { throw ValidationError("invalid hidden '\(hidden)': expected 1...8192") }
         guard steps >= 1 && steps <= 10_000_000 else { throw ValidationError("invalid steps '\(steps)': expected at least 1") }
         guard batch >= 1 && batch <= 100_000 else { throw ValidationError("invalid batch '\(batch)': expected at least 1") }
-        guard lr > 0 && lr.isFinite else { throw ValidationError("invalid lr '\(lr)': expected a positive number") }
+        if let lr = optimization.lr, !(lr > 0 && lr.isFinite) {
+            throw ValidationError("invalid lr '\(lr)': expected a positive number")
+        }
+        _ = try optimization.schedule()
         for name in cells.split(separator: ",", omittingEmptySubsequences: false) {
             do { _ = try CellKind(parsing: String(name)) } catch { throw ValidationError("\(error)") }
         }
     }
 
     func run() throws {
+        kernelThreads.apply()
         var config = CellComparisonConfiguration()
         config.task = task
         config.length = length
@@ -71,7 +76,11 @@ struct CompareCommand: ParsableCommand {
         config.hiddenSize = hidden
         config.steps = steps
         config.batch = batch
-        config.learningRate = lr
+        config.optimizer = optimization.optimizer ?? config.optimizer
+        config.learningRate = optimization.lr ?? config.learningRate
+        config.schedule = try optimization.schedule() ?? config.schedule
+        config.clip = optimization.clip ?? config.clip
+        config.patience = optimization.patience
         config.seed = seed
         config.initialization = `init`
         config.evaluateEvery = max(1, min(100, steps / 10))

@@ -11,8 +11,12 @@ package struct CellComparisonConfiguration: Sendable {
     public var hiddenSize = 128
     public var steps = 2000
     public var batch = 50
+    public var optimizer: OptimizerKind = .adam
     public var learningRate: Float = 1e-2
+    public var schedule: LearningRateSchedule = .constant
     public var clip: Float = 1
+    /// Stop a cell after this many test evaluations without a lower test loss.
+    public var patience: Int?
     public var seed: UInt64 = 1
     public var initialization: RecurrentInitialization = .glorotOrthogonal
     /// Test loss is measured every this many steps.
@@ -32,6 +36,8 @@ package struct CellComparisonConfiguration: Sendable {
         try require(batch >= 1, .invalidArgument(name: "batch", value: "\(batch)", expected: "at least 1"))
         try require(learningRate > 0 && learningRate.isFinite,
                     .invalidArgument(name: "learning rate", value: "\(learningRate)", expected: "a positive number"))
+        try require((patience ?? 1) >= 1, .invalidArgument(name: "patience", value: "\(patience ?? 0)", expected: "at least 1"))
+        try schedule.validate()
         try require(evaluateEvery >= 1, .invalidArgument(name: "evaluate-every", value: "\(evaluateEvery)", expected: "at least 1"))
         try require(testSize >= 1, .invalidArgument(name: "test size", value: "\(testSize)", expected: "at least 1"))
     }
@@ -90,14 +96,16 @@ package func compareCells(_ config: CellComparisonConfiguration,
                                      learningRate: config.learningRate)
         options.evaluateAtStart = true
         options.clip = config.clip
-        let trainer = Trainer(task: training, optimizer: Adam(arena: arena, learningRate: config.learningRate),
+        options.schedule = config.schedule
+        options.patience = config.patience
+        let trainer = Trainer(task: training, optimizer: config.optimizer.make(arena: arena, learningRate: config.learningRate),
                               options: options, rng: SeededGenerator(seed: config.seed))   // the same training data for every cell
         let history = TrainingHistory { progress?(kind, $0.step, $0.evaluation!.loss!) }
         trainer.observers = [history]
-        _ = try trainer.run()
+        let outcome = try trainer.run()
         let curve = history.records.map { (step: $0.step, loss: $0.evaluation!.loss!) }
         let final = curve.last!.loss
-        runs.append(.init(cell: kind, testLoss: final, steps: config.steps, seconds: Date().timeIntervalSince(started),
+        runs.append(.init(cell: kind, testLoss: final, steps: outcome.steps, seconds: Date().timeIntervalSince(started),
                           curve: curve, gradientNorms: norms, solved: final < task.baseline(length: config.length) / 16))
     }
     return CellComparisonResult(task: task, length: config.length, baseline: task.baseline(length: config.length), runs: runs)

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Recurrent
+import RecurrentApps
+
+struct CasesBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cases",
+        abstract: "Training and batch-1 generation speed of the standard cases, and peak memory.",
+        discussion: """
+            Each case runs in its own process (so peak memory is the case's own):
+            Embedding(65, H) → stack → Linear(H, 65); training as `rnn bench train`; generation one
+            token at a time with the state carried, sampling from the softmax. --precision sets how
+            generation stores the weights (as `rnn sample --precision`); training is always fp32.
+
+            Examples:
+              rnn bench --case rnn-100x1-b1-t25 --json
+              rnn bench cases --threads 1
+              rnn bench cases --case gru-256x2-b32-t64 --precision bf16
+            """)
+
+    @Option(help: "A standard case: \(BenchmarkCase.standard.map(\.name).joined(separator: ", ")) (default: all).")
+    var `case`: String?
+
+    @OptionGroup var kernelThreads: KernelThreads
+
+    @Option(parsing: .unconditional, help: "Seconds of training steps to time per case.")
+    var seconds: Double = 3
+
+    @Option(parsing: .unconditional, help: "Tokens to generate per case.")
+    var tokens: Int = 2000
+
+    @Option(help: "How generation stores the weights: fp32, bf16, int8 or w8a8.")
+    var precision: InferencePrecision = .fp32
+
+    @Flag(help: "One JSON line per case: {\"case\", \"precision\", \"train_tok_s\", \"gen_tok_s\", \"peak_rss_mb\"}.")
+    var json = false
+
+    func validate() throws {
+        if let name = `case`, !BenchmarkCase.standard.contains(where: { $0.name == name }) {
+            throw ValidationError("unknown case '\(name)': expected one of \(BenchmarkCase.standard.map(\.name).joined(separator: ", "))")
+        }
+        guard seconds > 0 && seconds <= 3600 else { throw ValidationError("invalid seconds '\(seconds)': expected (0, 3600]") }
+        guard tokens >= 1 && tokens <= 10_000_000 else { throw ValidationError("invalid tokens '\(tokens)': expected 1...10000000") }
+    }
+
+    func run() throws {
+        guard let name = `case` else {
+            // One child process per case, so each reports its own peak memory.
+            for c in BenchmarkCase.standard {
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
+                process.arguments = ["bench", "cases", "--case", c.name, "--threads", "\(kernelThreads.threads)", "--seconds", "\(seconds)",
+                                     "--tokens", "\(tokens)", "--precision", precision.rawValue] + (json ? ["--json"] : [])
+                try process.run()
+                process.waitUntilExit()
+                guard process.terminationStatus == 0 else { throw ExitCode(process.terminationStatus) }
+            }
+            return
+        }
+        kernelThreads.apply()
+        let c = BenchmarkCase.standard.first { $0.name == name }!
+        let train = try benchmarkTraining(c, seconds: seconds)
+        let generation = try benchmarkGeneration(c, tokens: tokens, precision: precision)
+        let rss = peakResidentMegabytes()
+        if json {
+            print(JSON.object([("case", JSON.string(c.name)), ("precision", JSON.string(precision.rawValue)),
+                               ("train_tok_s", String(format: "%.0f", train.tokensPerSecond)),
+                               ("gen_tok_s", String(format: "%.0f", generation.tokensPerSecond)),
+                               ("peak_rss_mb", String(format: "%.1f", rss))]))
+        } else {
+            print(String(format: "%@  train %.0f tok/s  generate (%@) %.0f tok/s  peak RSS %.1f MB  (%d threads)",
+                         c.name.padding(toLength: 22, withPad: " ", startingAt: 0), train.tokensPerSecond,
+                         precision.rawValue, generation.tokensPerSecond, rss, GEMM.threads))
+        }
+    }
+}
