@@ -147,8 +147,7 @@ public final class CheckpointWriter: TrainingObserver {
 
     /// Metrics line, chart, `best` when improved, then `last`: each written atomically.
     public func didEvaluate(_ r: TrainingRecord) throws {
-        guard let train = r.trainLoss else { return }
-        history.append((r.step, train, r.evaluation?.loss))
+        if let train = r.trainLoss { history.append((r.step, train, r.evaluation?.loss)) }
         try folder.appendMetrics(r)
         try writeAtomically(Data(chart().utf8), to: folder.chartPath)
         if r.improved { try writeAtomically(encodeBest(r), to: folder.bestPath) }
