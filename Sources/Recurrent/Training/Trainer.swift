@@ -8,56 +8,6 @@ public enum TrainingEvent: Sendable {
     case evaluation(step: Int, trainLoss: Double, validationLoss: Double?, improved: Bool)
 }
 
-/// Which validation figure picks the best checkpoint, drives early stopping and the plateau
-/// schedule: the loss (lower is better) or one of the task's metrics by name.
-public enum Monitor: Sendable, Equatable {
-    case loss
-    case metric(String)
-
-    /// The monitored value of an evaluation, signed so that lower is always better.
-    func score(_ e: Evaluation) -> Double? {
-        switch self {
-        case .loss: return e.loss
-        case .metric(let name): return e[metric: name].map { $0.higherIsBetter ? -$0.value : $0.value }
-        }
-    }
-
-    /// Whether the evaluation's monitored value is at `target` or better.
-    func reached(_ target: Double, in e: Evaluation) -> Bool {
-        switch self {
-        case .loss: return e.loss.map { $0 <= target } ?? false
-        case .metric(let name): return e[metric: name].map { $0.higherIsBetter ? $0.value >= target : $0.value <= target } ?? false
-        }
-    }
-}
-
-/// How the trainer runs a task: how long, how often it evaluates, the optimiser's rate and its
-/// schedule, clipping, and when it stops early.
-public struct TrainerOptions: Sendable, Equatable {
-    /// Optimiser steps in the whole run.
-    public var totalSteps: Int
-    /// Validation every this many steps, and after the last step.
-    public var evaluateEvery: Int
-    /// Also evaluate the untrained model, as step 0 (learning curves that start at the beginning).
-    public var evaluateAtStart = false
-    public var learningRate: Float
-    public var schedule: LearningRateSchedule = .constant
-    /// Global-norm clipping threshold; 0 turns clipping off.
-    public var clip: Float = 0
-    public var monitor: Monitor = .loss
-    /// Stop after this many evaluations in a row without a better monitored value.
-    public var patience: Int?
-    /// Stop as soon as the monitored value reaches this (for example accuracy 1).
-    public var target: Double?
-
-    /// A constant rate, no clipping, the loss monitored, no early stop.
-    public init(totalSteps: Int, evaluateEvery: Int, learningRate: Float) {
-        self.totalSteps = totalSteps
-        self.evaluateEvery = evaluateEvery
-        self.learningRate = learningRate
-    }
-}
-
 /// One evaluation of a run, as metrics.jsonl records it.
 public struct TrainingRecord: Sendable {
     public var step: Int
@@ -90,27 +40,6 @@ public struct TrainingOutcome: Sendable {
     public let lastEvaluation: Evaluation?
     /// The best monitored value, as the task reports it (a loss, or a metric's value).
     public let best: Double?
-}
-
-/// Something the trainer calls at fixed points of its loop: checkpoints, logs, progress. Each
-/// method has a default that does nothing.
-public protocol TrainingObserver: AnyObject {
-    /// Before the first step, once the trainer is set up (restored, when resuming).
-    func trainingWillStart(step: Int) throws
-    /// After every evaluation (the weights are finite).
-    func didEvaluate(_ record: TrainingRecord) throws
-    /// At the end of a run that stopped between evaluations (a signal) or evaluated nothing:
-    /// the weights are finite; write what a resume needs.
-    func didStopBetweenEvaluations(step: Int) throws
-}
-
-extension TrainingObserver {
-    /// Nothing.
-    public func trainingWillStart(step: Int) throws {}
-    /// Nothing.
-    public func didEvaluate(_ record: TrainingRecord) throws {}
-    /// Nothing.
-    public func didStopBetweenEvaluations(step: Int) throws {}
 }
 
 /// The one training loop. Every model the project trains goes through it: it asks the task for
@@ -322,20 +251,4 @@ public final class Trainer<Task: TrainingTask> {
 /// Whether every parameter is finite (the loss at these weights is NaN otherwise).
 public func parametersAreFinite(_ arena: ParameterArena) -> Bool {
     UnsafeBufferPointer(start: arena.values, count: arena.count).allSatisfy(\.isFinite)
-}
-
-/// An observer that keeps every evaluation of a run in memory (learning curves) and, when
-/// given, calls `onEvaluation` with each.
-public final class TrainingHistory: TrainingObserver {
-    public private(set) var records: [TrainingRecord] = []
-    let onEvaluation: ((TrainingRecord) -> Void)?
-
-    /// An empty history; `onEvaluation` sees each record as it comes.
-    public init(onEvaluation: ((TrainingRecord) -> Void)? = nil) { self.onEvaluation = onEvaluation }
-
-    /// Keeps the record, then calls `onEvaluation`.
-    public func didEvaluate(_ record: TrainingRecord) throws {
-        records.append(record)
-        onEvaluation?(record)
-    }
 }
