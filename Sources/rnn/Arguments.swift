@@ -40,6 +40,17 @@ func atLeast(_ minimum: Int, _ name: String) -> @Sendable (String) throws -> Int
     }
 }
 
+/// For a `--resume DIR` run: `--out`, when given, must be DIR, and none of the flags the run
+/// fixed may be given.
+func checkResume(_ resume: String, out: String?, fixed flags: [(String, Bool)]) throws {
+    if let out, out != resume {
+        throw ValidationError("--out '\(out)' differs from --resume '\(resume)': a resumed run writes into its own folder")
+    }
+    if let flag = flags.first(where: \.1)?.0 {
+        throw ValidationError("\(flag) is fixed by the run in \(resume); resume without it, or start a new run with --out")
+    }
+}
+
 /// The model's shape, shared by `train` and `fit`.
 struct ModelOptions: ParsableArguments {
     @Option(help: "The recurrent cell: lstm, gru, rnn (tanh) or rnn_relu (default: lstm).")
@@ -57,10 +68,10 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Dropout between layers (default: 0).")
     var dropout: Float?
 
-    /// The flags given, by name: a resumed run keeps its model, so each of these is refused then.
-    var given: [String] {
+    /// Each flag and whether it was given: a resumed run keeps its model, so each is refused then.
+    var given: [(String, Bool)] {
         [("--cell", cell != nil), ("--hidden", hidden != nil), ("--layers", layers != nil), ("--embedding", embedding != nil),
-         ("--dropout", dropout != nil)].filter(\.1).map(\.0)
+         ("--dropout", dropout != nil)]
     }
 }
 
@@ -115,18 +126,12 @@ struct OptimizationOptions: ParsableArguments {
         return s
     }
 
-    /// Whether any flag was given that a resumed run cannot change.
-    var fixedByTheRun: [String] {
-        var given: [String] = []
-        if optimizer != nil { given.append("--optimizer") }
-        if lrSchedule != nil || lrDecay != nil { given.append("--lr-schedule/--lr-decay") }
-        if clip != nil { given.append("--clip") }
-        if patience != nil { given.append("--patience") }
-        return given
+    /// The flags a resumed run cannot change, and whether each was given.
+    var fixedByTheRun: [(String, Bool)] {
+        [("--optimizer", optimizer != nil), ("--lr-schedule/--lr-decay", lrSchedule != nil || lrDecay != nil),
+         ("--clip", clip != nil), ("--patience", patience != nil)]
     }
 }
-
-/// A weight precision for inference: fp32, bf16, int8 or w8a8.
 
 /// `--monitor`: the validation value that picks the best checkpoint.
 enum MonitorChoice: String, ExpressibleByArgument, CaseIterable {

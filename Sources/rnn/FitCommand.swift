@@ -70,16 +70,10 @@ struct FitCommand: ParsableCommand {
 
     func validate() throws {
         if let resume {
-            if let out, out != resume {
-                throw ValidationError("--out '\(out)' differs from --resume '\(resume)': a resumed run writes into its own folder")
-            }
-            let fixed = model.given + optimization.fixedByTheRun
+            try checkResume(resume, out: out, fixed: model.given + optimization.fixedByTheRun
                 + [("--task", task != nil), ("--data", data != nil), ("--valid", valid != nil), ("--tokens", tokens != nil),
-                   ("--bidirectional", bidirectional), ("--pooling", pooling != nil), ("--attention", attention != nil),
-                   ("--monitor", monitor != nil), ("--batch", batch != nil), ("--seed", seed != nil)].filter(\.1).map(\.0)
-            if let flag = fixed.first {
-                throw ValidationError("\(flag) is fixed by the run in \(resume); resume without it, or start a new run with --out")
-            }
+                    ("--bidirectional", bidirectional), ("--pooling", pooling != nil), ("--attention", attention != nil),
+                    ("--monitor", monitor != nil), ("--batch", batch != nil), ("--seed", seed != nil)])
         } else {
             guard task != nil else { throw ValidationError("missing --task: classify, regress, tag, seq2seq or caption (or --resume DIR)") }
             guard data != nil else { throw ValidationError("missing --data FILE") }

@@ -61,15 +61,9 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if let resume {
-            if let out, out != resume {
-                throw ValidationError("--out '\(out)' differs from --resume '\(resume)': a resumed run writes into its own folder")
-            }
-            let fixed = model.given + optimization.fixedByTheRun
+            try checkResume(resume, out: out, fixed: model.given + optimization.fixedByTheRun
                 + [("--batch", batch != nil), ("--seq", seq != nil), ("--val-fraction", valFraction != nil),
-                   ("--eval-every", evalEvery != nil), ("--seed", seed != nil)].filter(\.1).map(\.0)
-            if let flag = fixed.first {
-                throw ValidationError("\(flag) is fixed by the run in \(resume); resume without it, or start a new run with --out")
-            }
+                    ("--eval-every", evalEvery != nil), ("--seed", seed != nil)])
         } else {
             guard text != nil else { throw ValidationError("missing --text FILE (or --resume DIR)") }
             guard out != nil else { throw ValidationError("missing --out DIR: the folder for checkpoints and metrics") }
