@@ -64,6 +64,24 @@ final class TrainerCLITests: ScratchFolderTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), before)
     }
 
+    func testAResumeOfARunStillGoingIsRefused() throws {
+        let text = corpus(20000), out = path("run"), log = path("stdout.txt")
+        XCTAssertEqual(try runRNN(["train", "--text", text, "--hidden", "64", "--batch", "16", "--steps", "2", "--out", out]).status, 0)
+        let going = try ChildProcess(["train", "--resume", out, "--steps", "100000"], stdout: log)
+        defer { going.signal(SIGKILL); _ = going.wait() }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !(String(decoding: contents(log) ?? Data(), as: UTF8.self).contains("resuming at step 2")) {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let before = try FileManager.default.contentsOfDirectory(atPath: out).sorted()
+        for arguments in [["train", "--resume", out, "--steps", "200000"], ["fit", "--resume", out]] {
+            let resume = try runRNN(arguments)
+            XCTAssertEqual(resume.status, 1, resume.stdout)
+            XCTAssertTrue(resume.stderr.contains("another run is writing into this folder"), resume.stderr)
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out).sorted(), before)
+    }
+
     /// Through the command line at an epoch boundary: 3 epochs straight, or 1 then `--resume
     /// --epochs 3`, with a per-epoch decay, dropout and clipping. (Mid-epoch stops and schedules
     /// that depend on the run's length: `TaskResumeTests`.)

@@ -23,16 +23,22 @@ public final class RunFolder {
     /// The path of `name` inside the folder.
     public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
-    /// Creates the folder when needed and takes its lock.
-    /// - Throws: `RecurrentError.io` when the folder cannot be created or written, or another
-    ///   run holds it (a second run into the same folder, or a resume of a run still going);
-    ///   nothing is written then.
-    public init(_ path: String) throws {
+    /// Takes the folder's lock, creating the folder first when `create` is set (a new run; a
+    /// resume needs the folder to exist).
+    /// - Throws: `RecurrentError.io` when the folder cannot be created, is missing, cannot be
+    ///   written, or another run holds it (a second run into the same folder, or a resume of a
+    ///   run still going); nothing is written then.
+    public init(_ path: String, create: Bool = true) throws {
         self.path = path
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw RecurrentError.io(path: path, reason: "cannot create the output folder (\(SafetensorsFile.reason(error)))")
+        var isFolder: ObjCBool = false
+        if create {
+            do {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            } catch {
+                throw RecurrentError.io(path: path, reason: "cannot create the output folder (\(SafetensorsFile.reason(error)))")
+            }
+        } else if !FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) || !isFolder.boolValue {
+            throw RecurrentError.io(path: path, reason: "no such run folder")
         }
         guard access(path, W_OK) == 0 else {
             throw RecurrentError.io(path: path, reason: "the output folder is not writable")

@@ -99,17 +99,20 @@ public final class CharTrainer {
                                             hiddenSize: options.hiddenSize, layers: options.layers)
         var rng = SeededGenerator(seed: options.seed)
         let model = try CharLanguageModel(configuration: config, dropout: options.dropout, seed: rng.next())
-        try self.init(text: text, textPath: textPath, options: options, output: output, model: model, rng: rng) { folder in
+        try self.init(text: text, textPath: textPath, options: options, model: model, rng: rng) {
+            let folder = try RunFolder(output)
             if folder.holdsCheckpoint {
                 throw RecurrentError.invalidArgument(name: "output folder", value: output,
                                                      expected: "a folder without a checkpoint (it holds last.safetensors: "
                                                      + "continue it with --resume \(output), or choose another --out)")
             }
+            return folder
         }
     }
 
-    private init(text: String, textPath: String, options: CharTrainingOptions, output: String, model: CharLanguageModel,
-                 rng: SeededGenerator, checkFolder: (RunFolder) throws -> Void) throws {
+    /// `folder` hands over the run's folder, locked, once everything else is checked.
+    private init(text: String, textPath: String, options: CharTrainingOptions, model: CharLanguageModel,
+                 rng: SeededGenerator, folder makeFolder: () throws -> RunFolder) throws {
         self.options = options
         self.textPath = textPath
         self.model = model
@@ -122,8 +125,7 @@ public final class CharTrainer {
         trainerOptions.patience = options.patience
         trainer = Trainer(task: task, optimizer: options.optimizer.make(arena: model.arena, learningRate: options.learningRate),
                           options: trainerOptions, rng: rng)
-        folder = try RunFolder(output)
-        try checkFolder(folder)
+        folder = try makeFolder()
         let config = model.configuration
         trainer.observers = [CheckpointWriter(
             folder: folder, chartTitle: "\(config.cell.displayName) on \((textPath as NSString).lastPathComponent)",
@@ -139,17 +141,19 @@ public final class CharTrainer {
     /// - Throws: a folder without last.safetensors, a checkpoint without training state, a
     ///   text that is not the one the run was trained on, or a run that another process holds.
     public convenience init(resume folder: String, text: String?, steps: Int?, epochs: Int?, learningRate: Float? = nil) throws {
-        let path = (folder as NSString).appendingPathComponent("last.safetensors")
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("last.safetensors")) else {
             throw RecurrentError.io(path: folder, reason: "no last.safetensors to resume from")
         }
-        try self.init(resuming: SafetensorsFile(contentsOf: path), folder: folder, text: text, steps: steps, epochs: epochs,
-                      learningRate: learningRate)
+        // The lock before the files are read: a run still going in `folder` is refused.
+        let locked = try RunFolder(folder, create: false)
+        try self.init(resuming: SafetensorsFile(contentsOf: locked.lastPath), folder: folder, text: text, steps: steps,
+                      epochs: epochs, learningRate: learningRate, lockedFolder: locked)
     }
 
     /// Continues from a parsed last checkpoint; `readText` reads the training text (a seam for tests).
     convenience init(resuming file: SafetensorsFile, folder: String, text: String?, steps: Int?, epochs: Int?,
-                     learningRate: Float? = nil, readText: (String) throws -> String = TextFile.read) throws {
+                     learningRate: Float? = nil, lockedFolder: RunFolder? = nil,
+                     readText: (String) throws -> String = TextFile.read) throws {
         let path = file.path
         if file.metadata["task"] != nil {
             throw RecurrentError.invalidFile(path: path, reason: "a run of rnn fit: continue it with rnn fit --resume \(folder)")
@@ -193,8 +197,9 @@ public final class CharTrainer {
         try options.validate()
         let textPath = try text ?? field("text", as: String.self)
         let contents = try readText(textPath)
-        try self.init(text: contents, textPath: textPath, options: options, output: folder, model: model,
-                      rng: SeededGenerator(seed: 0)) { _ in }
+        try self.init(text: contents, textPath: textPath, options: options, model: model, rng: SeededGenerator(seed: 0)) {
+            try lockedFolder ?? RunFolder(folder, create: false)
+        }
         guard String(task.textHash, radix: 16) == (try field("text_fnv1a", as: String.self)) else {
             throw RecurrentError.invalidFile(path: textPath, reason: "this is not the text the checkpoint in \(folder) was trained on")
         }

@@ -112,17 +112,20 @@ public final class TaskTrainer {
     /// - Throws: bad options, unreadable or unsuitable data (file and line named), or an output
     ///   folder that another run holds or that already holds a checkpoint.
     public convenience init(data: String, validation validationPath: String?, options: TaskTrainingOptions, output: String) throws {
-        try self.init(data: data, validation: validationPath, options: options, output: output) { folder in
+        try self.init(data: data, validation: validationPath, options: options) {
+            let folder = try RunFolder(output)
             if folder.holdsCheckpoint {
                 throw RecurrentError.invalidArgument(name: "output folder", value: output,
                                                      expected: "a folder without a checkpoint (it holds last.safetensors; "
                                                      + "continue it with --resume \(output), or choose another --out)")
             }
+            return folder
         }
     }
 
-    private init(data: String, validation validationPath: String?, options: TaskTrainingOptions, output: String,
-                 checkFolder: (RunFolder) throws -> Void) throws {
+    /// `folder` hands over the run's folder, locked, once everything else is checked.
+    private init(data: String, validation validationPath: String?, options: TaskTrainingOptions,
+                 folder makeFolder: () throws -> RunFolder) throws {
         try options.validate()
         self.options = options
         dataPath = data
@@ -173,8 +176,7 @@ public final class TaskTrainer {
         trainerOptions.monitor = options.monitor
         trainer = Trainer(task: task, optimizer: options.optimizer.make(arena: network.arena, learningRate: options.learningRate),
                           options: trainerOptions, rng: rng)
-        folder = try RunFolder(output)
-        try checkFolder(folder)
+        folder = try makeFolder()
         trainer.observers = [CheckpointWriter(
             folder: folder, chartTitle: "\(spec.kind.rawValue) (\(spec.cell.displayName))", yLabel: "loss",
             encodeBest: { [unowned self] r in
@@ -190,10 +192,12 @@ public final class TaskTrainer {
     /// - Throws: a folder without a resumable last checkpoint (one written before `fit` saved
     ///   its training state can be used for prediction only), or data that is not the run's.
     public convenience init(resume folder: String, epochs: Int? = nil, learningRate: Float? = nil) throws {
-        let path = (folder as NSString).appendingPathComponent("last.safetensors")
-        guard FileManager.default.fileExists(atPath: path) else {
+        guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("last.safetensors")) else {
             throw RecurrentError.io(path: folder, reason: "no last.safetensors to resume from")
         }
+        // The lock before the files are read: a run still going in `folder` is refused.
+        let locked = try RunFolder(folder, create: false)
+        let path = locked.lastPath
         let file = try SafetensorsFile(contentsOf: path)
         if file.metadata["config"] != nil {
             throw RecurrentError.invalidFile(path: path, reason: "a run of rnn train, with no training state for rnn fit: "
@@ -210,7 +214,7 @@ public final class TaskTrainer {
         if let epochs { options.epochs = epochs }
         if let learningRate { options.learningRate = learningRate }
         guard let data = object["data"] as? String else { throw RecurrentError.invalidFile(path: path, reason: "training state lacks \"data\"") }
-        try self.init(data: data, validation: object["valid"] as? String, options: options, output: folder) { _ in }
+        try self.init(data: data, validation: object["valid"] as? String, options: options) { locked }
         guard self.spec.json == spec.json, task.training.count == object["training_examples"] as? Int else {
             throw RecurrentError.invalidFile(path: data, reason: "this is not the data the run in \(folder) was trained on")
         }
