@@ -24,8 +24,8 @@ public struct GRUCell: RecurrentCell {
     public var projectionSize: Int { 3 * hiddenSize }
     /// r, z, n and W_hn·h_{t−1} + b_hn.
     public var cacheSize: Int { 4 * hiddenSize }
-    /// The recurrent product q = h_{t−1}·W_hhᵀ + b_hh (3H) forward; ∂q (3H) and z ⊙ ∂h (H) backward.
-    public var scratchSize: Int { 4 * hiddenSize }
+    /// None: the unroller holds q = h_{t−1}·W_hhᵀ and ∂q.
+    public var scratchSize: Int { 0 }
 
     /// A GRU cell whose tensors, in PyTorch's layout and names (`{prefix}.weight_ih_l{layer}{suffix}`
     /// and so on, gates r, z, n), are added to `layout`.
@@ -38,67 +38,31 @@ public struct GRUCell: RecurrentCell {
         (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
     }
 
-    /// The element-wise step forward (see `RecurrentCell`): gates r, z, n from the projections.
+    /// W_hh apart from the projection: the candidate gate reads r ⊙ (W_hn·h + b_hn).
+    public var recurrence: Recurrence? { Recurrence(weight: recurrentWeight, bias: recurrentBias, product: .apart) }
+
+    /// The element-wise step forward (see `RecurrentCell`): gates r, z, n from p and q + b_hh, then h.
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                        recurrent q: UnsafePointer<Float>?, recurrentStride ldq: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
-                        cache: UnsafeMutablePointer<Float>, scratch q: UnsafeMutablePointer<Float>,
+                        cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
-        forward(projection: a, projectionStride: lda, previous: previous, state: state, output: output,
-                outputStride: ldy, cache: cache, scratch: q, batch: batch, arena: arena,
-                packedRecurrentWeight: nil)
-    }
-
-    /// `forward` with W_hh packed once per sequence by the layer (nil: W_hh itself).
-    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
-                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
-                 cache: UnsafeMutablePointer<Float>, scratch q: UnsafeMutablePointer<Float>,
-                 batch: Int, arena: ParameterArena,
-                 packedRecurrentWeight: UnsafePointer<Float>?) {
         let h = hiddenSize
-        // q (B, 3H) = h_{t−1}·W_hhᵀ; kept apart from the input half because r gates only q_n.
-        GEMM.multiplyByTransposedWeight(m: batch, n: 3 * h, k: h, a: previous, lda: h,
-                                        weight: arena.value(recurrentWeight), packed: packedRecurrentWeight,
-                                        beta: 0, c: q, ldc: 3 * h)
         // Gates, h_t and the cache in one fused pass (vectorised σ and tanh).
-        rk_gru_forward(batch, h, a, lda, q, 3 * h, arena.value(recurrentBias), previous, h, state, h,
+        rk_gru_forward(batch, h, a, lda, q!, ldq, arena.value(recurrentBias), previous, h, state, h,
                        output, ldy, cache, 4 * h)
     }
 
-    /// The element-wise step backward (see `RecurrentCell`), the reverse of `forward`.
+    /// The element-wise step backward (see `RecurrentCell`): ∂p and ∂q (B, 3H); ∂h in the state
+    /// gradient becomes its direct part z ⊙ ∂h in place.
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                         recurrentGradient dq: UnsafeMutablePointer<Float>?, recurrentStride ldq: Int,
                          previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
-        let h = hiddenSize
-        // ∂a (B, 3H) and ∂q (B, 3H); ∂h in ds becomes its direct part z ⊙ ∂h in place.
-        let dq = scratch
-        rk_gru_backward(batch, h, da, lda, dq, 3 * h, dy, ldy, ds, h, cache, 4 * h, previous, h)
-        let dqRead = UnsafePointer(dq)
-        // ∂W_hh (3H, H) += ∂qᵀ·h_{t−1}; ∂b_hh += Σ ∂q; ∂h_{t−1} = z ⊙ ∂h + ∂q·W_hh.
-        GEMM.multiply(transA: true, m: 3 * h, n: h, k: batch, a: dqRead, lda: 3 * h, b: previous, ldb: h,
-                      beta: 1, c: arena.gradient(recurrentWeight), ldc: h)
-        Elementwise.addColumnSums(dqRead, rows: batch, cols: 3 * h, ld: 3 * h, into: arena.gradient(recurrentBias))
-        GEMM.multiply(m: batch, n: h, k: 3 * h, a: dqRead, lda: 3 * h, b: arena.value(recurrentWeight), ldb: h,
-                      beta: 1, c: ds, ldc: h)
-    }
-}
-
-extension GRUCell: PackedRecurrentCell {}
-
-extension GRUCell: NarrowRecurrentCell {
-    /// `forward` with W_hh stored narrow (batch-1 inference).
-    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
-                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
-                 cache: UnsafeMutablePointer<Float>, scratch q: UnsafeMutablePointer<Float>,
-                 batch: Int, arena: ParameterArena, narrowRecurrentWeight w: NarrowMatrix) {
-        let h = hiddenSize
-        // q (B, 3H) = h_{t−1}·W_hhᵀ, apart from the input half (r gates only q_n).
-        w.multiply(previous, rows: batch, ldx: h, into: q, ldy: 3 * h)
-        rk_gru_forward(batch, h, a, lda, q, 3 * h, arena.value(recurrentBias), previous, h, state, h,
-                       output, ldy, cache, 4 * h)
+        rk_gru_backward(batch, hiddenSize, da, lda, dq!, ldq, dy, ldy, ds, hiddenSize, cache, 4 * hiddenSize, previous,
+                        hiddenSize)
     }
 }

@@ -35,78 +35,34 @@ public struct LSTMCell: RecurrentCell {
         (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
     }
 
-    /// The element-wise step forward (see `RecurrentCell`): gates i, f, g, o, then c and h.
+    /// W_hh added onto the projection: a = p + h_{t−1}·W_hhᵀ; b_hh is added by the step.
+    public var recurrence: Recurrence? { Recurrence(weight: recurrentWeight, bias: recurrentBias, product: .added) }
+
+    /// The element-wise step forward (see `RecurrentCell`): gates i, f, g, o from a = p + q + b_hh,
+    /// then c and h.
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                        recurrent: UnsafePointer<Float>?, recurrentStride: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
-        forward(projection: a, projectionStride: lda, previous: previous, state: state, output: output,
-                outputStride: ldy, cache: cache, scratch: scratch, batch: batch, arena: arena,
-                packedRecurrentWeight: nil)
-    }
-
-    /// `forward` with W_hh packed once per sequence by the layer (nil: W_hh itself).
-    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
-                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
-                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                 batch: Int, arena: ParameterArena,
-                 packedRecurrentWeight: UnsafePointer<Float>?) {
         let h = hiddenSize
-        // a (B, 4H) += h_{t−1}·W_hhᵀ; h_{t−1} is the first half of each state row (stride 2H).
-        GEMM.multiplyByTransposedWeight(m: batch, n: 4 * h, k: h, a: previous, lda: 2 * h,
-                                        weight: arena.value(recurrentWeight), packed: packedRecurrentWeight,
-                                        beta: 1, c: a, ldc: lda)
         // Gates, c_t, h_t and the cache in one fused pass (vectorised σ and tanh).
         rk_lstm_forward(batch, h, a, lda, arena.value(recurrentBias), previous + h, 2 * h,
                         state, 2 * h, state + h, 2 * h, output, ldy, cache, 5 * h)
     }
 
-    /// The element-wise step backward (see `RecurrentCell`), the reverse of `forward`.
+    /// The element-wise step backward (see `RecurrentCell`), the reverse of `forward`: ∂a from
+    /// ∂h = ∂y + ∂h_t and ∂c_t; ∂c_{t−1} = ∂c·f replaces ∂c_t in place, and h_{t−1} reaches the
+    /// loss only through W_hh, so its direct part is zero.
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                         recurrentGradient: UnsafeMutablePointer<Float>?, recurrentStride: Int,
                          previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let h = hiddenSize
-        // ∂a (B, 4H) from ∂h = ∂y + ∂h_t and ∂c_t; ∂c_{t−1} = ∂c·f replaces ∂c_t in place.
         rk_lstm_backward(batch, h, da, lda, dy, ldy, ds, 2 * h, ds + h, 2 * h, cache, 5 * h, previous + h, 2 * h)
-        let daRead = UnsafePointer(da)
-        // ∂W_hh (4H, H) += ∂aᵀ·h_{t−1}; ∂b_hh += Σ ∂a; ∂h_{t−1} = ∂a·W_hh into the h half.
-        GEMM.multiply(transA: true, m: 4 * h, n: h, k: batch, a: daRead, lda: lda, b: previous, ldb: 2 * h,
-                      beta: 1, c: arena.gradient(recurrentWeight), ldc: h)
-        Elementwise.addColumnSums(daRead, rows: batch, cols: 4 * h, ld: lda, into: arena.gradient(recurrentBias))
-        GEMM.multiply(m: batch, n: h, k: 4 * h, a: daRead, lda: lda, b: arena.value(recurrentWeight), ldb: h,
-                      beta: 0, c: ds, ldc: 2 * h)
-    }
-}
-
-extension LSTMCell: PackedRecurrentCell {}
-
-extension LSTMCell: NarrowRecurrentCell {
-    /// `forward` with W_hh stored narrow (batch-1 inference).
-    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
-                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
-                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                 batch: Int, arena: ParameterArena, narrowRecurrentWeight w: NarrowMatrix) {
-        let h = hiddenSize
-        // a (B, 4H) += h_{t−1}·W_hhᵀ; h_{t−1} is the first half of each state row (stride 2H).
-        w.multiply(previous, rows: batch, ldx: 2 * h, into: a, ldy: lda, accumulate: true)
-        rk_lstm_forward(batch, h, a, lda, arena.value(recurrentBias), previous + h, 2 * h,
-                        state, 2 * h, state + h, 2 * h, output, ldy, cache, 5 * h)
-    }
-}
-
-extension LSTMCell: SummedRecurrentGradientCell {
-    func backwardStep(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
-                      state: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
-                      cache: UnsafePointer<Float>, previousCell: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
-                      batch: Int, packedRecurrentWeight: UnsafePointer<Float>) {
-        let h = hiddenSize
-        rk_lstm_backward(batch, h, da, lda, dy, ldy, ds, 2 * h, ds + h, 2 * h, cache, 5 * h, previousCell, 2 * h)
-        // ∂h_{t−1} (B, H) = ∂a (B, 4H)·W_hh (4H, H) into the h half of the state gradient.
-        GEMM.multiply(m: batch, n: h, k: 4 * h, a: da, lda: lda, packedB: packedRecurrentWeight, beta: 0, c: ds, ldc: 2 * h)
+        for r in 0..<batch { (ds + r * 2 * h).update(repeating: 0, count: h) }
     }
 }

@@ -34,75 +34,30 @@ public struct RNNCell: RecurrentCell {
         (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
     }
 
-    /// The element-wise step forward (see `RecurrentCell`): h = tanh or relu of the projections.
+    /// W_hh added onto the projection: a = p + h_{t−1}·W_hhᵀ; b_hh is added by the step.
+    public var recurrence: Recurrence? { Recurrence(weight: recurrentWeight, bias: recurrentBias, product: .added) }
+
+    /// The element-wise step forward (see `RecurrentCell`): h = φ(a + b_hh), a = p + q.
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                        recurrent: UnsafePointer<Float>?, recurrentStride: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
-        forward(projection: a, projectionStride: lda, previous: previous, state: state, output: output,
-                outputStride: ldy, cache: cache, scratch: scratch, batch: batch, arena: arena,
-                packedRecurrentWeight: nil)
-    }
-
-    /// `forward` with W_hh packed once per sequence by the layer (nil: W_hh itself).
-    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
-                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
-                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                 batch: Int, arena: ParameterArena,
-                 packedRecurrentWeight: UnsafePointer<Float>?) {
         let h = hiddenSize
-        // a (B, H) += h_{t−1}·W_hhᵀ, in place over the projection rows.
-        GEMM.multiplyByTransposedWeight(m: batch, n: h, k: h, a: previous, lda: h,
-                                        weight: arena.value(recurrentWeight), packed: packedRecurrentWeight,
-                                        beta: 1, c: a, ldc: lda)
         rk_rnn_forward(batch, h, nonlinearity == .relu ? 1 : 0, a, lda, arena.value(recurrentBias), state, h, output, ldy)
     }
 
-    /// The element-wise step backward (see `RecurrentCell`), the reverse of `forward`.
+    /// The element-wise step backward (see `RecurrentCell`): ∂a = (∂y_t + ∂h_t)·φ'(a), with φ' read
+    /// off h (tanh' = 1 − h², relu' = [h > 0]); h_{t−1} reaches the loss only through W_hh.
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                         recurrentGradient: UnsafeMutablePointer<Float>?, recurrentStride: Int,
                          previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let h = hiddenSize
-        // ∂a = (∂y_t + ∂h_t)·φ'(a), with φ' read off h: tanh' = 1 − h², relu' = [h > 0].
         rk_rnn_backward(batch, h, nonlinearity == .relu ? 1 : 0, da, lda, state, h, dy, ldy, ds, h)
-        let daRead = UnsafePointer(da)
-        // ∂W_hh (H, H) += ∂aᵀ·h_{t−1}; ∂b_hh += Σ_b ∂a; ∂h_{t−1} = ∂a·W_hh.
-        GEMM.multiply(transA: true, m: h, n: h, k: batch, a: daRead, lda: lda, b: previous, ldb: h,
-                      beta: 1, c: arena.gradient(recurrentWeight), ldc: h)
-        Elementwise.addColumnSums(daRead, rows: batch, cols: h, ld: lda, into: arena.gradient(recurrentBias))
-        GEMM.multiply(m: batch, n: h, k: h, a: daRead, lda: lda, b: arena.value(recurrentWeight), ldb: h,
-                      beta: 0, c: ds, ldc: h)
-    }
-}
-
-extension RNNCell: PackedRecurrentCell {}
-
-extension RNNCell: NarrowRecurrentCell {
-    /// `forward` with W_hh stored narrow (batch-1 inference).
-    func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
-                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
-                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                 batch: Int, arena: ParameterArena, narrowRecurrentWeight w: NarrowMatrix) {
-        let h = hiddenSize
-        // a (B, H) += h_{t−1}·W_hhᵀ, in place over the projection rows.
-        w.multiply(previous, rows: batch, ldx: h, into: a, ldy: lda, accumulate: true)
-        rk_rnn_forward(batch, h, nonlinearity == .relu ? 1 : 0, a, lda, arena.value(recurrentBias), state, h, output, ldy)
-    }
-}
-
-extension RNNCell: SummedRecurrentGradientCell {
-    func backwardStep(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
-                      state: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
-                      cache: UnsafePointer<Float>, previousCell: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
-                      batch: Int, packedRecurrentWeight: UnsafePointer<Float>) {
-        let h = hiddenSize
-        rk_rnn_backward(batch, h, nonlinearity == .relu ? 1 : 0, da, lda, state, h, dy, ldy, ds, h)
-        // ∂h_{t−1} (B, H) = ∂a (B, H)·W_hh (H, H).
-        GEMM.multiply(m: batch, n: h, k: h, a: da, lda: lda, packedB: packedRecurrentWeight, beta: 0, c: ds, ldc: h)
+        ds.update(repeating: 0, count: batch * h)
     }
 }

@@ -1,9 +1,18 @@
 /// One step of a recurrent network, h_t = f_W(h_{t−1}, x_t), with the same weights at every
-/// step. `RecurrentLayer` unrolls any cell over a sequence.
+/// step. `RecurrentLayer` unrolls any cell over a sequence; `RecurrentStack.step` streams one.
 ///
-/// The input half of every cell is affine, p_t = x_t·W_ihᵀ + b_ih, so the layer computes it for
-/// all B·T rows at once with one GEMM outside the time loop; the cell's `forward` then does
-/// the recurrent part of one step for a batch of B rows.
+/// The contract: a cell declares its sizes, its parameters and an element-wise step forward
+/// and backward; the unroller owns every matrix product and every way the weights are stored
+/// (float32 as they are or packed for the GEMM kernel, bf16, int8). Per step:
+///
+///     p_t = x_t·W_ihᵀ + b_ih                       (all B·T rows in one GEMM, before the loop)
+///     q_t = s_{t−1}[0..<K]·W_hhᵀ                   (the recurrent product, K = W_hh's columns)
+///     the cell's step: (p_t, q_t, s_{t−1}) → (s_t, y_t)
+///
+/// How q_t reaches the step is the cell's `Recurrence.product`: added onto p_t (LSTM, vanilla
+/// RNN) or handed over apart (GRU, whose candidate gate needs r ⊙ (W_hn·h + b_hn)). Backward,
+/// the step returns ∂p_t (and ∂q_t when apart); the unroller adds ∂q_t·W_hh to ∂s_{t−1} and, after
+/// the time loop, ∂W_hh += Σ_t ∂q_tᵀ·s_{t−1}[0..<K] and ∂b_hh += Σ ∂q_t over all B·T rows at once.
 ///
 /// Letters: B batch, D input, H output (hidden) width, S state width (H for RNN and GRU, 2H
 /// for LSTM), P projection width (G·H for G gates). Per-step blocks are row-strided: row b of
@@ -15,7 +24,7 @@ public protocol RecurrentCell: Sendable {
     var outputSize: Int { get }
     /// S: the width of the state carried between steps.
     var stateSize: Int { get }
-    /// P: the width of the input projection.
+    /// P: the width of the input projection (and of the recurrent product).
     var projectionSize: Int { get }
     /// Scalars per batch row that `forward` keeps for `backward`, besides the states.
     var cacheSize: Int { get }
@@ -25,32 +34,74 @@ public protocol RecurrentCell: Sendable {
     var inputWeight: Parameter { get }
     /// b_ih (P), if the cell has one.
     var inputBias: Parameter? { get }
+    /// The recurrent weight and how its product reaches the step; nil for a cell whose step
+    /// reads the previous state only element-wise (or not at all).
+    var recurrence: Recurrence? { get }
+    /// Whether `backward` leaves the arena alone, so the unroller may run parts of the batch
+    /// concurrently. A cell whose step has parameters of its own (accumulated per step) says no.
+    var backwardIsRowParallel: Bool { get }
 
     /// One step forward for B rows.
     /// - Parameters:
-    ///   - projection: p_t (B, P), stride `projectionStride`; the cell may overwrite it with
-    ///     its pre-activations.
+    ///   - projection: p_t (B, P), stride `projectionStride`, with q_t already added when the
+    ///     product is `.added`; the cell may overwrite it with its pre-activations.
+    ///   - recurrent: q_t (B, P), stride `recurrentStride`, when the product is `.apart`; else nil.
     ///   - previous: state_{t−1} (B, S), contiguous.
     ///   - state: state_t (B, S), contiguous, written.
     ///   - output: y_t (B, H), stride `outputStride`, written.
     ///   - cache: (B, cacheSize), written.
     ///   - scratch: (B, scratchSize).
     func forward(projection: UnsafeMutablePointer<Float>, projectionStride: Int,
+                 recurrent: UnsafePointer<Float>?, recurrentStride: Int,
                  previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                  output: UnsafeMutablePointer<Float>, outputStride: Int,
                  cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                  batch: Int, arena: ParameterArena)
 
-    /// Backward of `forward`, same argument order. Accumulates the recurrent parameters'
-    /// gradients into the arena.
+    /// Backward of `forward`, same argument order.
     /// - Parameters:
-    ///   - projectionGradient: ∂L/∂p_t (B, P), stride `projectionStride`, written.
+    ///   - projectionGradient: ∂L/∂p_t (B, P), stride `projectionStride`, written (for `.added`
+    ///     it is also ∂L/∂q_t).
+    ///   - recurrentGradient: ∂L/∂q_t (B, P), stride `recurrentStride`, written when the product
+    ///     is `.apart`; else nil.
     ///   - previous, state, cache: as `forward` left them.
-    ///   - stateGradient: on entry ∂L/∂state_t from later steps (B, S); on return ∂L/∂state_{t−1}.
+    ///   - stateGradient: on entry ∂L/∂state_t from later steps (B, S); on return the part of
+    ///     ∂L/∂state_{t−1} that does not pass through W_hh (zero where none does): the unroller
+    ///     adds ∂q_t·W_hh to its first K columns.
     ///   - outputGradient: ∂L/∂y_t (B, H), stride `outputStride`.
     func backward(projectionGradient: UnsafeMutablePointer<Float>, projectionStride: Int,
+                  recurrentGradient: UnsafeMutablePointer<Float>?, recurrentStride: Int,
                   previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                   outputGradient: UnsafePointer<Float>, outputStride: Int,
                   cache: UnsafePointer<Float>, stateGradient: UnsafeMutablePointer<Float>,
                   scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena)
+}
+
+extension RecurrentCell {
+    public var backwardIsRowParallel: Bool { true }
+}
+
+/// A cell's recurrent weight W_hh (P, K), which multiplies the first K values of each state
+/// row, its bias b_hh (P), which the step adds to the product, and how the product reaches the
+/// step.
+public struct Recurrence: Sendable, Equatable {
+    public enum Product: Sendable, Equatable {
+        /// Added onto the step's input projection: a_t = p_t + q_t (LSTM, vanilla RNN).
+        case added
+        /// Handed to the step apart from p_t (GRU).
+        case apart
+    }
+
+    public let weight: Parameter
+    public let bias: Parameter?
+    public let product: Product
+
+    public init(weight: Parameter, bias: Parameter?, product: Product) {
+        self.weight = weight
+        self.bias = bias
+        self.product = product
+    }
+
+    /// K: the state values the product reads.
+    public var inputSize: Int { weight.cols }
 }

@@ -77,6 +77,19 @@ public enum GEMM {
         }
     }
 
+    /// C (M, N) = ∂q·W + β·C for a recurrent weight W (K, N): from W packed once per sequence
+    /// (`pack(n: N, k: K, b: W, ldb: N)`) when given, else from W itself.
+    @inline(__always)
+    static func multiplyByWeight(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                                 weight: UnsafePointer<Float>, packed: UnsafePointer<Float>?,
+                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if let packed {
+            multiply(m: m, n: n, k: k, a: a, lda: lda, packedB: packed, beta: beta, c: c, ldc: ldc)
+        } else {
+            multiply(m: m, n: n, k: k, a: a, lda: lda, b: weight, ldb: n, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
     /// The naive reference of `multiply` (double accumulation), for tests.
     public static func reference(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                                  alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,

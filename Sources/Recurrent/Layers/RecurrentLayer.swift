@@ -1,8 +1,12 @@
-/// A cell unrolled over whole sequences, trained by backpropagation through time.
+/// A cell unrolled over sequences, trained by backpropagation through time: the one unroller,
+/// for training, whole-sequence inference and streaming (a sequence of one step).
 ///
-/// Forward: P = X·W_ihᵀ + b_ih for all B·T rows in one GEMM, then for t = 0..<T the cell's
-/// recurrent step. Backward: the steps in reverse, then one GEMM each for ∂W_ih and ∂X over
-/// all rows. Sequences are batch-first: x (B, T, D), y (B, T, H); states are (B, S).
+/// Forward: P = X·W_ihᵀ + b_ih for all B·T rows in one GEMM, then for t = 0..<T the recurrent
+/// product q_t = s_{t−1}[0..<K]·W_hhᵀ and the cell's element-wise step. Backward: the steps in
+/// reverse, each followed by ∂s_{t−1} += ∂q_t·W_hh, then one GEMM each for ∂W_hh, ∂W_ih and ∂X
+/// over all B·T rows. The layer owns every matrix product and how its weights are stored
+/// (`LayerWeights`); the cell owns the element-wise math (`RecurrentCell`). Sequences are
+/// batch-first: x (B, T, D), y (B, T, H); states are (B, S).
 ///
 /// Variable lengths: with `lengths` (B), row b is a sequence of lengths[b] ≤ T steps. Its
 /// outputs past the end are zero and its final state is the state after its last step —
@@ -36,68 +40,17 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
     }
 
     /// `forward`, with `projectInput` (when given) writing P (B·T, P) = X·W_ihᵀ + b_ih in place of
-    /// the input GEMM — a token model looks each row up from a per-symbol table.
+    /// the input GEMM — a token model looks each row up from a per-symbol table — or with
+    /// `inputProjection` given whole (a streaming step's row of that table), and with the
+    /// weights read as `weights` stores them.
     func forward(input x: UnsafePointer<Float>, batch: Int, steps: Int, lengths: UnsafePointer<Int32>?,
                  initialState: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>, outputStride: Int?,
                  finalState: UnsafeMutablePointer<Float>?, workspace ws: RecurrentWorkspace, arena: ParameterArena,
-                 projectInput: ((UnsafeMutablePointer<Float>) -> Void)?) {
-        let (d, p, s, h) = (cell.inputSize, cell.projectionSize, cell.stateSize, cell.outputSize)
-        let ldy = outputStride ?? h
-        ws.prepare(for: cell, batch: batch, steps: steps)
-        if let projectInput {
-            projectInput(ws.projections)
-        } else {
-            // P (B·T, P) = X (B·T, D)·W_ihᵀ + b_ih: the input half of every step in one GEMM.
-            GEMM.multiply(transB: true, m: batch * steps, n: p, k: d, a: x, lda: d,
-                          b: arena.value(cell.inputWeight), ldb: d, beta: 0, c: ws.projections, ldc: p)
-            if let bias = cell.inputBias {
-                Elementwise.addBias(arena.value(bias), rows: batch * steps, cols: p, to: ws.projections, ld: p)
-            }
-        }
-        if let initialState {
-            ws.state(0).update(from: initialState, count: batch * s)
-        } else {
-            ws.state(0).update(repeating: 0, count: batch * s)
-        }
-        func maskEnded(_ t: Int, rows: Range<Int>) {
-            guard let lengths else { return }
-            // Rows already past their end keep their state and output zeros.
-            for r in rows where Int(lengths[r]) <= t {
-                (ws.state(t + 1) + r * s).update(from: ws.state(t) + r * s, count: s)
-                (y + (r * steps + t) * ldy).update(repeating: 0, count: h)
-            }
-        }
-        if let packedCell = cell as? any PackedRecurrentCell, steps > 1 {
-            // W_hh (P, H) is packed for the GEMM kernel once here, not once per step: every step
-            // multiplies by the same weight (and gets the same bits as the unpacked product).
-            let weight = arena.value(packedCell.recurrentWeight)
-            let (c, scratchSize) = (cell.cacheSize, cell.scratchSize)
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: GEMM.packedSize(n: p, k: h)) { packed in
-                let w = UnsafePointer(packed.baseAddress!)
-                GEMM.pack(transB: true, n: p, k: h, b: weight, ldb: h, into: packed.baseAddress!)
-                // Rows are independent: each part of the batch runs every step of its own rows.
-                let parts = ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * h * steps))
-                ParallelRows.run(rows: batch, parts: parts) { r0, r1 in
-                    for t in 0..<steps {
-                        packedCell.forward(projection: ws.projections + r0 * steps * p + t * p, projectionStride: steps * p,
-                                           previous: ws.state(t) + r0 * s, state: ws.state(t + 1) + r0 * s,
-                                           output: y + r0 * steps * ldy + t * ldy, outputStride: steps * ldy,
-                                           cache: ws.cache(t) + r0 * c, scratch: ws.scratch + r0 * scratchSize,
-                                           batch: r1 - r0, arena: arena, packedRecurrentWeight: w)
-                        maskEnded(t, rows: r0..<r1)
-                    }
-                }
-            }
-        } else {
-            for t in 0..<steps {
-                cell.forward(projection: ws.projections + t * p, projectionStride: steps * p,
-                             previous: ws.state(t), state: ws.state(t + 1),
-                             output: y + t * ldy, outputStride: steps * ldy,
-                             cache: ws.cache(t), scratch: ws.scratch, batch: batch, arena: arena)
-                maskEnded(t, rows: 0..<batch)
-            }
-        }
-        finalState?.update(from: ws.state(steps), count: batch * s)
+                 projectInput: ((UnsafeMutablePointer<Float>) -> Void)?, inputProjection: UnsafePointer<Float>? = nil,
+                 weights: LayerWeights = LayerWeights()) {
+        cell.unrollForward(input: x, batch: batch, steps: steps, lengths: lengths, initialState: initialState, output: y,
+                           outputStride: outputStride, finalState: finalState, workspace: ws, arena: arena,
+                           projectInput: projectInput, inputProjection: inputProjection, weights: weights)
     }
 
     /// Backward of `forward`, same argument order; call it after `forward` with the same
@@ -135,96 +88,98 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         } else {
             ws.stateGradient.update(repeating: 0, count: batch * s)
         }
-        // LSTM and RNN: W_hh packed once for the ∂h_{t−1} products, ∂W_hh and ∂b_hh after the loop.
-        let summed = steps > 1 ? cell as? any SummedRecurrentGradientCell : nil
-        var packedWeight: UnsafeMutablePointer<Float>?
-        if let summed {
-            packedWeight = .allocate(capacity: GEMM.packedSize(n: h, k: p))
-            GEMM.pack(n: h, k: p, b: arena.value(summed.recurrentWeight), ldb: h, into: packedWeight!)
-        }
-        defer { packedWeight?.deallocate() }
+        let recurrence = cell.recurrence
+        let k = recurrence?.inputSize ?? 0
+        let apart = recurrence?.product == .apart
+        // ∂q_t (B, T, P): the projection gradients themselves when q was added onto p.
+        let dq = apart ? ws.recurrentGradients : ws.projectionGradients
         let (c, scratchSize) = (cell.cacheSize, cell.scratchSize)
-        /// Steps T−1 … 0 for rows r0..<r1 (the norms and a non-summed cell's weight gradients need all rows).
-        func runRows(_ r0: Int, _ r1: Int) {
-            let ds = ws.stateGradient + r0 * s
-            for t in stride(from: steps - 1, through: 0, by: -1) {
-                if let stateGradientNorms {
-                    var sum: Float = 0
-                    for r in r0..<r1 {
-                        let dsr = ws.stateGradient + r * s, dyr = dy + (r * steps + t) * ldy
-                        for j in 0..<h { sum += (dsr[j] + dyr[j]) * (dsr[j] + dyr[j]) }
+        withRecurrentWeight(recurrence, stored: .arena, transposed: false, steps: steps, arena: arena) { stored in
+            let packed: UnsafePointer<Float>? = if case .packed(let w) = stored { w } else { nil }
+            /// Steps T−1 … 0 for rows r0..<r1 (the norms need all rows at once).
+            func runRows(_ r0: Int, _ r1: Int) {
+                let ds = ws.stateGradient + r0 * s
+                for t in stride(from: steps - 1, through: 0, by: -1) {
+                    if let stateGradientNorms {
+                        var sum: Float = 0
+                        for r in r0..<r1 {
+                            let dsr = ws.stateGradient + r * s, dyr = dy + (r * steps + t) * ldy
+                            for j in 0..<h { sum += (dsr[j] + dyr[j]) * (dsr[j] + dyr[j]) }
+                        }
+                        stateGradientNorms[t] = sum.squareRoot()
                     }
-                    stateGradientNorms[t] = sum.squareRoot()
-                }
-                var stepGradient = dy + r0 * steps * ldy + t * ldy, stepStride = steps * ldy
-                var masked = false
-                if let lengths {
-                    for r in r0..<r1 where Int(lengths[r]) <= t { masked = true; break }
-                }
-                if masked, let lengths {
-                    // A row past its end: its state gradient passes straight through to the step
-                    // before, and it must add nothing else. Run the cell with zero incoming
-                    // gradients for it, then put its state gradient back.
-                    let stepOutput = ws.stepOutputGradient + r0 * h
-                    Elementwise.copy(stepGradient, ldx: stepStride, to: stepOutput, ldy: h, rows: r1 - r0, cols: h)
-                    (ws.savedStateGradient + r0 * s).update(from: ds, count: (r1 - r0) * s)
-                    for r in r0..<r1 where Int(lengths[r]) <= t {
-                        (ws.stepOutputGradient + r * h).update(repeating: 0, count: h)
-                        (ws.stateGradient + r * s).update(repeating: 0, count: s)
+                    var stepGradient = dy + r0 * steps * ldy + t * ldy, stepStride = steps * ldy
+                    var masked = false
+                    if let lengths {
+                        for r in r0..<r1 where Int(lengths[r]) <= t { masked = true; break }
                     }
-                    stepGradient = UnsafePointer(stepOutput)
-                    stepStride = h
-                }
-                if let summed, let packed = packedWeight {
-                    summed.backwardStep(projectionGradient: ws.projectionGradients + r0 * steps * p + t * p,
-                                        projectionStride: steps * p, state: ws.state(t + 1) + r0 * s,
-                                        outputGradient: stepGradient, outputStride: stepStride,
-                                        cache: ws.cache(t) + r0 * c, previousCell: ws.state(t) + r0 * s + h,
-                                        stateGradient: ds, batch: r1 - r0, packedRecurrentWeight: UnsafePointer(packed))
-                } else {
+                    if masked, let lengths {
+                        // A row past its end: its state gradient passes straight through to the step
+                        // before, and it must add nothing else. Run the cell with zero incoming
+                        // gradients for it, then put its state gradient back.
+                        let stepOutput = ws.stepOutputGradient + r0 * h
+                        Elementwise.copy(stepGradient, ldx: stepStride, to: stepOutput, ldy: h, rows: r1 - r0, cols: h)
+                        (ws.savedStateGradient + r0 * s).update(from: ds, count: (r1 - r0) * s)
+                        for r in r0..<r1 where Int(lengths[r]) <= t {
+                            (ws.stepOutputGradient + r * h).update(repeating: 0, count: h)
+                            (ws.stateGradient + r * s).update(repeating: 0, count: s)
+                        }
+                        stepGradient = UnsafePointer(stepOutput)
+                        stepStride = h
+                    }
+                    let dqStep = dq + r0 * steps * p + t * p
                     cell.backward(projectionGradient: ws.projectionGradients + r0 * steps * p + t * p,
-                                  projectionStride: steps * p, previous: ws.state(t) + r0 * s, state: ws.state(t + 1) + r0 * s,
+                                  projectionStride: steps * p, recurrentGradient: apart ? dqStep : nil,
+                                  recurrentStride: steps * p, previous: ws.state(t) + r0 * s, state: ws.state(t + 1) + r0 * s,
                                   outputGradient: stepGradient, outputStride: stepStride,
                                   cache: ws.cache(t) + r0 * c, stateGradient: ds,
                                   scratch: ws.scratch + r0 * scratchSize, batch: r1 - r0, arena: arena)
-                }
-                if masked, let lengths {
-                    for r in r0..<r1 where Int(lengths[r]) <= t {
-                        (ws.stateGradient + r * s).update(from: ws.savedStateGradient + r * s, count: s)
+                    if let recurrence {
+                        // ∂s_{t−1}[0..<K] += ∂q_t·W_hh.
+                        GEMM.multiplyByWeight(m: r1 - r0, n: k, k: p, a: dqStep, lda: steps * p,
+                                              weight: arena.value(recurrence.weight), packed: packed, beta: 1, c: ds, ldc: s)
+                    }
+                    if masked, let lengths {
+                        for r in r0..<r1 where Int(lengths[r]) <= t {
+                            (ws.stateGradient + r * s).update(from: ws.savedStateGradient + r * s, count: s)
+                        }
                     }
                 }
             }
+            // Each part of the batch runs every step of its own rows: ∂W_hh waits for the end.
+            let parts = cell.backwardIsRowParallel && stateGradientNorms == nil && steps > 1
+                ? ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * max(k, 1) * steps)) : 1
+            ParallelRows.run(rows: batch, parts: parts, runRows)
         }
-        // LSTM and RNN steps touch only their own rows (∂W_hh waits for the end): parts of the
-        // batch run concurrently, as in forward.
-        let parts = summed != nil && packedWeight != nil && stateGradientNorms == nil
-            ? ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * h * steps)) : 1
-        ParallelRows.run(rows: batch, parts: parts, runRows)
         if let initialStateGradient {
             for i in 0..<(batch * s) { initialStateGradient[i] += ws.stateGradient[i] }
         }
-        if let summed {
-            // H_prev (B·T, H): row (b, t) holds h_{t−1} of row b, in ∂P's (b, t) order. Rows past
-            // their end have ∂a = 0, so they add nothing.
-            let hPrevious = ws.previousOutputs
+        if let recurrence {
+            // S_prev (B·T, K): row (b, t) holds s_{t−1}[0..<K] of row b, in ∂Q's (b, t) order. Rows
+            // past their end have ∂q = 0, so they add nothing.
+            let sPrevious = ws.previousOutputs
             for t in 0..<steps {
-                Elementwise.copy(ws.state(t), ldx: s, to: hPrevious + t * h, ldy: steps * h, rows: batch, cols: h)
+                Elementwise.copy(ws.state(t), ldx: s, to: sPrevious + t * k, ldy: steps * k, rows: batch, cols: k)
             }
-            // ∂W_hh (P, H) += ∂Pᵀ·H_prev; ∂b_hh += Σ ∂P: all B·T rows at once. Σ ∂P is also
-            // ∂b_ih's increment below: summed once.
-            GEMM.multiply(transA: true, m: p, n: h, k: batch * steps, a: ws.projectionGradients, lda: p, b: hPrevious, ldb: h,
-                          beta: 1, c: arena.gradient(summed.recurrentWeight), ldc: h)
-            ws.biasGradientSums.update(repeating: 0, count: p)
-            Elementwise.addColumnSums(ws.projectionGradients, rows: batch * steps, cols: p, ld: p, into: ws.biasGradientSums)
-            Elementwise.addBias(ws.biasGradientSums, rows: 1, cols: p, to: arena.gradient(summed.recurrentBias), ld: p)
+            // ∂W_hh (P, K) += ∂Qᵀ·S_prev; ∂b_hh += Σ ∂Q: all B·T rows at once. When q was added onto
+            // p, Σ ∂Q = Σ ∂P is also ∂b_ih's increment below: summed once.
+            GEMM.multiply(transA: true, m: p, n: k, k: batch * steps, a: dq, lda: p, b: sPrevious, ldb: k,
+                          beta: 1, c: arena.gradient(recurrence.weight), ldc: k)
+            let sums = apart ? ws.recurrentBiasGradientSums : ws.biasGradientSums
+            if let bias = recurrence.bias {
+                sums.update(repeating: 0, count: p)
+                Elementwise.addColumnSums(dq, rows: batch * steps, cols: p, ld: p, into: sums)
+                Elementwise.addBias(sums, rows: 1, cols: p, to: arena.gradient(bias), ld: p)
+            }
         }
+        let summedProjection = recurrence?.product == .added && recurrence?.bias != nil
         guard inputSide else { return }   // the caller takes ∂P from the workspace
         let dp = UnsafePointer(ws.projectionGradients)
         // ∂W_ih (P, D) += ∂Pᵀ·X over all B·T rows; ∂b_ih += Σ ∂P; ∂X += ∂P·W_ih.
         GEMM.multiply(transA: true, m: p, n: d, k: batch * steps, a: dp, lda: p, b: x, ldb: d,
                       beta: 1, c: arena.gradient(cell.inputWeight), ldc: d)
         if let bias = cell.inputBias {
-            if summed != nil {
+            if summedProjection {
                 Elementwise.addBias(ws.biasGradientSums, rows: 1, cols: p, to: arena.gradient(bias), ld: p)
             } else {
                 Elementwise.addColumnSums(dp, rows: batch * steps, cols: p, ld: p, into: arena.gradient(bias))
@@ -237,30 +192,116 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
     }
 }
 
-/// A cell whose recurrent pre-activation gradient is its projection gradient ∂a (LSTM, vanilla
-/// RNN; not GRU, whose candidate gate sees r ⊙ W_hn·h): ∂W_hh = Σ_t ∂a_tᵀ·h_{t−1} and
-/// ∂b_hh = Σ_t Σ_b ∂a_t can then wait for the end of the time loop and be one GEMM over all
-/// B·T rows, instead of T GEMMs with K = B that each read and write all of ∂W_hh.
-protocol SummedRecurrentGradientCell: PackedRecurrentCell {
-    var recurrentBias: Parameter { get }
-    /// One step of `backward` without the ∂W_hh and ∂b_hh terms: ∂a (B, P) from the step's
-    /// gradients, and ∂h_{t−1} = ∂a·W_hh with W_hh packed by `GEMM.pack(n: H, k: P, b: W_hh, ldb: H)`.
-    /// - Parameter previousCell: c_{t−1} (B, H) with stride S, for the LSTM; unused by the RNN.
-    func backwardStep(projectionGradient: UnsafeMutablePointer<Float>, projectionStride: Int,
-                      state: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, outputStride: Int,
-                      cache: UnsafePointer<Float>, previousCell: UnsafePointer<Float>, stateGradient: UnsafeMutablePointer<Float>,
-                      batch: Int, packedRecurrentWeight: UnsafePointer<Float>)
+extension RecurrentCell {
+    /// The forward unroll of `RecurrentLayer.forward`, on the cell itself: a streaming step calls
+    /// it on a stack's cells without building a `RecurrentLayer` for each.
+    func unrollForward(input x: UnsafePointer<Float>, batch: Int, steps: Int, lengths: UnsafePointer<Int32>?,
+                       initialState: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>, outputStride: Int?,
+                       finalState: UnsafeMutablePointer<Float>?, workspace ws: RecurrentWorkspace, arena: ParameterArena,
+                       projectInput: ((UnsafeMutablePointer<Float>) -> Void)?, inputProjection: UnsafePointer<Float>? = nil,
+                       weights: LayerWeights = LayerWeights()) {
+        let cell = self
+        let (d, p, s, h) = (cell.inputSize, cell.projectionSize, cell.stateSize, cell.outputSize)
+        let ldy = outputStride ?? h
+        let recurrence = cell.recurrence
+        ws.prepare(for: cell, recurrence: recurrence, batch: batch, steps: steps)
+        if let projectInput {
+            projectInput(ws.projections)
+        } else if let inputProjection {
+            ws.projections.update(from: inputProjection, count: batch * steps * p)
+        } else {
+            // P (B·T, P) = X (B·T, D)·W_ihᵀ + b_ih: the input half of every step in one GEMM.
+            switch weights.input {
+            case .arena:
+                GEMM.multiply(transB: true, m: batch * steps, n: p, k: d, a: x, lda: d,
+                              b: arena.value(cell.inputWeight), ldb: d, beta: 0, c: ws.projections, ldc: p)
+            case .packed(let packed):
+                GEMM.multiply(m: batch * steps, n: p, k: d, a: x, lda: d, packedB: packed, beta: 0, c: ws.projections, ldc: p)
+            case .narrow(let narrow):
+                narrow.multiply(x, rows: batch * steps, into: ws.projections)
+            }
+            if let bias = cell.inputBias {
+                Elementwise.addBias(arena.value(bias), rows: batch * steps, cols: p, to: ws.projections, ld: p)
+            }
+        }
+        if let initialState {
+            ws.state(0).update(from: initialState, count: batch * s)
+        } else {
+            ws.state(0).update(repeating: 0, count: batch * s)
+        }
+        func maskEnded(_ t: Int, rows: Range<Int>) {
+            guard let lengths else { return }
+            // Rows already past their end keep their state and output zeros.
+            for r in rows where Int(lengths[r]) <= t {
+                (ws.state(t + 1) + r * s).update(from: ws.state(t) + r * s, count: s)
+                (y + (r * steps + t) * ldy).update(repeating: 0, count: h)
+            }
+        }
+        let (c, scratchSize) = (cell.cacheSize, cell.scratchSize)
+        let k = recurrence?.inputSize ?? 0
+        // W_hh (P, K) from the arena is packed for the GEMM kernel once here, not once per step:
+        // every step multiplies by the same weight (and gets the same bits as the unpacked product).
+        withRecurrentWeight(recurrence, stored: weights.recurrent, transposed: true, steps: steps, arena: arena) { stored in
+            // Rows are independent: each part of the batch runs every step of its own rows.
+            let parts = steps > 1 ? ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * max(k, 1) * steps)) : 1
+            ParallelRows.run(rows: batch, parts: parts) { r0, r1 in
+                for t in 0..<steps {
+                    let a = ws.projections + r0 * steps * p + t * p, previous = ws.state(t) + r0 * s
+                    var q: UnsafeMutablePointer<Float>?
+                    if let recurrence {
+                        // q_t = s_{t−1}[0..<K]·W_hhᵀ: onto p_t (added), or into its own rows (apart).
+                        let added = recurrence.product == .added
+                        let target = added ? a : ws.recurrentProducts + r0 * p
+                        let ldc = added ? steps * p : p
+                        switch stored {
+                        case .narrow(let narrow):
+                            narrow.multiply(previous, rows: r1 - r0, ldx: s, into: target, ldy: ldc, accumulate: added)
+                        case .packed(let packed):
+                            GEMM.multiply(m: r1 - r0, n: p, k: k, a: previous, lda: s, packedB: packed, beta: added ? 1 : 0,
+                                          c: target, ldc: ldc)
+                        case .arena:
+                            GEMM.multiply(transB: true, m: r1 - r0, n: p, k: k, a: previous, lda: s,
+                                          b: arena.value(recurrence.weight), ldb: k, beta: added ? 1 : 0, c: target, ldc: ldc)
+                        }
+                        if !added { q = target }
+                    }
+                    cell.forward(projection: a, projectionStride: steps * p, recurrent: q, recurrentStride: p,
+                                 previous: previous, state: ws.state(t + 1) + r0 * s,
+                                 output: y + r0 * steps * ldy + t * ldy, outputStride: steps * ldy,
+                                 cache: ws.cache(t) + r0 * c, scratch: ws.scratch + r0 * scratchSize,
+                                 batch: r1 - r0, arena: arena)
+                    maskEnded(t, rows: r0..<r1)
+                }
+            }
+        }
+        finalState?.update(from: ws.state(steps), count: batch * s)
+    }
 }
 
-/// A cell whose step multiplies h_{t−1} (B, H) by W_hhᵀ, W_hh (P, H) its `recurrentWeight`, and
-/// can take W_hh packed for the GEMM kernel: `RecurrentLayer` packs it once per sequence instead
-/// of once per step. Internal, so the public `RecurrentCell` protocol is unchanged.
-protocol PackedRecurrentCell: RecurrentCell {
-    var recurrentWeight: Parameter { get }
-    /// `RecurrentCell.forward` with W_hh from `GEMM.pack(transB: true, n: P, k: H, …)`, or nil.
-    func forward(projection: UnsafeMutablePointer<Float>, projectionStride: Int,
-                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, outputStride: Int,
-                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                 batch: Int, arena: ParameterArena, packedRecurrentWeight: UnsafePointer<Float>?)
+/// How the unroller reads a weight matrix: from the arena as it is, packed once for the GEMM
+/// kernel (the same bits), or stored narrow (`NarrowMatrix`: bf16, int8, w8a8; batch-1 inference).
+enum StoredWeight {
+    case arena
+    case packed(UnsafePointer<Float>)
+    case narrow(NarrowMatrix)
+}
+
+/// The stored forms of one layer's W_ih and W_hh (the streaming step's packed or narrow copies).
+struct LayerWeights {
+    var input: StoredWeight = .arena
+    var recurrent: StoredWeight = .arena
+}
+
+/// Runs `body` with the cell's W_hh as `stored` keeps it, or — from the arena, when a sequence is
+/// long enough to repay it — packed here for the GEMM kernel (the bits are the same either way).
+/// - Parameter transposed: packed as Bᵀ for q = s·W_hhᵀ (forward), or as B for ∂s = ∂q·W_hh.
+func withRecurrentWeight(_ recurrence: Recurrence?, stored: StoredWeight, transposed: Bool, steps: Int, arena: ParameterArena,
+                         _ body: (StoredWeight) -> Void) {
+    guard let recurrence, steps > 1, case .arena = stored else { return body(stored) }
+    let (p, k) = (recurrence.weight.rows, recurrence.weight.cols)
+    let (n, depth) = transposed ? (p, k) : (k, p)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: GEMM.packedSize(n: n, k: depth)) { packed in
+        GEMM.pack(transB: transposed, n: n, k: depth, b: arena.value(recurrence.weight), ldb: k, into: packed.baseAddress!)
+        body(.packed(UnsafePointer(packed.baseAddress!)))
+    }
 }

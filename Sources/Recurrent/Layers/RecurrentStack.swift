@@ -327,10 +327,10 @@ public struct RecurrentStack: Sendable {
             let input = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedSize(n: p, k: d))
             GEMM.pack(transB: true, n: p, k: d, b: arena.value(cell.inputWeight), ldb: d, into: input)
             var recurrent: UnsafeMutablePointer<Float>?
-            if let packedCell = cell as? any PackedRecurrentCell {
-                let h = packedCell.outputSize
-                recurrent = .allocate(capacity: GEMM.packedSize(n: p, k: h))
-                GEMM.pack(transB: true, n: p, k: h, b: arena.value(packedCell.recurrentWeight), ldb: h, into: recurrent!)
+            if let recurrence = cell.recurrence {
+                let k = recurrence.inputSize
+                recurrent = .allocate(capacity: GEMM.packedSize(n: p, k: k))
+                GEMM.pack(transB: true, n: p, k: k, b: arena.value(recurrence.weight), ldb: k, into: recurrent!)
             }
             return (input, recurrent)
         }
@@ -358,64 +358,24 @@ public struct RecurrentStack: Sendable {
                 ? try NarrowMatrix(precision, rows: p, cols: d, weights: arena.value(cell.inputWeight), name: "W_ih of layer \(l)")
                 : nil
             var recurrent: NarrowMatrix?
-            if let packedCell = cell as? any PackedRecurrentCell {
-                recurrent = try NarrowMatrix(precision, rows: p, cols: packedCell.outputSize,
-                                             weights: arena.value(packedCell.recurrentWeight), name: "W_hh of layer \(l)")
+            if let recurrence = cell.recurrence {
+                recurrent = try NarrowMatrix(precision, rows: p, cols: recurrence.inputSize,
+                                             weights: arena.value(recurrence.weight), name: "W_hh of layer \(l)")
             }
             return (input, recurrent)
         }
     }
 
+    /// One step of layer l: a sequence of one step through the one unroller, the weights as
+    /// `workspace` stores them, the state read and replaced in place.
     private func stepLayer<Cell: RecurrentCell>(_ cell: Cell, layer l: Int, input: UnsafePointer<Float>,
                                                 projection given: UnsafePointer<Float>?, batch b: Int,
                                                 state: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
                                                 workspace ws: StepWorkspace, arena: ParameterArena) {
-        let (d, p, s) = (cell.inputSize, cell.projectionSize, cell.stateSize)
-        let packed = l < ws.packed.count ? ws.packed[l] : nil
-        let narrow = l < ws.narrow.count ? ws.narrow[l] : nil
-        if let given {
-            ws.projection.update(from: given, count: b * p)
-        } else if let narrow {
-            guard let weight = narrow.input else {
-                preconditionFailure("narrowWeights(firstLayerInput: false) keeps no first-layer W_ih: give firstLayerProjection")
-            }
-            weight.multiply(input, rows: b, into: ws.projection)
-        } else if let packed {
-            GEMM.multiply(m: b, n: p, k: d, a: input, lda: d, packedB: packed.input, beta: 0, c: ws.projection, ldc: p)
-        } else {
-            GEMM.multiply(transB: true, m: b, n: p, k: d, a: input, lda: d, b: arena.value(cell.inputWeight), ldb: d,
-                          beta: 0, c: ws.projection, ldc: p)
-        }
-        if given == nil, let bias = cell.inputBias {
-            Elementwise.addBias(arena.value(bias), rows: b, cols: p, to: ws.projection, ld: p)
-        }
-        // The optionals first: a dynamic cast per step costs a conformance lookup.
-        if let recurrent = narrow?.recurrent, let narrowCell = cell as? any NarrowRecurrentCell {
-            narrowCell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
-                               output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
-                               batch: b, arena: arena, narrowRecurrentWeight: recurrent)
-        } else if let recurrent = packed?.recurrent, let packedCell = cell as? any PackedRecurrentCell {
-            packedCell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
-                               output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
-                               batch: b, arena: arena, packedRecurrentWeight: UnsafePointer(recurrent))
-        } else {
-            cell.forward(projection: ws.projection, projectionStride: p, previous: state, state: ws.nextState,
-                         output: output, outputStride: cell.outputSize, cache: ws.cache, scratch: ws.scratch,
-                         batch: b, arena: arena)
-        }
-        state.update(from: ws.nextState, count: b * s)
+        cell.unrollForward(input: input, batch: b, steps: 1, lengths: nil, initialState: state, output: output,
+                           outputStride: nil, finalState: state, workspace: ws.layer, arena: arena,
+                           projectInput: nil, inputProjection: given, weights: ws.weights(l))
     }
-}
-
-/// A cell whose step can multiply h_{t−1} by W_hh stored narrow (`RecurrentStack.narrowWeights`,
-/// batch-1 inference): the same step as `RecurrentCell.forward`, the recurrent product from
-/// `NarrowMatrix.multiply`.
-protocol NarrowRecurrentCell: PackedRecurrentCell {
-    func forward(projection: UnsafeMutablePointer<Float>, projectionStride: Int,
-                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
-                 output: UnsafeMutablePointer<Float>, outputStride: Int,
-                 cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                 batch: Int, arena: ParameterArena, narrowRecurrentWeight: NarrowMatrix)
 }
 
 /// A first layer that reads tokens: ids (B, T), and per direction a table (V, P) of every

@@ -114,19 +114,35 @@ public final class RecurrentStackWorkspace: @unchecked Sendable {
     }
 }
 
-/// Buffers for `RecurrentStack.step`: one step's projection, next state, cache, scratch and
-/// inner-layer outputs, sized once for the batch.
+/// What `RecurrentStack.step` keeps between steps: the one-step unroll's workspace, the inner
+/// layers' outputs, and the weights packed or narrowed once for many steps.
 public final class StepWorkspace: @unchecked Sendable {
     private var buffer: UnsafeMutablePointer<Float>
     private var capacity = 0
-    private var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0, b: 0)
+    private var sizes = (h: 0, b: 0)
+    /// The unroller's workspace, shared by the layers (each step runs them one after another).
+    let layer = RecurrentWorkspace()
     /// Per layer, W_ih and W_hh packed by `RecurrentStack.packWeights` (empty: unpacked steps).
     var packed: [(input: UnsafeMutablePointer<Float>, recurrent: UnsafeMutablePointer<Float>?)] = [] {
         willSet { freePacked() }
+        didSet { storeWeights() }
     }
     /// Per layer, W_ih and W_hh stored narrow by `RecurrentStack.narrowWeights` (empty: float32
     /// steps); W_ih is nil for a first layer whose projection the caller gives.
-    var narrow: [(input: NarrowMatrix?, recurrent: NarrowMatrix?)] = []
+    var narrow: [(input: NarrowMatrix?, recurrent: NarrowMatrix?)] = [] {
+        didSet { storeWeights() }
+    }
+    /// Per layer, how a step reads W_ih and W_hh: worked out once when they are packed or narrowed.
+    private var layerWeights: [LayerWeights] = []
+
+    private func storeWeights() {
+        if !narrow.isEmpty {
+            layerWeights = narrow.map { LayerWeights(input: $0.input.map { .narrow($0) } ?? .arena,
+                                                     recurrent: $0.recurrent.map { .narrow($0) } ?? .arena) }
+        } else {
+            layerWeights = packed.map { LayerWeights(input: .packed($0.input), recurrent: $0.recurrent.map { .packed($0) } ?? .arena) }
+        }
+    }
 
     /// An empty workspace; it grows to the largest step it meets.
     public init() { buffer = .allocate(capacity: 1) }
@@ -149,15 +165,8 @@ public final class StepWorkspace: @unchecked Sendable {
     }
 
     func prepare(for stack: RecurrentStack, batch b: Int) {
-        // Plain loops: this runs every streaming step and must not allocate.
-        var (p, c, scratch) = (0, 0, 0)
-        for cell in stack.cells {
-            p = max(p, cell.projectionSize)
-            c = max(c, cell.cacheSize)
-            scratch = max(scratch, cell.scratchSize)
-        }
-        sizes = (p, stack.stateSize, c, scratch, stack.outputSize, b)
-        let need = b * (sizes.p + sizes.s + sizes.c + sizes.scratch + stack.layers * sizes.h)
+        sizes = (stack.outputSize, b)
+        let need = b * stack.layers * sizes.h
         if need > capacity {
             buffer.deallocate()
             buffer = .allocate(capacity: need)
@@ -166,9 +175,9 @@ public final class StepWorkspace: @unchecked Sendable {
         }
     }
 
-    var projection: UnsafeMutablePointer<Float> { buffer }
-    var nextState: UnsafeMutablePointer<Float> { buffer + sizes.b * sizes.p }
-    var cache: UnsafeMutablePointer<Float> { nextState + sizes.b * sizes.s }
-    var scratch: UnsafeMutablePointer<Float> { cache + sizes.b * sizes.c }
-    func output(_ l: Int) -> UnsafeMutablePointer<Float> { scratch + sizes.b * sizes.scratch + l * sizes.b * sizes.h }
+    /// Layer l's output y_t (B, H).
+    func output(_ l: Int) -> UnsafeMutablePointer<Float> { buffer + l * sizes.b * sizes.h }
+
+    /// How layer l's step reads its weights.
+    func weights(_ l: Int) -> LayerWeights { l < layerWeights.count ? layerWeights[l] : LayerWeights() }
 }

@@ -2,30 +2,36 @@
 /// nothing is allocated inside the time loop. It grows when a larger (B, T) arrives.
 ///
 /// Layout (time-major where the time loop walks it):
-/// - projections (B, T, P) batch-first, as the input GEMM writes them; then gradients;
+/// - projections (B, T, P) batch-first, as the input GEMM writes them; then their gradients;
 /// - states (T+1, B, S): states[0] is the initial state;
 /// - caches (T, B, C);
 /// - stateGradient (B, S) and scratch (B, scratch);
 /// - for variable lengths: saved state gradients (B, S) and one step's output gradient (B, H);
-/// - the previous outputs h_{t−1} (B, T, H), for ∂W_hh in one GEMM, and Σ ∂P (P).
+/// - the states' first K values s_{t−1}[0..<K] (B, T, K), for ∂W_hh in one GEMM, and Σ ∂P (P);
+/// - for a cell whose recurrent product reaches the step apart: one step's q (B, P), every
+///   step's ∂q (B, T, P) and Σ ∂q (P).
 public final class RecurrentWorkspace: @unchecked Sendable {
     private(set) var capacity = 0
     private(set) var buffer: UnsafeMutablePointer<Float>
     private(set) var batch = 0
     private(set) var steps = 0
-    private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0)
+    private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0, k: 0, apart: 0)
 
     /// An empty workspace; it grows to the largest batch it meets.
     public init() { buffer = .allocate(capacity: 1) }
     deinit { buffer.deallocate() }
 
     /// Lays the buffers out for B rows and T steps of `cell`.
-    func prepare<Cell: RecurrentCell>(for cell: Cell, batch: Int, steps: Int) {
+    /// - Parameter recurrence: `cell.recurrence`, read once by the caller.
+    func prepare<Cell: RecurrentCell>(for cell: Cell, recurrence: Recurrence?, batch: Int, steps: Int) {
         self.batch = batch
         self.steps = steps
-        sizes = (cell.projectionSize, cell.stateSize, cell.cacheSize, cell.scratchSize, cell.outputSize)
+        let apart = recurrence?.product == .apart ? cell.projectionSize : 0
+        sizes = (cell.projectionSize, cell.stateSize, cell.cacheSize, cell.scratchSize, cell.outputSize,
+                 recurrence?.inputSize ?? 0, apart)
         let need = 2 * batch * steps * sizes.p + (steps + 1) * batch * sizes.s + steps * batch * sizes.c
-            + batch * sizes.s + batch * sizes.scratch + batch * sizes.s + batch * sizes.h + batch * steps * sizes.h + sizes.p
+            + batch * sizes.s + batch * sizes.scratch + batch * sizes.s + batch * sizes.h + batch * steps * sizes.k + sizes.p
+            + batch * apart + batch * steps * apart + apart
         if need > capacity {
             buffer.deallocate()
             capacity = need
@@ -45,8 +51,14 @@ public final class RecurrentWorkspace: @unchecked Sendable {
     var scratch: UnsafeMutablePointer<Float> { stateGradient + batch * sizes.s }
     var savedStateGradient: UnsafeMutablePointer<Float> { scratch + batch * sizes.scratch }
     var stepOutputGradient: UnsafeMutablePointer<Float> { savedStateGradient + batch * sizes.s }
-    /// h_{t−1} of every row and step (B, T, H), gathered for the one ∂W_hh GEMM.
+    /// s_{t−1}[0..<K] of every row and step (B, T, K), gathered for the one ∂W_hh GEMM.
     var previousOutputs: UnsafeMutablePointer<Float> { stepOutputGradient + batch * sizes.h }
     /// Σ over all B·T rows of ∂P (P): the bias gradients' shared increment.
-    var biasGradientSums: UnsafeMutablePointer<Float> { previousOutputs + batch * steps * sizes.h }
+    var biasGradientSums: UnsafeMutablePointer<Float> { previousOutputs + batch * steps * sizes.k }
+    /// One step's recurrent product q (B, P), for a cell that takes it apart.
+    var recurrentProducts: UnsafeMutablePointer<Float> { biasGradientSums + sizes.p }
+    /// ∂q of every row and step (B, T, P), for a cell that takes q apart.
+    var recurrentGradients: UnsafeMutablePointer<Float> { recurrentProducts + batch * sizes.apart }
+    /// Σ over all B·T rows of ∂q (P): ∂b_hh's increment.
+    var recurrentBiasGradientSums: UnsafeMutablePointer<Float> { recurrentGradients + batch * steps * sizes.apart }
 }

@@ -47,15 +47,20 @@ package struct RoommateCell: RecurrentCell {
         mergeBias = layout.add("\(prefix).merge_bias", rows: Self.dishes, initializer: u(Self.units))
     }
 
+    /// Food reads yesterday's dish (the state) and is added onto Weather·x_t + b_add.
+    public var recurrence: Recurrence? { Recurrence(weight: food, bias: nil, product: .added) }
+
+    /// Merge's gradients accumulate in every step's backward: the batch runs as one part.
+    public var backwardIsRowParallel: Bool { false }
+
+    /// a_t = Weather·x_t + b_add + Food·p_{t−1} arrives in `projection`; u, z and p_t from it.
     public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                        recurrent: UnsafePointer<Float>?, recurrentStride: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output z: UnsafeMutablePointer<Float>, outputStride ldz: Int,
                         cache u: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
         let (n, k) = (Self.units, Self.dishes)
-        // a (B, 6) += p_{t−1} (B, 3)·Foodᵀ
-        GEMM.multiply(transB: true, m: batch, n: n, k: k, a: previous, lda: k, b: arena.value(food), ldb: k,
-                      beta: 1, c: a, ldc: lda)
         for r in 0..<batch {
             for j in 0..<n { u[r * n + j] = Elementwise.sigmoid(a[r * lda + j]) }
         }
@@ -68,7 +73,9 @@ package struct RoommateCell: RecurrentCell {
         }
     }
 
+    /// ∂a from ∂z = ∂y_t + softmax'ᵀ·∂p_t; yesterday's dish reaches the loss only through Food.
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+                         recurrentGradient: UnsafeMutablePointer<Float>?, recurrentStride: Int,
                          previous: UnsafePointer<Float>, state p: UnsafePointer<Float>,
                          outputGradient dzOut: UnsafePointer<Float>, outputStride ldz: Int,
                          cache u: UnsafePointer<Float>, stateGradient dp: UnsafeMutablePointer<Float>,
@@ -94,10 +101,6 @@ package struct RoommateCell: RecurrentCell {
                 da[r * lda + j] = du[r * n + j] * v * (1 - v)
             }
         }
-        let daRead = UnsafePointer(da)
-        // ∂Food (6, 3) += ∂aᵀ·p_{t−1}; ∂p_{t−1} = ∂a·Food.
-        GEMM.multiply(transA: true, m: n, n: k, k: batch, a: daRead, lda: lda, b: previous, ldb: k, beta: 1,
-                      c: arena.gradient(food), ldc: k)
-        GEMM.multiply(m: batch, n: k, k: n, a: daRead, lda: lda, b: arena.value(food), ldb: k, beta: 0, c: dp, ldc: k)
+        dp.update(repeating: 0, count: batch * k)
     }
 }
