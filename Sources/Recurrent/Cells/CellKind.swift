@@ -1,42 +1,93 @@
 import Foundation
 
-/// The recurrent cells a stack can be built from, named as PyTorch's checkpoint config names them.
-public enum CellKind: String, CaseIterable, Sendable {
-    case rnnTanh = "rnn_tanh"
-    case rnnRelu = "rnn_relu"
-    case lstm
-    case gru
+/// A kind of recurrent cell, by the name a checkpoint's config gives it (PyTorch's names for
+/// the cells PyTorch has). The kinds are the registered cells, `CellKind.registered`: adding a
+/// cell is its file, with its `CellRegistration`, and one line in that list.
+public struct CellKind: RawRepresentable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+    public let rawValue: String
 
-    /// Parses a cell name: lstm, gru, rnn (tanh), rnn_tanh, rnn_relu (also with '-').
-    /// - Throws: `RecurrentError.invalidArgument` naming the accepted names.
-    public init(parsing name: String) throws {
-        switch name.lowercased().replacingOccurrences(of: "-", with: "_") {
-        case "lstm": self = .lstm
-        case "gru": self = .gru
-        case "rnn", "tanh", "rnn_tanh": self = .rnnTanh
-        case "relu", "rnn_relu": self = .rnnRelu
-        default:
-            throw RecurrentError.invalidArgument(name: "cell", value: name,
-                                                 expected: "one of lstm, gru, rnn (rnn_tanh), rnn_relu")
-        }
+    /// The kind registered under `rawValue`; nil for a name no cell has.
+    public init?(rawValue: String) {
+        guard Self.registered.contains(where: { $0.name == rawValue }) else { return nil }
+        self.rawValue = rawValue
     }
 
-    /// Short name for tables: lstm, gru, rnn, rnn_relu.
-    public var displayName: String { self == .rnnTanh ? "rnn" : rawValue }
+    private init(registered name: String) { rawValue = name }
+
+    public static let lstm = CellKind(registered: "lstm")
+    public static let gru = CellKind(registered: "gru")
+    public static let rnnTanh = CellKind(registered: "rnn_tanh")
+    public static let rnnRelu = CellKind(registered: "rnn_relu")
+
+    /// The cells a stack can be built from, in the order help texts list them. A new cell's
+    /// registration goes here.
+    public static let registered: [CellRegistration] = [
+        LSTMCell.registration,
+        GRUCell.registration,
+        RNNCell.tanhRegistration,
+        RNNCell.reluRegistration,
+        MinGRUCell.registration,
+        MinLSTMCell.registration,
+    ]
+
+    public static var allCases: [CellKind] { registered.map { CellKind(registered: $0.name) } }
+
+    /// This kind's registration.
+    public var registration: CellRegistration { Self.registered.first { $0.name == rawValue }! }
+
+    /// Parses a cell name or alias, ignoring case, '-' for '_': lstm, gru, rnn (tanh), rnn_tanh,
+    /// rnn_relu, and every registered cell's name.
+    /// - Throws: `RecurrentError.invalidArgument` naming the accepted names.
+    public init(parsing name: String) throws {
+        let key = name.lowercased().replacingOccurrences(of: "-", with: "_")
+        guard let r = Self.registered.first(where: { $0.name == key || $0.aliases.contains(key) }) else {
+            let names = Self.registered.map { $0.displayName == $0.name ? $0.name : "\($0.displayName) (\($0.name))" }
+            throw RecurrentError.invalidArgument(name: "cell", value: name,
+                                                 expected: "one of " + names.joined(separator: ", "))
+        }
+        rawValue = r.name
+    }
+
+    /// Short name for tables: lstm, gru, rnn, rnn_relu, ...
+    public var displayName: String { registration.displayName }
+    public var description: String { rawValue }
 
     /// Makes one cell of this kind and registers its parameters under PyTorch's names.
     public func makeCell(prefix: String, inputSize: Int, hiddenSize: Int, layer: Int, suffix: String,
                          initialization: RecurrentInitialization, layout: inout ParameterLayout) -> any RecurrentCell {
-        switch self {
-        case .lstm:
-            return LSTMCell(prefix, inputSize: inputSize, hiddenSize: hiddenSize, layer: layer, suffix: suffix,
-                            initialization: initialization, layout: &layout)
-        case .gru:
-            return GRUCell(prefix, inputSize: inputSize, hiddenSize: hiddenSize, layer: layer, suffix: suffix,
-                           initialization: initialization, layout: &layout)
-        case .rnnTanh, .rnnRelu:
-            return RNNCell(prefix, inputSize: inputSize, hiddenSize: hiddenSize, nonlinearity: self == .rnnTanh ? .tanh : .relu,
-                           layer: layer, suffix: suffix, initialization: initialization, layout: &layout)
-        }
+        registration.make(CellShape(prefix: prefix, inputSize: inputSize, hiddenSize: hiddenSize, layer: layer, suffix: suffix,
+                                    initialization: initialization), &layout)
+    }
+}
+
+/// Where one cell of a stack sits and how large it is: what a registration builds a cell from.
+public struct CellShape: Sendable {
+    /// The module's name in parameter names ("rnn" → `rnn.weight_ih_l0`).
+    public let prefix: String
+    public let inputSize: Int
+    public let hiddenSize: Int
+    public let layer: Int
+    /// "" or "_reverse" (the backward direction of a bidirectional layer).
+    public let suffix: String
+    public let initialization: RecurrentInitialization
+}
+
+/// A cell kind as the package knows it: its names and how to build one.
+public struct CellRegistration: Sendable {
+    /// The name in checkpoints and configs.
+    public let name: String
+    /// Further names a user may type.
+    public let aliases: [String]
+    /// The short name for tables and charts.
+    public let displayName: String
+    /// Builds one cell, registering its parameters in the layout.
+    public let make: @Sendable (CellShape, inout ParameterLayout) -> any RecurrentCell
+
+    public init(name: String, aliases: [String] = [], displayName: String? = nil,
+                make: @escaping @Sendable (CellShape, inout ParameterLayout) -> any RecurrentCell) {
+        self.name = name
+        self.aliases = aliases
+        self.displayName = displayName ?? name
+        self.make = make
     }
 }

@@ -66,3 +66,11 @@ public struct GRUCell: RecurrentCell {
                         hiddenSize)
     }
 }
+
+extension GRUCell {
+    /// `gru`: PyTorch's nn.GRU cell.
+    public static let registration = CellRegistration(name: "gru") { s, layout in
+        GRUCell(s.prefix, inputSize: s.inputSize, hiddenSize: s.hiddenSize, layer: s.layer, suffix: s.suffix,
+                initialization: s.initialization, layout: &layout)
+    }
+}

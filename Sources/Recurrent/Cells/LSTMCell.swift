@@ -66,3 +66,11 @@ public struct LSTMCell: RecurrentCell {
         for r in 0..<batch { (ds + r * 2 * h).update(repeating: 0, count: h) }
     }
 }
+
+extension LSTMCell {
+    /// `lstm`: PyTorch's nn.LSTM cell.
+    public static let registration = CellRegistration(name: "lstm") { s, layout in
+        LSTMCell(s.prefix, inputSize: s.inputSize, hiddenSize: s.hiddenSize, layer: s.layer, suffix: s.suffix,
+                 initialization: s.initialization, layout: &layout)
+    }
+}

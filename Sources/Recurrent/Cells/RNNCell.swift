@@ -61,3 +61,17 @@ public struct RNNCell: RecurrentCell {
         ds.update(repeating: 0, count: batch * h)
     }
 }
+
+extension RNNCell {
+    /// `rnn_tanh` (also `rnn`, `tanh`): PyTorch's nn.RNN cell, the lecture's vanilla RNN.
+    public static let tanhRegistration = CellRegistration(name: "rnn_tanh", aliases: ["rnn", "tanh"], displayName: "rnn") {
+        s, layout in
+        RNNCell(s.prefix, inputSize: s.inputSize, hiddenSize: s.hiddenSize, nonlinearity: .tanh, layer: s.layer,
+                suffix: s.suffix, initialization: s.initialization, layout: &layout)
+    }
+    /// `rnn_relu` (also `relu`): nn.RNN with `nonlinearity='relu'`.
+    public static let reluRegistration = CellRegistration(name: "rnn_relu", aliases: ["relu"]) { s, layout in
+        RNNCell(s.prefix, inputSize: s.inputSize, hiddenSize: s.hiddenSize, nonlinearity: .relu, layer: s.layer,
+                suffix: s.suffix, initialization: s.initialization, layout: &layout)
+    }
+}

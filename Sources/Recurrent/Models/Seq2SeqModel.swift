@@ -47,8 +47,11 @@ public struct Seq2SeqModel: Sendable {
         } else {
             sourceEmbedding = nil
             encoder = nil
-            // The decoder's state width S_dec is Hd for RNN/GRU and 2·Hd ([h | c]) for LSTM.
-            let stateSize = (c.cell == .lstm ? 2 : 1) * c.decoderHiddenSize
+            // The decoder's state width S_dec (Hd for RNN/GRU, 2·Hd, [h | c], for LSTM), read off a
+            // cell built into a layout of its own (the model's layout keeps its order).
+            var probeLayout = ParameterLayout()
+            let stateSize = c.cell.makeCell(prefix: "probe", inputSize: c.embeddingSize, hiddenSize: c.decoderHiddenSize,
+                                            layer: 0, suffix: "", initialization: initialization, layout: &probeLayout).stateSize
             try require(c.layers >= 1, .invalidArgument(name: "layers", value: "\(c.layers)", expected: "at least 1"))
             try require(c.hiddenSize >= 1, .invalidArgument(name: "hidden size", value: "\(c.hiddenSize)",
                                                             expected: "at least 1"))

@@ -25,12 +25,15 @@ package enum ONNXExport {
     public static let irVersion = 8
     public static let producerName = "Recurrent"
 
-    /// PyTorch's gate blocks in ONNX's order: ONNX block j is PyTorch block `order[j]`.
-    static func gateOrder(_ cell: CellKind) -> [Int] {
+    /// ONNX's operator for a cell kind: its op type, PyTorch's gate blocks in ONNX's order (ONNX
+    /// block j is PyTorch block `gateOrder[j]`) and its attributes; nil where ONNX has none.
+    static func onnxOperator(_ cell: CellKind) -> (opType: String, gateOrder: [Int], attributes: [ONNXAttribute])? {
         switch cell {
-        case .lstm: return [0, 3, 1, 2]   // i, o, f, c  ←  i, f, g, o
-        case .gru: return [1, 0, 2]       // z, r, h     ←  r, z, n
-        case .rnnTanh, .rnnRelu: return [0]
+        case .lstm: return ("LSTM", [0, 3, 1, 2], [])   // i, o, f, c  ←  i, f, g, o
+        case .gru: return ("GRU", [1, 0, 2], [ONNXAttribute("linear_before_reset", .int(1))])   // z, r, h ← r, z, n
+        case .rnnTanh: return ("RNN", [0], [ONNXAttribute("activations", .strings(["Tanh"]))])
+        case .rnnRelu: return ("RNN", [0], [ONNXAttribute("activations", .strings(["Relu"]))])
+        default: return nil
         }
     }
 
@@ -47,7 +50,8 @@ package enum ONNXExport {
 
 extension CharLanguageModel {
     /// The model as an ONNX graph (see `ONNXExport`).
-    package func onnxModel() -> ONNXModel {
+    /// - Throws: `RecurrentError.invalidArgument` for a cell ONNX has no operator for.
+    package func onnxModel() throws -> ONNXModel {
         let c = configuration
         let (v, e, h, layers) = (c.vocabulary.count, c.embeddingSize, c.hiddenSize, c.layers)
         var weights: [String: [Float]] = [:]
@@ -57,23 +61,15 @@ extension CharLanguageModel {
             return w
         }
 
-        let lstm = c.cell == .lstm
-        let order = ONNXExport.gateOrder(c.cell)
-        let g = order.count
-        let opType: String
-        var cellAttributes = [ONNXAttribute("hidden_size", .int(Int64(h)))]
-        switch c.cell {
-        case .lstm: opType = "LSTM"
-        case .gru:
-            opType = "GRU"
-            cellAttributes.append(ONNXAttribute("linear_before_reset", .int(1)))
-        case .rnnTanh:
-            opType = "RNN"
-            cellAttributes.append(ONNXAttribute("activations", .strings(["Tanh"])))
-        case .rnnRelu:
-            opType = "RNN"
-            cellAttributes.append(ONNXAttribute("activations", .strings(["Relu"])))
+        guard let op = ONNXExport.onnxOperator(c.cell) else {
+            throw RecurrentError.invalidArgument(name: "cell", value: c.cell.rawValue,
+                                                 expected: "a cell ONNX has an operator for (lstm, gru, rnn_tanh, rnn_relu)")
         }
+        let lstm = c.cell == .lstm
+        let order = op.gateOrder
+        let g = order.count
+        let opType = op.opType
+        let cellAttributes = [ONNXAttribute("hidden_size", .int(Int64(h)))] + op.attributes
 
         var initializers = [ONNXTensor(name: "embedding.weight", dims: [v, e], floats: weight("embedding.weight"))]
         var nodes = [
@@ -180,7 +176,7 @@ public func exportONNX(checkpoint: String, to output: String) throws -> ONNXExpo
     }
     let model = try CharLanguageModel(checkpoint: file)
     try checkOutputFile(output, notOverwriting: [checkpoint])
-    let bytes = model.onnxModel().serialized()
+    let bytes = try model.onnxModel().serialized()
     try writeAtomically(bytes, to: output)
     return ONNXExportSummary(path: output, configuration: model.configuration, bytes: bytes.count)
 }

@@ -116,7 +116,7 @@ final class ONNXExportTests: XCTestCase {
         for m in try expected().models {
             let committed = try Data(contentsOf: URL(fileURLWithPath: try fixture(m.onnx)))
             let model = try CharLanguageModel(contentsOf: try fixture(m.checkpoint))
-            let bytes = model.onnxModel().serialized()
+            let bytes = try model.onnxModel().serialized()
             if bytes != committed {
                 let first = zip(bytes, committed).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(bytes.count, committed.count)
                 XCTFail("\(m.cell): \(bytes.count) bytes exported, \(committed.count) committed; first difference at byte \(first)")
@@ -188,7 +188,7 @@ final class ONNXExportTests: XCTestCase {
             let c = model.configuration
             let (l, h, v, e) = (c.layers, c.hiddenSize, c.vocabulary.count, c.embeddingSize)
             let lstm = c.cell == .lstm
-            let root = try ProtobufMessage(Array(model.onnxModel().serialized()))
+            let root = try ProtobufMessage(Array(try model.onnxModel().serialized()))
             XCTAssertEqual(root.varints(1), [8], "ir_version")
             XCTAssertEqual(root.strings(2), ["Recurrent"])
             let opset = try root.message(8)
@@ -236,6 +236,7 @@ final class ONNXExportTests: XCTestCase {
                 case .rnnTanh: wanted["activations"] = "Tanh"
                 case .rnnRelu: wanted["activations"] = "Relu"
                 case .lstm: break
+                default: XCTFail("no ONNX operator for \(c.cell)")
                 }
                 XCTAssertEqual(attributes, wanted, m.cell)
                 XCTAssertEqual(node.strings(1).count, lstm ? 7 : 6, "X, W, R, B, sequence_lens, initial_h (, initial_c)")

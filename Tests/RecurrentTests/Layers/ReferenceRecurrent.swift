@@ -62,6 +62,8 @@ struct ReferenceRecurrent {
                 h2[j] = (1 - z) * nn + z * h[j]
             }
             return (h2, c)
+        default:
+            preconditionFailure("no reference for the \(kind) cell")
         }
     }
 
