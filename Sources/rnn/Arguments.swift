@@ -7,7 +7,7 @@ import RecurrentApps
 
 extension CellKind: ExpressibleByArgument {
     public init?(argument: String) { try? self.init(parsing: argument) }
-    public static var allValueStrings: [String] { ["lstm", "gru", "rnn", "rnn_relu"] }
+    public static var allValueStrings: [String] { CellKind.registered.map(\.displayName) }
 }
 
 extension OptimizerKind: ExpressibleByArgument {}
@@ -51,9 +51,12 @@ func checkResume(_ resume: String, out: String?, fixed flags: [(String, Bool)]) 
     }
 }
 
+/// The registered cells' names, for help texts: "lstm, gru, rnn, rnn_relu, …".
+let cellNames = CellKind.registered.map(\.displayName).joined(separator: ", ")
+
 /// The model's shape, shared by `train` and `fit`.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "The recurrent cell: lstm, gru, rnn (tanh) or rnn_relu (default: lstm).")
+    @Option(help: "The recurrent cell: \(cellNames) (default: lstm).")
     var cell: CellKind?
 
     @Option(parsing: .unconditional, help: "Hidden units per layer (default: 128).", transform: atLeast(1, "hidden"))

@@ -20,7 +20,7 @@ struct TrainBench: ParsableCommand {
     @Option(help: "A standard case: \(BenchmarkCase.standard.map(\.name).joined(separator: ", ")).")
     var `case`: String?
 
-    @Option(help: "Cell for a custom case: lstm, gru, rnn, rnn_relu.")
+    @Option(help: "Cell for a custom case: \(cellNames).")
     var cell: String?
 
     @Option(parsing: .unconditional, help: "Hidden units (custom case).")

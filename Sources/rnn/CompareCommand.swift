@@ -25,7 +25,7 @@ struct CompareCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The gap T (at least 2): sequence length for adding, blanks + 1 for copy.")
     var length: Int = 100
 
-    @Option(help: "Comma-separated cells: rnn (tanh), rnn_relu, lstm, gru.")
+    @Option(help: "Comma-separated cells: \(cellNames).")
     var cells: String = "rnn,lstm,gru"
 
     @Option(parsing: .unconditional, help: "Hidden units.")

@@ -18,6 +18,8 @@ public struct CellKind: RawRepresentable, Hashable, Sendable, CaseIterable, Cust
     public static let gru = CellKind(registered: "gru")
     public static let rnnTanh = CellKind(registered: "rnn_tanh")
     public static let rnnRelu = CellKind(registered: "rnn_relu")
+    public static let mingru = CellKind(registered: "mingru")
+    public static let minlstm = CellKind(registered: "minlstm")
 
     /// The cells a stack can be built from, in the order help texts list them. A new cell's
     /// registration goes here.

@@ -34,7 +34,7 @@ public struct CharModelConfiguration: Sendable, Equatable {
         }
         guard let cellName = object["cell"] as? String else { throw bad("no \"cell\"") }
         guard let cell = try? CellKind(parsing: cellName), cellName == cell.rawValue || cellName == "rnn" else {
-            throw bad("unknown cell '\(cellName)', expected lstm, gru, rnn_tanh or rnn_relu")
+            throw bad("unknown cell '\(cellName)', expected one of " + CellKind.registered.map(\.name).joined(separator: ", "))
         }
         guard let vocab = object["vocab"] as? [String] else { throw bad("no \"vocab\" list of strings") }
         func positive(_ key: String) throws -> Int {

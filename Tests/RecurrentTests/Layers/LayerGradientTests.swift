@@ -93,6 +93,21 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    func testMinGRUAndMinLSTMCellGradients() {
+        for initialization in RecurrentInitialization.allCases {
+            var layout = ParameterLayout()
+            let gru = RecurrentLayer(cell: MinGRUCell("mingru", inputSize: 4, hiddenSize: 5,
+                                                      initialization: initialization, layout: &layout))
+            // g has a kink at 0 (slope 1/4 below, 1 above): a small step keeps the differences
+            // on one side of it for all but the nearest pre-activations.
+            checkRecurrentLayer(gru, layout: layout, batch: 3, steps: 5, checker: GradientChecker(epsilon: 1e-3))
+            layout = ParameterLayout()
+            let lstm = RecurrentLayer(cell: MinLSTMCell("minlstm", inputSize: 4, hiddenSize: 5,
+                                                        initialization: initialization, layout: &layout))
+            checkRecurrentLayer(lstm, layout: layout, batch: 3, steps: 5, checker: GradientChecker(epsilon: 1e-3))
+        }
+    }
+
     func testRoommateCellGradients() {
         var layout = ParameterLayout()
         let layer = RecurrentLayer(cell: RoommateCell(layout: &layout))

@@ -26,7 +26,10 @@ struct ReferenceRecurrent {
                     return (0..<m.rows).map { m.row($0).map(Double.init) }
                 }
                 func vec(_ name: String) -> [Double] { arena.matrix(arena[name]!).scalars.map(Double.init) }
-                w.append((rows(names.weightIH), rows(names.weightHH), vec(names.biasIH), vec(names.biasHH)))
+                // minGRU and minLSTM have no W_hh or b_hh: their gates read x_t only.
+                let hasRecurrentWeight = arena[names.weightHH] != nil
+                w.append((rows(names.weightIH), hasRecurrentWeight ? rows(names.weightHH) : [],
+                          vec(names.biasIH), hasRecurrentWeight ? vec(names.biasHH) : []))
             }
         }
         weights = w
@@ -41,7 +44,23 @@ struct ReferenceRecurrent {
         func affine(_ m: [[Double]], _ b: [Double], _ v: [Double]) -> [Double] {
             m.indices.map { i in b[i] + zip(m[i], v).reduce(0) { $0 + $1.0 * $1.1 } }
         }
-        let gi = affine(w.wih, w.bih, x), gh = affine(w.whh, w.bhh, h)
+        let gi = affine(w.wih, w.bih, x)
+        // Feng et al. 2024: g(v) = v + 1/2 for v >= 0, sigmoid(v) below (appendix B.3).
+        func g(_ v: Double) -> Double { v >= 0 ? v + 0.5 : Self.sigmoid(v) }
+        switch kind {
+        case .mingru:   // z = σ(W_z x + b_z), h̃ = g(W_h x + b_h), h' = (1 − z) h + z h̃
+            return ((0..<n).map { j in
+                let z = Self.sigmoid(gi[j])
+                return (1 - z) * h[j] + z * g(gi[n + j])
+            }, c)
+        case .minlstm:  // f, i = σ(·), h̃ = g(·), h' = (f h + i h̃) / (f + i)
+            return ((0..<n).map { j in
+                let f = Self.sigmoid(gi[j]), i = Self.sigmoid(gi[n + j])
+                return f / (f + i) * h[j] + i / (f + i) * g(gi[2 * n + j])
+            }, c)
+        default: break
+        }
+        let gh = affine(w.whh, w.bhh, h)
         switch kind {
         case .rnnTanh: return ((0..<n).map { Foundation.tanh(gi[$0] + gh[$0]) }, c)
         case .rnnRelu: return ((0..<n).map { max(gi[$0] + gh[$0], 0) }, c)

@@ -246,7 +246,7 @@ final class StackTests: XCTestCase {
         }
         XCTAssertThrowsError(try RecurrentStack(kind: .gru, inputSize: 3, hiddenSize: 4, dropout: 1, layout: &layout))
         XCTAssertThrowsError(try CellKind(parsing: "transformer")) {
-            XCTAssertEqual("\($0)", "invalid cell 'transformer': expected one of lstm, gru, rnn (rnn_tanh), rnn_relu")
+            XCTAssertEqual("\($0)", "invalid cell 'transformer': expected one of lstm, gru, rnn (rnn_tanh), rnn_relu, mingru, minlstm")
         }
         XCTAssertThrowsError(try RecurrentStack.validate(lengths: [3, 9], batch: 2, steps: 5)) {
             XCTAssertEqual("\($0)", "invalid length of row 1 '9': expected 0...5")

@@ -12,7 +12,7 @@ final class ReducedPrecisionTests: XCTestCase {
         let copy = ParameterArena(layout: arena.layout, seed: 0)
         copy.values.update(from: arena.values, count: arena.count)
         for cell in stack.cells {
-            for p in [cell.inputWeight, cell.recurrence!.weight] {
+            for p in [cell.inputWeight] + (cell.recurrence.map { [$0.weight] } ?? []) {
                 try NarrowMatrix(precision, rows: p.rows, cols: p.cols, weights: arena.value(p)).widened(into: copy.value(p))
             }
         }
