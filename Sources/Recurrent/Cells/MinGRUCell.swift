@@ -72,6 +72,36 @@ public struct MinGRUCell: RecurrentCell {
 }
 
 extension MinGRUCell {
+    /// h_t = (1 − z) ⊙ h_{t−1} + z ⊙ h̃: a = 1 − z, b = z ⊙ h̃.
+    public var isLinearInState: Bool { true }
+
+    /// a = 1 − z and b = z ⊙ h̃ for R rows; the cache keeps z and h̃, as `forward` does.
+    public func scanCoefficients(projection p: UnsafePointer<Float>, rows: Int, a: UnsafeMutablePointer<Float>,
+                                 b: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>) {
+        let h = hiddenSize
+        for r in 0..<rows {
+            let (pr, ar, br, cr) = (p + r * 2 * h, a + r * h, b + r * h, cache + r * 2 * h)
+            for j in 0..<h {
+                let z = Elementwise.sigmoid(pr[j]), candidate = MinimalGates.g(pr[h + j])
+                (ar[j], br[j], cr[j], cr[h + j]) = (1 - z, z * candidate, z, candidate)
+            }
+        }
+    }
+
+    /// ∂z = −∂a + ∂b ⊙ h̃, ∂h̃ = ∂b ⊙ z, then through σ and g.
+    public func scanCoefficientsBackward(aGradient da: UnsafePointer<Float>, bGradient db: UnsafePointer<Float>,
+                                         cache: UnsafePointer<Float>, rows: Int, projectionGradient dp: UnsafeMutablePointer<Float>) {
+        let h = hiddenSize
+        for r in 0..<rows {
+            let (dar, dbr, cr, dpr) = (da + r * h, db + r * h, cache + r * 2 * h, dp + r * 2 * h)
+            for j in 0..<h {
+                let (z, candidate) = (cr[j], cr[h + j])
+                dpr[j] = (dbr[j] * candidate - dar[j]) * z * (1 - z)
+                dpr[h + j] = dbr[j] * z * MinimalGates.gDerivative(candidate)
+            }
+        }
+    }
+
     /// `mingru`.
     public static let registration = CellRegistration(name: "mingru") { s, layout in
         MinGRUCell(s.prefix, inputSize: s.inputSize, hiddenSize: s.hiddenSize, layer: s.layer, suffix: s.suffix,

@@ -43,8 +43,9 @@ public struct MinLSTMCell: RecurrentCell {
             let (ar, hp, hr, yr, cr) = (a + r * lda, previous + r * h, state + r * h, output + r * ldy, cache + r * 3 * h)
             for j in 0..<h {
                 let f = Elementwise.sigmoid(ar[j]), i = Elementwise.sigmoid(ar[h + j])
-                let candidate = MinimalGates.g(ar[2 * h + j])
-                let next = (f * hp[j] + i * candidate) / (f + i)
+                let candidate = MinimalGates.g(ar[2 * h + j]), s = f + i
+                // As the scan computes it (`scanCoefficients`): a = f', b = i' ⊙ h̃, then a·h + b.
+                let next = f / s * hp[j] + i * candidate / s
                 (cr[j], cr[h + j], cr[2 * h + j], hr[j], yr[j]) = (f, i, candidate, next, next)
             }
         }
@@ -76,6 +77,39 @@ public struct MinLSTMCell: RecurrentCell {
 }
 
 extension MinLSTMCell {
+    /// h_t = f' ⊙ h_{t−1} + i' ⊙ h̃: a = f', b = i' ⊙ h̃.
+    public var isLinearInState: Bool { true }
+
+    /// a = f / (f + i) and b = i ⊙ h̃ / (f + i) for R rows; the cache keeps f, i and h̃.
+    public func scanCoefficients(projection p: UnsafePointer<Float>, rows: Int, a: UnsafeMutablePointer<Float>,
+                                 b: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>) {
+        let h = hiddenSize
+        for r in 0..<rows {
+            let (pr, ar, br, cr) = (p + r * 3 * h, a + r * h, b + r * h, cache + r * 3 * h)
+            for j in 0..<h {
+                let f = Elementwise.sigmoid(pr[j]), i = Elementwise.sigmoid(pr[h + j])
+                let candidate = MinimalGates.g(pr[2 * h + j]), s = f + i
+                (ar[j], br[j], cr[j], cr[h + j], cr[2 * h + j]) = (f / s, i * candidate / s, f, i, candidate)
+            }
+        }
+    }
+
+    /// With s = f + i: ∂f = i(∂a − ∂b ⊙ h̃)/s², ∂i = f(∂b ⊙ h̃ − ∂a)/s², ∂h̃ = ∂b ⊙ i/s, then σ and g.
+    public func scanCoefficientsBackward(aGradient da: UnsafePointer<Float>, bGradient db: UnsafePointer<Float>,
+                                         cache: UnsafePointer<Float>, rows: Int, projectionGradient dp: UnsafeMutablePointer<Float>) {
+        let h = hiddenSize
+        for r in 0..<rows {
+            let (dar, dbr, cr, dpr) = (da + r * h, db + r * h, cache + r * 3 * h, dp + r * 3 * h)
+            for j in 0..<h {
+                let (f, i, candidate) = (cr[j], cr[h + j], cr[2 * h + j])
+                let s = f + i, difference = dar[j] - dbr[j] * candidate
+                dpr[j] = i * difference / (s * s) * f * (1 - f)
+                dpr[h + j] = -f * difference / (s * s) * i * (1 - i)
+                dpr[2 * h + j] = dbr[j] * (i / s) * MinimalGates.gDerivative(candidate)
+            }
+        }
+    }
+
     /// `minlstm`.
     public static let registration = CellRegistration(name: "minlstm") { s, layout in
         MinLSTMCell(s.prefix, inputSize: s.inputSize, hiddenSize: s.hiddenSize, layer: s.layer, suffix: s.suffix,

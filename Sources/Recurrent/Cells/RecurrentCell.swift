@@ -40,6 +40,19 @@ public protocol RecurrentCell: Sendable {
     /// Whether `backward` leaves the arena alone, so the unroller may run parts of the batch
     /// concurrently. A cell whose step has parameters of its own (accumulated per step) says no.
     var backwardIsRowParallel: Bool { get }
+    /// Whether the step is linear in the state with coefficients from the input alone,
+    /// s_t = a_t ⊙ s_{t−1} + b_t and y_t = s_t (S = H), (a_t, b_t) from p_t: minGRU, minLSTM. The
+    /// unroller then runs a whole sequence as a scan over time (`scanCoefficients`) instead of
+    /// step by step; the two agree to rounding.
+    var isLinearInState: Bool { get }
+
+    /// For a cell linear in its state: a and b (R, S) from p (R, P) for R rows at once (the whole
+    /// B·T of a sequence), keeping in `cache` (R, cacheSize) what `scanCoefficientsBackward` needs.
+    func scanCoefficients(projection: UnsafePointer<Float>, rows: Int, a: UnsafeMutablePointer<Float>,
+                          b: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>)
+    /// ∂p (R, P), written, from ∂a and ∂b (R, S) and the cache of `scanCoefficients`.
+    func scanCoefficientsBackward(aGradient: UnsafePointer<Float>, bGradient: UnsafePointer<Float>,
+                                  cache: UnsafePointer<Float>, rows: Int, projectionGradient: UnsafeMutablePointer<Float>)
 
     /// One step forward for B rows.
     /// - Parameters:
@@ -79,6 +92,19 @@ public protocol RecurrentCell: Sendable {
 
 extension RecurrentCell {
     public var backwardIsRowParallel: Bool { true }
+    public var isLinearInState: Bool { false }
+
+    /// Only a cell linear in its state has scan coefficients.
+    public func scanCoefficients(projection: UnsafePointer<Float>, rows: Int, a: UnsafeMutablePointer<Float>,
+                                 b: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>) {
+        preconditionFailure("\(Self.self) is not linear in its state: the unroller steps it")
+    }
+
+    /// Only a cell linear in its state has scan coefficients.
+    public func scanCoefficientsBackward(aGradient: UnsafePointer<Float>, bGradient: UnsafePointer<Float>,
+                                         cache: UnsafePointer<Float>, rows: Int, projectionGradient: UnsafeMutablePointer<Float>) {
+        preconditionFailure("\(Self.self) is not linear in its state: the unroller steps it")
+    }
 }
 
 /// A cell's recurrent weight W_hh (P, K), which multiplies the first K values of each state

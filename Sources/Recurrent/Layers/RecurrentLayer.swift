@@ -88,6 +88,83 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         } else {
             ws.stateGradient.update(repeating: 0, count: batch * s)
         }
+        if cell.isLinearInState && steps > 1 && RecurrentLayerScan.enabled {
+            scanBackward(batch: batch, steps: steps, lengths: lengths, outputGradient: dy, outputStride: ldy, workspace: ws,
+                         stateGradientNorms: stateGradientNorms)
+        } else {
+            stepBackward(batch: batch, steps: steps, lengths: lengths, outputGradient: dy, outputStride: ldy, workspace: ws,
+                         arena: arena, stateGradientNorms: stateGradientNorms)
+        }
+        if let initialStateGradient {
+            for i in 0..<(batch * s) { initialStateGradient[i] += ws.stateGradient[i] }
+        }
+        let recurrence = cell.recurrence
+        let summedProjection = recurrence?.product == .added && recurrence?.bias != nil
+        guard inputSide else { return }   // the caller takes ∂P from the workspace
+        let dp = UnsafePointer(ws.projectionGradients)
+        // ∂W_ih (P, D) += ∂Pᵀ·X over all B·T rows; ∂b_ih += Σ ∂P; ∂X += ∂P·W_ih.
+        GEMM.multiply(transA: true, m: p, n: d, k: batch * steps, a: dp, lda: p, b: x, ldb: d,
+                      beta: 1, c: arena.gradient(cell.inputWeight), ldc: d)
+        if let bias = cell.inputBias {
+            if summedProjection {
+                Elementwise.addBias(ws.biasGradientSums, rows: 1, cols: p, to: arena.gradient(bias), ld: p)
+            } else {
+                Elementwise.addColumnSums(dp, rows: batch * steps, cols: p, ld: p, into: arena.gradient(bias))
+            }
+        }
+        if let dx {
+            GEMM.multiply(m: batch * steps, n: d, k: p, a: dp, lda: p, b: arena.value(cell.inputWeight), ldb: d,
+                          beta: 1, c: dx, ldc: d)
+        }
+    }
+
+    /// The scan's backward: with g_t = ∂y_t + ∂s_t (∂s_T from the caller), ∂a_t = g_t ⊙ s_{t−1},
+    /// ∂b_t = g_t and ∂s_{t−1} = a_t ⊙ g_t, walking each row back in time; then ∂P from ∂a and ∂b.
+    /// Leaves ∂s_0 in the state gradient.
+    private func scanBackward(batch: Int, steps: Int, lengths: UnsafePointer<Int32>?, outputGradient dy: UnsafePointer<Float>,
+                              outputStride ldy: Int, workspace ws: RecurrentWorkspace,
+                              stateGradientNorms: UnsafeMutablePointer<Float>?) {
+        let (p, s, c) = (cell.projectionSize, cell.stateSize, cell.cacheSize)
+        stateGradientNorms?.update(repeating: 0, count: steps)
+        // The norms sum over every row: then the batch runs as one part.
+        let parts = stateGradientNorms == nil ? ParallelRows.parts(rows: batch, workPerRow: Double(20 * p * steps)) : 1
+        ParallelRows.run(rows: batch, parts: parts) { r0, r1 in
+            for r in r0..<r1 {
+                let length = lengths.map { Int($0[r]) } ?? steps
+                let g = ws.stateGradient + r * s
+                for t in stride(from: steps - 1, through: 0, by: -1) {
+                    let (at, bt) = (ws.scanA + (r * steps + t) * s, ws.scanB + (r * steps + t) * s)
+                    guard t < length else {
+                        // Past the row's end: ∂s passes straight through, and the step adds nothing.
+                        at.update(repeating: 0, count: s)
+                        bt.update(repeating: 0, count: s)
+                        continue
+                    }
+                    let (dyt, previous) = (dy + (r * steps + t) * ldy, ws.state(t) + r * s)
+                    var norm: Float = 0
+                    for j in 0..<s {
+                        let total = dyt[j] + g[j], a = at[j]
+                        norm += total * total
+                        at[j] = total * previous[j]   // ∂a_t, over a_t
+                        bt[j] = total                 // ∂b_t, over b_t
+                        g[j] = a * total
+                    }
+                    stateGradientNorms?[t] += norm
+                }
+            }
+            cell.scanCoefficientsBackward(aGradient: ws.scanA + r0 * steps * s, bGradient: ws.scanB + r0 * steps * s,
+                                          cache: ws.caches + r0 * steps * c, rows: (r1 - r0) * steps,
+                                          projectionGradient: ws.projectionGradients + r0 * steps * p)
+        }
+        if let stateGradientNorms { for t in 0..<steps { stateGradientNorms[t] = stateGradientNorms[t].squareRoot() } }
+    }
+
+    /// The step-by-step backward: every step's element-wise backward in reverse, each followed by
+    /// ∂s_{t−1} += ∂q_t·W_hh; then ∂W_hh and ∂b_hh over all B·T rows at once.
+    private func stepBackward(batch: Int, steps: Int, lengths: UnsafePointer<Int32>?, outputGradient dy: UnsafePointer<Float>,
+                              outputStride ldy: Int, workspace ws: RecurrentWorkspace, arena: ParameterArena,
+                              stateGradientNorms: UnsafeMutablePointer<Float>?) {
+        let (p, s, h) = (cell.projectionSize, cell.stateSize, cell.outputSize)
         let recurrence = cell.recurrence
         let k = recurrence?.inputSize ?? 0
         let apart = recurrence?.product == .apart
@@ -151,9 +228,6 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                 ? ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * max(k, 1) * steps)) : 1
             ParallelRows.run(rows: batch, parts: parts, runRows)
         }
-        if let initialStateGradient {
-            for i in 0..<(batch * s) { initialStateGradient[i] += ws.stateGradient[i] }
-        }
         if let recurrence {
             // S_prev (B·T, K): row (b, t) holds s_{t−1}[0..<K] of row b, in ∂Q's (b, t) order. Rows
             // past their end have ∂q = 0, so they add nothing.
@@ -171,23 +245,6 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                 Elementwise.addColumnSums(dq, rows: batch * steps, cols: p, ld: p, into: sums)
                 Elementwise.addBias(sums, rows: 1, cols: p, to: arena.gradient(bias), ld: p)
             }
-        }
-        let summedProjection = recurrence?.product == .added && recurrence?.bias != nil
-        guard inputSide else { return }   // the caller takes ∂P from the workspace
-        let dp = UnsafePointer(ws.projectionGradients)
-        // ∂W_ih (P, D) += ∂Pᵀ·X over all B·T rows; ∂b_ih += Σ ∂P; ∂X += ∂P·W_ih.
-        GEMM.multiply(transA: true, m: p, n: d, k: batch * steps, a: dp, lda: p, b: x, ldb: d,
-                      beta: 1, c: arena.gradient(cell.inputWeight), ldc: d)
-        if let bias = cell.inputBias {
-            if summedProjection {
-                Elementwise.addBias(ws.biasGradientSums, rows: 1, cols: p, to: arena.gradient(bias), ld: p)
-            } else {
-                Elementwise.addColumnSums(dp, rows: batch * steps, cols: p, ld: p, into: arena.gradient(bias))
-            }
-        }
-        if let dx {
-            GEMM.multiply(m: batch * steps, n: d, k: p, a: dp, lda: p, b: arena.value(cell.inputWeight), ldb: d,
-                          beta: 1, c: dx, ldc: d)
         }
     }
 }
@@ -238,6 +295,34 @@ extension RecurrentCell {
             }
         }
         let (c, scratchSize) = (cell.cacheSize, cell.scratchSize)
+        if cell.isLinearInState && steps > 1 && RecurrentLayerScan.enabled {
+            // s_t = a_t ⊙ s_{t−1} + b_t: the coefficients of every step at once, then a scan over
+            // time, each part of the batch its own rows, every row's channels side by side.
+            let parts = ParallelRows.parts(rows: batch, workPerRow: Double(20 * p * steps))
+            ParallelRows.run(rows: batch, parts: parts) { r0, r1 in
+                let (a, b) = (ws.scanA + r0 * steps * s, ws.scanB + r0 * steps * s)
+                cell.scanCoefficients(projection: ws.projections + r0 * steps * p, rows: (r1 - r0) * steps, a: a, b: b,
+                                      cache: ws.caches + r0 * steps * c)
+                for r in r0..<r1 {
+                    let length = lengths.map { Int($0[r]) } ?? steps
+                    for t in 0..<steps {
+                        let (previous, next) = (ws.state(t) + r * s, ws.state(t + 1) + r * s)
+                        let yt = y + (r * steps + t) * ldy
+                        if t < length {
+                            let (at, bt) = (ws.scanA + (r * steps + t) * s, ws.scanB + (r * steps + t) * s)
+                            for j in 0..<s { next[j] = at[j] * previous[j] + bt[j] }
+                            yt.update(from: next, count: h)
+                        } else {
+                            // A row past its end keeps its state and outputs zeros.
+                            next.update(from: previous, count: s)
+                            yt.update(repeating: 0, count: h)
+                        }
+                    }
+                }
+            }
+            finalState?.update(from: ws.state(steps), count: batch * s)
+            return
+        }
         let k = recurrence?.inputSize ?? 0
         // W_hh (P, K) from the arena is packed for the GEMM kernel once here, not once per step:
         // every step multiplies by the same weight (and gets the same bits as the unpacked product).
@@ -276,6 +361,12 @@ extension RecurrentCell {
         }
         finalState?.update(from: ws.state(steps), count: batch * s)
     }
+}
+
+/// Whether cells linear in their state run whole sequences as a scan (the default) or step by
+/// step; tests turn it off to compare the two.
+enum RecurrentLayerScan {
+    nonisolated(unsafe) static var enabled = true
 }
 
 /// How the unroller reads a weight matrix: from the arena as it is, packed once for the GEMM

@@ -9,13 +9,15 @@
 /// - for variable lengths: saved state gradients (B, S) and one step's output gradient (B, H);
 /// - the states' first K values s_{t−1}[0..<K] (B, T, K), for ∂W_hh in one GEMM, and Σ ∂P (P);
 /// - for a cell whose recurrent product reaches the step apart: one step's q (B, P), every
-///   step's ∂q (B, T, P) and Σ ∂q (P).
+///   step's ∂q (B, T, P) and Σ ∂q (P);
+/// - for a cell linear in its state, run as a scan: its coefficients a and b (B, T, S), which
+///   backward overwrites with their gradients. (The scan keeps its caches in (B, T, C) order.)
 public final class RecurrentWorkspace: @unchecked Sendable {
     private(set) var capacity = 0
     private(set) var buffer: UnsafeMutablePointer<Float>
     private(set) var batch = 0
     private(set) var steps = 0
-    private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0, k: 0, apart: 0)
+    private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0, k: 0, apart: 0, scan: 0)
 
     /// An empty workspace; it grows to the largest batch it meets.
     public init() { buffer = .allocate(capacity: 1) }
@@ -27,11 +29,12 @@ public final class RecurrentWorkspace: @unchecked Sendable {
         self.batch = batch
         self.steps = steps
         let apart = recurrence?.product == .apart ? cell.projectionSize : 0
+        let scan = cell.isLinearInState && steps > 1 ? cell.stateSize : 0
         sizes = (cell.projectionSize, cell.stateSize, cell.cacheSize, cell.scratchSize, cell.outputSize,
-                 recurrence?.inputSize ?? 0, apart)
+                 recurrence?.inputSize ?? 0, apart, scan)
         let need = 2 * batch * steps * sizes.p + (steps + 1) * batch * sizes.s + steps * batch * sizes.c
             + batch * sizes.s + batch * sizes.scratch + batch * sizes.s + batch * sizes.h + batch * steps * sizes.k + sizes.p
-            + batch * apart + batch * steps * apart + apart
+            + batch * apart + batch * steps * apart + apart + 2 * batch * steps * scan
         if need > capacity {
             buffer.deallocate()
             capacity = need
@@ -61,4 +64,7 @@ public final class RecurrentWorkspace: @unchecked Sendable {
     var recurrentGradients: UnsafeMutablePointer<Float> { recurrentProducts + batch * sizes.apart }
     /// Σ over all B·T rows of ∂q (P): ∂b_hh's increment.
     var recurrentBiasGradientSums: UnsafeMutablePointer<Float> { recurrentGradients + batch * steps * sizes.apart }
+    /// The scan's a (B, T, S) and b (B, T, S); their gradients after backward's scan.
+    var scanA: UnsafeMutablePointer<Float> { recurrentBiasGradientSums + sizes.apart }
+    var scanB: UnsafeMutablePointer<Float> { scanA + batch * steps * sizes.scan }
 }
