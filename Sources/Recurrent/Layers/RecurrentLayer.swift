@@ -119,42 +119,52 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
     }
 
     /// The scan's backward: with g_t = ∂y_t + ∂s_t (∂s_T from the caller), ∂a_t = g_t ⊙ s_{t−1},
-    /// ∂b_t = g_t and ∂s_{t−1} = a_t ⊙ g_t, walking each row back in time; then ∂P from ∂a and ∂b.
-    /// Leaves ∂s_0 in the state gradient.
+    /// ∂b_t = g_t and ∂s_{t−1} = a_t ⊙ g_t, walking each row back in time chunk by chunk, each
+    /// chunk's ∂P from its ∂a and ∂b at once. Leaves ∂s_0 in the state gradient.
     private func scanBackward(batch: Int, steps: Int, lengths: UnsafePointer<Int32>?, outputGradient dy: UnsafePointer<Float>,
                               outputStride ldy: Int, workspace ws: RecurrentWorkspace,
                               stateGradientNorms: UnsafeMutablePointer<Float>?) {
         let (p, s, c) = (cell.projectionSize, cell.stateSize, cell.cacheSize)
+        let chunk = RecurrentLayerScan.chunk
         stateGradientNorms?.update(repeating: 0, count: steps)
         // The norms sum over every row: then the batch runs as one part.
         let parts = stateGradientNorms == nil ? ParallelRows.parts(rows: batch, workPerRow: Double(20 * p * steps)) : 1
         ParallelRows.run(rows: batch, parts: parts) { r0, r1 in
-            for r in r0..<r1 {
-                let length = lengths.map { Int($0[r]) } ?? steps
-                let g = ws.stateGradient + r * s
-                for t in stride(from: steps - 1, through: 0, by: -1) {
-                    let (at, bt) = (ws.scanA + (r * steps + t) * s, ws.scanB + (r * steps + t) * s)
-                    guard t < length else {
-                        // Past the row's end: ∂s passes straight through, and the step adds nothing.
-                        at.update(repeating: 0, count: s)
-                        bt.update(repeating: 0, count: s)
-                        continue
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * chunk * s) { gradients in
+                let (da, db) = (gradients.baseAddress!, gradients.baseAddress! + chunk * s)
+                for r in r0..<r1 {
+                    let length = lengths.map { Int($0[r]) } ?? steps
+                    let g = ws.stateGradient + r * s
+                    for t0 in stride(from: (steps - 1) / chunk * chunk, through: 0, by: -chunk) {
+                        let n = min(chunk, steps - t0), row = r * steps + t0
+                        for t in stride(from: t0 + n - 1, through: t0, by: -1) {
+                            let (dat, dbt) = (da + (t - t0) * s, db + (t - t0) * s)
+                            guard t < length else {
+                                // Past the row's end: ∂s passes straight through, and the step adds nothing.
+                                dat.update(repeating: 0, count: s)
+                                dbt.update(repeating: 0, count: s)
+                                continue
+                            }
+                            let (at, dyt, previous) = (ws.scanA + (r * steps + t) * s, dy + (r * steps + t) * ldy,
+                                                       ws.state(t) + r * s)
+                            if let stateGradientNorms {
+                                // Apart from the loop below, which a running sum would keep from vectorising.
+                                var norm: Float = 0
+                                for j in 0..<s { norm += (dyt[j] + g[j]) * (dyt[j] + g[j]) }
+                                stateGradientNorms[t] += norm
+                            }
+                            for j in 0..<s {
+                                let total = dyt[j] + g[j]
+                                dat[j] = total * previous[j]
+                                dbt[j] = total
+                                g[j] = at[j] * total
+                            }
+                        }
+                        cell.scanCoefficientsBackward(aGradient: da, bGradient: db, cache: ws.caches + row * c, rows: n,
+                                                      projectionGradient: ws.projectionGradients + row * p)
                     }
-                    let (dyt, previous) = (dy + (r * steps + t) * ldy, ws.state(t) + r * s)
-                    var norm: Float = 0
-                    for j in 0..<s {
-                        let total = dyt[j] + g[j], a = at[j]
-                        norm += total * total
-                        at[j] = total * previous[j]   // ∂a_t, over a_t
-                        bt[j] = total                 // ∂b_t, over b_t
-                        g[j] = a * total
-                    }
-                    stateGradientNorms?[t] += norm
                 }
             }
-            cell.scanCoefficientsBackward(aGradient: ws.scanA + r0 * steps * s, bGradient: ws.scanB + r0 * steps * s,
-                                          cache: ws.caches + r0 * steps * c, rows: (r1 - r0) * steps,
-                                          projectionGradient: ws.projectionGradients + r0 * steps * p)
         }
         if let stateGradientNorms { for t in 0..<steps { stateGradientNorms[t] = stateGradientNorms[t].squareRoot() } }
     }
@@ -296,26 +306,37 @@ extension RecurrentCell {
         }
         let (c, scratchSize) = (cell.cacheSize, cell.scratchSize)
         if cell.isLinearInState && steps > 1 && RecurrentLayerScan.enabled {
-            // s_t = a_t ⊙ s_{t−1} + b_t: the coefficients of every step at once, then a scan over
-            // time, each part of the batch its own rows, every row's channels side by side.
+            // s_t = a_t ⊙ s_{t−1} + b_t as a scan over time: each part of the batch its own rows,
+            // every row in chunks of steps — the chunk's coefficients at once, then the linear
+            // recurrence with the row's channels side by side. Only a is kept (backward needs
+            // it); b lives as long as its chunk, so the working set stays in cache.
+            let chunk = RecurrentLayerScan.chunk
             let parts = ParallelRows.parts(rows: batch, workPerRow: Double(20 * p * steps))
             ParallelRows.run(rows: batch, parts: parts) { r0, r1 in
-                let (a, b) = (ws.scanA + r0 * steps * s, ws.scanB + r0 * steps * s)
-                cell.scanCoefficients(projection: ws.projections + r0 * steps * p, rows: (r1 - r0) * steps, a: a, b: b,
-                                      cache: ws.caches + r0 * steps * c)
-                for r in r0..<r1 {
-                    let length = lengths.map { Int($0[r]) } ?? steps
-                    for t in 0..<steps {
-                        let (previous, next) = (ws.state(t) + r * s, ws.state(t + 1) + r * s)
-                        let yt = y + (r * steps + t) * ldy
-                        if t < length {
-                            let (at, bt) = (ws.scanA + (r * steps + t) * s, ws.scanB + (r * steps + t) * s)
-                            for j in 0..<s { next[j] = at[j] * previous[j] + bt[j] }
-                            yt.update(from: next, count: h)
-                        } else {
-                            // A row past its end keeps its state and outputs zeros.
-                            next.update(from: previous, count: s)
-                            yt.update(repeating: 0, count: h)
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: chunk * s) { chunkB in
+                    let bChunk = chunkB.baseAddress!
+                    for r in r0..<r1 {
+                        let length = lengths.map { Int($0[r]) } ?? steps
+                        for t0 in stride(from: 0, to: steps, by: chunk) {
+                            let n = min(chunk, steps - t0), row = r * steps + t0
+                            cell.scanCoefficients(projection: ws.projections + row * p, rows: n, a: ws.scanA + row * s,
+                                                  b: bChunk, cache: ws.caches + row * c)
+                            for t in t0..<(t0 + n) {
+                                let (previous, next) = (ws.state(t) + r * s, ws.state(t + 1) + r * s)
+                                let yt = y + (r * steps + t) * ldy
+                                if t < length {
+                                    let (at, bt) = (ws.scanA + (r * steps + t) * s, bChunk + (t - t0) * s)
+                                    for j in 0..<s {   // y_t = s_t for a cell linear in its state (H = S)
+                                        let v = at[j] * previous[j] + bt[j]
+                                        next[j] = v
+                                        yt[j] = v
+                                    }
+                                } else {
+                                    // A row past its end keeps its state and outputs zeros.
+                                    next.update(from: previous, count: s)
+                                    yt.update(repeating: 0, count: h)
+                                }
+                            }
                         }
                     }
                 }
@@ -367,6 +388,9 @@ extension RecurrentCell {
 /// step; tests turn it off to compare the two.
 enum RecurrentLayerScan {
     nonisolated(unsafe) static var enabled = true
+    /// Steps whose coefficients are worked out at once: long enough to vectorise the gate
+    /// math, short enough that a chunk's b and gradients stay in L1/L2.
+    nonisolated(unsafe) static var chunk = 32
 }
 
 /// How the unroller reads a weight matrix: from the arena as it is, packed once for the GEMM

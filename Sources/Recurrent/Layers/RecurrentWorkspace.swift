@@ -10,8 +10,8 @@
 /// - the states' first K values s_{t−1}[0..<K] (B, T, K), for ∂W_hh in one GEMM, and Σ ∂P (P);
 /// - for a cell whose recurrent product reaches the step apart: one step's q (B, P), every
 ///   step's ∂q (B, T, P) and Σ ∂q (P);
-/// - for a cell linear in its state, run as a scan: its coefficients a and b (B, T, S), which
-///   backward overwrites with their gradients. (The scan keeps its caches in (B, T, C) order.)
+/// - for a cell linear in its state, run as a scan: its coefficients a (B, T, S). (The scan
+///   keeps its caches in (B, T, C) order.)
 public final class RecurrentWorkspace: @unchecked Sendable {
     private(set) var capacity = 0
     private(set) var buffer: UnsafeMutablePointer<Float>
@@ -34,7 +34,7 @@ public final class RecurrentWorkspace: @unchecked Sendable {
                  recurrence?.inputSize ?? 0, apart, scan)
         let need = 2 * batch * steps * sizes.p + (steps + 1) * batch * sizes.s + steps * batch * sizes.c
             + batch * sizes.s + batch * sizes.scratch + batch * sizes.s + batch * sizes.h + batch * steps * sizes.k + sizes.p
-            + batch * apart + batch * steps * apart + apart + 2 * batch * steps * scan
+            + batch * apart + batch * steps * apart + apart + batch * steps * scan
         if need > capacity {
             buffer.deallocate()
             capacity = need
@@ -64,7 +64,6 @@ public final class RecurrentWorkspace: @unchecked Sendable {
     var recurrentGradients: UnsafeMutablePointer<Float> { recurrentProducts + batch * sizes.apart }
     /// Σ over all B·T rows of ∂q (P): ∂b_hh's increment.
     var recurrentBiasGradientSums: UnsafeMutablePointer<Float> { recurrentGradients + batch * steps * sizes.apart }
-    /// The scan's a (B, T, S) and b (B, T, S); their gradients after backward's scan.
+    /// The scan's a (B, T, S), every step's.
     var scanA: UnsafeMutablePointer<Float> { recurrentBiasGradientSums + sizes.apart }
-    var scanB: UnsafeMutablePointer<Float> { scanA + batch * steps * sizes.scan }
 }

@@ -5,7 +5,8 @@ import XCTest
 
 /// Cells linear in their state (minGRU, minLSTM) run whole sequences as a scan over time; the
 /// step-by-step loop (which streaming uses) must give the same outputs, final states and
-/// gradients to 1e-5 — stacked, both directions, ragged rows, both thread splits.
+/// gradients to 1e-5 — stacked, both directions, ragged rows, both thread splits, whole and
+/// partial chunks of steps.
 final class ScanTests: XCTestCase {
     struct Run {
         var y: [Float], sT: [Float], gradients: [Float], dx: [Float], ds0: [Float]
@@ -47,9 +48,11 @@ final class ScanTests: XCTestCase {
         for kind in [CellKind.mingru, .minlstm] {
             for bidirectional in [false, true] {
                 for lengths in [nil, [9, 4, 0, 7] as [Int32]] {
-                    for minimumWork in [2e6, 0] {   // one part, and a part per thread
+                    // One part and one chunk; a part per thread and chunks of 4 steps (9 = 4 + 4 + 1).
+                    for (minimumWork, chunk) in [(2e6, 32), (0, 4)] {
                         ParallelRows.minimumWork = minimumWork
-                        defer { ParallelRows.minimumWork = 2e6 }
+                        RecurrentLayerScan.chunk = chunk
+                        defer { ParallelRows.minimumWork = 2e6; RecurrentLayerScan.chunk = 32 }
                         let scan = try run(kind, bidirectional: bidirectional, lengths: lengths, scan: true)
                         let steps = try run(kind, bidirectional: bidirectional, lengths: lengths, scan: false)
                         let what = "\(kind) bidirectional \(bidirectional) lengths \(lengths.map { "\($0)" } ?? "none")"
