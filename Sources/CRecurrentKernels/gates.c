@@ -230,3 +230,13 @@ void rk_scatter_add_rows(long n, long cols, const float *x, const int32_t *ids, 
     run_flat(&j, n * cols);
 }
 void rk_map(int fn, long n, const float *x, float *y) { gates()->map(fn, n, x, y); }
+
+void rk_min_coefficients(long R, long H, int lstm, const float *p, long ldp, float *a, float *b, long ldab,
+                         float *cache) {
+    gates()->min_coefficients(R, H, lstm, p, ldp, a, b, ldab, cache);
+}
+
+void rk_min_coefficients_backward(long R, long H, int lstm, const float *da, const float *db, long ldab,
+                                  const float *cache, float *dp, long lddp) {
+    gates()->min_coefficients_backward(R, H, lstm, da, db, ldab, cache, dp, lddp);
+}

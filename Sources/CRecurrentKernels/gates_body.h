@@ -229,6 +229,75 @@ static void FN(rnn_backward)(long B, long H, int relu, float *da, long lda, cons
     }
 }
 
+/* ---- minGRU and minLSTM: the coefficients of s_t = a_t ⊙ s_{t−1} + b_t --------------- */
+
+/* g(v) = v + 1/2 for v >= 0, σ(v) below (Feng et al. 2024, appendix B.3). */
+static inline vf FN(v_min_g)(vf v) { return vselect_lt(v, vset1(0.0f), FN(v_sigmoid)(v), vadd(v, vset1(0.5f))); }
+
+/*
+ * R rows of p (R, G·H) (minGRU: G = 2, blocks z, h; minLSTM: G = 3, blocks f, i, h) to a, b (R, H),
+ * rows ldab apart, and the cache (R, G·H): minGRU a = 1 − z, b = z·g(p_h), cache [z | g];
+ * minLSTM a = f/(f + i), b = i·g(p_h)/(f + i), cache [f | i | g].
+ */
+static void FN(min_coefficients)(long R, long H, int lstm, const float *p, long ldp, float *a, float *b, long ldab,
+                                 float *cache) {
+    const long G = lstm ? 3 : 2;
+    const vf one = vset1(1.0f);
+    for (long r = 0; r < R; r++) {
+        const float *pr = p + r * ldp;
+        float *ar = a + r * ldab, *br = b + r * ldab, *cr = cache + r * G * H;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf g = FN(v_min_g)(vload(pr + (G - 1) * H + j, m));
+            if (lstm) {
+                const vf f = FN(v_sigmoid)(vload(pr + j, m)), i = FN(v_sigmoid)(vload(pr + H + j, m));
+                const vf s = vadd(f, i);
+                vstore(ar + j, vdiv(f, s), m);
+                vstore(br + j, vdiv(vmul(i, g), s), m);
+                vstore(cr + j, f, m);
+                vstore(cr + H + j, i, m);
+            } else {
+                const vf z = FN(v_sigmoid)(vload(pr + j, m));
+                vstore(ar + j, vsub(one, z), m);
+                vstore(br + j, vmul(z, g), m);
+                vstore(cr + j, z, m);
+            }
+            vstore(cr + (G - 1) * H + j, g, m);
+        }
+    }
+}
+
+/*
+ * ∂p (R, G·H), rows lddp apart, from ∂a, ∂b (R, H) and the cache of min_coefficients. g' is read
+ * off g: 1 where g >= 1/2, else g(1 − g). minGRU: ∂z = ∂b·g − ∂a; minLSTM with s = f + i:
+ * ∂f = i(∂a − ∂b·g)/s², ∂i = −f(∂a − ∂b·g)/s², ∂g = ∂b·i/s; then σ' = σ(1 − σ).
+ */
+static void FN(min_coefficients_backward)(long R, long H, int lstm, const float *da, const float *db, long ldab,
+                                          const float *cache, float *dp, long lddp) {
+    const long G = lstm ? 3 : 2;
+    const vf one = vset1(1.0f);
+    for (long r = 0; r < R; r++) {
+        const float *dar = da + r * ldab, *dbr = db + r * ldab, *cr = cache + r * G * H;
+        float *dpr = dp + r * lddp;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf dA = vload(dar + j, m), dB = vload(dbr + j, m), g = vload(cr + (G - 1) * H + j, m);
+            const vf dg_dp = vselect_lt(g, vset1(0.5f), vmul(g, vsub(one, g)), one);
+            if (lstm) {
+                const vf f = vload(cr + j, m), i = vload(cr + H + j, m), s = vadd(f, i);
+                const vf difference = vsub(dA, vmul(dB, g)), s2 = vmul(s, s);
+                vstore(dpr + j, vmul(vmul(vdiv(vmul(i, difference), s2), f), vsub(one, f)), m);
+                vstore(dpr + H + j, vmul(vmul(vdiv(vmul(vsub(vset1(0.0f), f), difference), s2), i), vsub(one, i)), m);
+                vstore(dpr + 2 * H + j, vmul(vmul(dB, vdiv(i, s)), dg_dp), m);
+            } else {
+                const vf z = vload(cr + j, m);
+                vstore(dpr + j, vmul(vmul(vsub(vmul(dB, g), dA), z), vsub(one, z)), m);
+                vstore(dpr + H + j, vmul(vmul(dB, z), dg_dp), m);
+            }
+        }
+    }
+}
+
 /* ---- softmax cross-entropy ----------------------------------------------------------- */
 
 /*
@@ -378,6 +447,8 @@ const rk_gates_arch FN(rk_gates) = {
     .gru_backward = FN(gru_backward),
     .rnn_forward = FN(rnn_forward),
     .rnn_backward = FN(rnn_backward),
+    .min_coefficients = FN(min_coefficients),
+    .min_coefficients_backward = FN(min_coefficients_backward),
     .softmax_xent = FN(softmax_xent),
     .adam = FN(adam),
     .sum_squares = FN(sum_squares),

@@ -36,6 +36,10 @@ typedef struct {
                         float *y, long ldy);
     void (*rnn_backward)(long B, long H, int relu, float *da, long lda, const float *h, long ldh, const float *dy,
                          long ldy, const float *dh, long lddh);
+    void (*min_coefficients)(long R, long H, int lstm, const float *p, long ldp, float *a, float *b, long ldab,
+                             float *cache);
+    void (*min_coefficients_backward)(long R, long H, int lstm, const float *da, const float *db, long ldab,
+                                      const float *cache, float *dp, long lddp);
     double (*softmax_xent)(long R, long V, const float *z, long ldz, const int32_t *targets, float scale,
                            float *dz, long lddz);
     void (*adam)(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2,

@@ -151,3 +151,53 @@ void rk_adam_ref(long n, float *w, const float *g, float *m, float *v, float lr,
 void rk_map_ref(int fn, long n, const float *x, float *y) {
     for (long i = 0; i < n; i++) y[i] = fn == RK_MAP_EXP ? expf(x[i]) : fn == RK_MAP_SIGMOID ? sigmoid_ref(x[i]) : tanhf(x[i]);
 }
+
+/* The references of rk_min_coefficients and its backward: libm, one element at a time. */
+static float min_sigmoid_ref(float x) { return 1.0f / (1.0f + expf(-x)); }
+static float min_g_ref(float v) { return v >= 0 ? v + 0.5f : min_sigmoid_ref(v); }
+
+void rk_min_coefficients_ref(long R, long H, int lstm, const float *p, long ldp, float *a, float *b, long ldab,
+                             float *cache) {
+    const long G = lstm ? 3 : 2;
+    for (long r = 0; r < R; r++)
+        for (long j = 0; j < H; j++) {
+            const float *pr = p + r * ldp;
+            float *cr = cache + r * G * H;
+            const float g = min_g_ref(pr[(G - 1) * H + j]);
+            if (lstm) {
+                const float f = min_sigmoid_ref(pr[j]), i = min_sigmoid_ref(pr[H + j]), s = f + i;
+                a[r * ldab + j] = f / s;
+                b[r * ldab + j] = i * g / s;
+                cr[j] = f;
+                cr[H + j] = i;
+            } else {
+                const float z = min_sigmoid_ref(pr[j]);
+                a[r * ldab + j] = 1.0f - z;
+                b[r * ldab + j] = z * g;
+                cr[j] = z;
+            }
+            cr[(G - 1) * H + j] = g;
+        }
+}
+
+void rk_min_coefficients_backward_ref(long R, long H, int lstm, const float *da, const float *db, long ldab,
+                                      const float *cache, float *dp, long lddp) {
+    const long G = lstm ? 3 : 2;
+    for (long r = 0; r < R; r++)
+        for (long j = 0; j < H; j++) {
+            const float *cr = cache + r * G * H;
+            float *dpr = dp + r * lddp;
+            const float dA = da[r * ldab + j], dB = db[r * ldab + j], g = cr[(G - 1) * H + j];
+            const float dg = g >= 0.5f ? 1.0f : g * (1.0f - g);
+            if (lstm) {
+                const float f = cr[j], i = cr[H + j], s = f + i, difference = dA - dB * g;
+                dpr[j] = i * difference / (s * s) * f * (1.0f - f);
+                dpr[H + j] = -f * difference / (s * s) * i * (1.0f - i);
+                dpr[2 * H + j] = dB * (i / s) * dg;
+            } else {
+                const float z = cr[j];
+                dpr[j] = (dB * g - dA) * z * (1.0f - z);
+                dpr[H + j] = dB * z * dg;
+            }
+        }
+}

@@ -132,6 +132,14 @@ void rk_scatter_add_rows(long n, long cols, const float *x, const int32_t *ids, 
 
 /* The kernels' own exp, sigmoid and tanh over n values (tests). */
 enum { RK_MAP_EXP = 0, RK_MAP_SIGMOID = 1, RK_MAP_TANH = 2 };
+/* minGRU (lstm = 0) and minLSTM (lstm = 1): the coefficients a, b (R, H) of s_t = a·s_{t−1} + b from
+   p (R, G·H) (G = 2: z, h; G = 3: f, i, h), and the cache (R, G·H) their backward reads; see
+   gates_body.h. Single-threaded: the caller splits rows. */
+void rk_min_coefficients(long R, long H, int lstm, const float *p, long ldp, float *a, float *b, long ldab,
+                         float *cache);
+/* dp (R, G·H) from da, db (R, H) and the cache of rk_min_coefficients. */
+void rk_min_coefficients_backward(long R, long H, int lstm, const float *da, const float *db, long ldab,
+                                  const float *cache, float *dp, long lddp);
 void rk_map(int fn, long n, const float *x, float *y);
 
 /* Naive references: one element at a time, libm expf/tanhf, the scalar formulas. */
@@ -152,6 +160,10 @@ double rk_softmax_xent_ref(long R, long V, const float *z, long ldz, const int32
                            long lddz);
 void rk_adam_ref(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2, float eps,
                  float weight_decay, int decoupled, float step_size, float c2_root);
+void rk_min_coefficients_ref(long R, long H, int lstm, const float *p, long ldp, float *a, float *b, long ldab,
+                             float *cache);
+void rk_min_coefficients_backward_ref(long R, long H, int lstm, const float *da, const float *db, long ldab,
+                                      const float *cache, float *dp, long lddp);
 void rk_map_ref(int fn, long n, const float *x, float *y);
 
 /*

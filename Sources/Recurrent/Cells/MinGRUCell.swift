@@ -1,3 +1,5 @@
+import CRecurrentKernels
+
 /// minGRU (Feng et al. 2024, "Were RNNs All We Needed?"): a GRU whose gate and candidate read
 /// the input only, so the recurrence is linear in h:
 ///
@@ -19,7 +21,8 @@ public struct MinGRUCell: RecurrentCell {
     public var projectionSize: Int { 2 * hiddenSize }
     /// z and h̃.
     public var cacheSize: Int { 2 * hiddenSize }
-    public var scratchSize: Int { 0 }
+    /// a and b forward, ∂a and ∂b backward.
+    public var scratchSize: Int { 2 * hiddenSize }
     public var recurrence: Recurrence? { nil }
 
     /// Registers `{prefix}.weight_ih_l{layer}{suffix}` and `bias_ih`, initialised as the GRU's.
@@ -32,42 +35,46 @@ public struct MinGRUCell: RecurrentCell {
                                                             initialization: initialization, layout: &layout)
     }
 
-    public func forward(projection a: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+    /// The step: a and b from the kernel (`scanCoefficients`, the scan's own), then s_t = a ⊙ s_{t−1} + b.
+    public func forward(projection p: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                         recurrent: UnsafePointer<Float>?, recurrentStride: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
         let h = hiddenSize
+        let (a, b) = (scratch, scratch + batch * h)
+        rk_min_coefficients(batch, h, 0, p, lda, a, b, h, cache)
         for r in 0..<batch {
-            let (ar, hp, hr, yr, cr) = (a + r * lda, previous + r * h, state + r * h, output + r * ldy, cache + r * 2 * h)
-            for j in 0..<h {
-                let z = Elementwise.sigmoid(ar[j]), candidate = MinimalGates.g(ar[h + j])
-                let next = (1 - z) * hp[j] + z * candidate
-                (cr[j], cr[h + j], hr[j], yr[j]) = (z, candidate, next, next)
+            let (ar, br, hp, hr, yr) = (a + r * h, b + r * h, previous + r * h, state + r * h, output + r * ldy)
+            for j in 0..<h {   // as the scan computes it
+                let v = ar[j] * hp[j] + br[j]
+                hr[j] = v
+                yr[j] = v
             }
         }
     }
 
-    /// ∂h = ∂y_t + ∂h_t; ∂h_{t−1} = (1 − z) ⊙ ∂h, ∂a_z = ∂h ⊙ (h̃ − h_{t−1}) ⊙ z(1 − z),
-    /// ∂a_h = ∂h ⊙ z ⊙ g'(a_h), g' read off h̃.
-    public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,
+    /// ∂h = ∂y_t + ∂h_t; ∂a = ∂h ⊙ h_{t−1}, ∂b = ∂h, then ∂p from the kernel; ∂h_{t−1} = a ⊙ ∂h,
+    /// with a = 1 − z read off the cache.
+    public func backward(projectionGradient dp: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                          recurrentGradient: UnsafeMutablePointer<Float>?, recurrentStride: Int,
                          previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let h = hiddenSize
+        let (da, db) = (scratch, scratch + batch * h)
         for r in 0..<batch {
-            let (dar, hp, dyr, dsr, cr) = (da + r * lda, previous + r * h, dy + r * ldy, ds + r * h, cache + r * 2 * h)
+            let (hp, dyr, dsr, cr) = (previous + r * h, dy + r * ldy, ds + r * h, cache + r * 2 * h)
             for j in 0..<h {
-                let (z, candidate) = (cr[j], cr[h + j])
-                let dh = dyr[j] + dsr[j]
-                dar[j] = dh * (candidate - hp[j]) * z * (1 - z)
-                dar[h + j] = dh * z * MinimalGates.gDerivative(candidate)
-                dsr[j] = (1 - z) * dh
+                let total = dyr[j] + dsr[j]
+                da[r * h + j] = total * hp[j]
+                db[r * h + j] = total
+                dsr[j] = (1 - cr[j]) * total
             }
         }
+        rk_min_coefficients_backward(batch, h, 0, da, db, h, cache, dp, lda)
     }
 }
 
@@ -75,31 +82,16 @@ extension MinGRUCell {
     /// h_t = (1 − z) ⊙ h_{t−1} + z ⊙ h̃: a = 1 − z, b = z ⊙ h̃.
     public var isLinearInState: Bool { true }
 
-    /// a = 1 − z and b = z ⊙ h̃ for R rows; the cache keeps z and h̃, as `forward` does.
+    /// a and b for R rows at once (the vectorised kernel; the cache as `forward` keeps it).
     public func scanCoefficients(projection p: UnsafePointer<Float>, rows: Int, a: UnsafeMutablePointer<Float>,
                                  b: UnsafeMutablePointer<Float>, cache: UnsafeMutablePointer<Float>) {
-        let h = hiddenSize
-        for r in 0..<rows {
-            let (pr, ar, br, cr) = (p + r * 2 * h, a + r * h, b + r * h, cache + r * 2 * h)
-            for j in 0..<h {
-                let z = Elementwise.sigmoid(pr[j]), candidate = MinimalGates.g(pr[h + j])
-                (ar[j], br[j], cr[j], cr[h + j]) = (1 - z, z * candidate, z, candidate)
-            }
-        }
+        rk_min_coefficients(rows, hiddenSize, 0, p, projectionSize, a, b, hiddenSize, cache)
     }
 
-    /// ∂z = −∂a + ∂b ⊙ h̃, ∂h̃ = ∂b ⊙ z, then through σ and g.
+    /// ∂p for R rows from ∂a and ∂b (the kernel's backward).
     public func scanCoefficientsBackward(aGradient da: UnsafePointer<Float>, bGradient db: UnsafePointer<Float>,
                                          cache: UnsafePointer<Float>, rows: Int, projectionGradient dp: UnsafeMutablePointer<Float>) {
-        let h = hiddenSize
-        for r in 0..<rows {
-            let (dar, dbr, cr, dpr) = (da + r * h, db + r * h, cache + r * 2 * h, dp + r * 2 * h)
-            for j in 0..<h {
-                let (z, candidate) = (cr[j], cr[h + j])
-                dpr[j] = (dbr[j] * candidate - dar[j]) * z * (1 - z)
-                dpr[h + j] = dbr[j] * z * MinimalGates.gDerivative(candidate)
-            }
-        }
+        rk_min_coefficients_backward(rows, hiddenSize, 0, da, db, hiddenSize, cache, dp, projectionSize)
     }
 
     /// `mingru`.
@@ -107,17 +99,6 @@ extension MinGRUCell {
         MinGRUCell(s.prefix, inputSize: s.inputSize, hiddenSize: s.hiddenSize, layer: s.layer, suffix: s.suffix,
                    initialization: s.initialization, layout: &layout)
     }
-}
-
-/// What minGRU and minLSTM share: the candidate's activation, and their input-only parameters.
-enum MinimalGates {
-    /// g(v) = v + ½ for v ≥ 0, σ(v) below: continuous, positive, increasing.
-    @inline(__always)
-    static func g(_ v: Float) -> Float { v >= 0 ? v + 0.5 : Elementwise.sigmoid(v) }
-
-    /// g'(v) from g(v): 1 where g(v) ≥ ½ (v ≥ 0), else σ'(v) = g(1 − g).
-    @inline(__always)
-    static func gDerivative(_ gv: Float) -> Float { gv >= 0.5 ? 1 : gv * (1 - gv) }
 }
 
 /// W_ih (G·H, D) and b_ih (G·H) under PyTorch's names, for cells without W_hh.

@@ -180,6 +180,38 @@ final class GateKernelTests: XCTestCase, KernelPathTesting {
         }
     }
 
+    /// minGRU and minLSTM coefficients (a, b, the cache) and their backward.
+    func testMinimalCellCoefficientsAgainstReference() {
+        forEachPath { isa in
+            var rng = XorShift(seed: 17)
+            for lstm: Int32 in [0, 1] {
+                let g = lstm == 1 ? 3 : 2
+                for h in Self.widths {
+                    for b in Self.batches {
+                        let name = "min\(lstm == 1 ? "LSTM" : "GRU") \(String(cString: rk_isa_name(isa))) H=\(h) B=\(b)"
+                        let (lp, lab) = (g * h + Self.pad, h + Self.pad)
+                        let p = block(b, g * h, &rng)
+                        let outputs = [block(b, h, &rng), block(b, h, &rng), [Float](repeating: 0, count: b * g * h)]
+                        compare(name + " forward", outputs, tolerance: 4e-6, fast: { o in
+                            rk_min_coefficients(b, h, lstm, p, lp, o[0], o[1], lab, o[2])
+                        }, reference: { o in
+                            rk_min_coefficients_ref(b, h, lstm, p, lp, o[0], o[1], lab, o[2])
+                        })
+                        // A cache as the forward leaves it, and random ∂a, ∂b.
+                        var a = block(b, h, &rng), bb = block(b, h, &rng), cache = [Float](repeating: 0, count: b * g * h)
+                        rk_min_coefficients_ref(b, h, lstm, p, lp, &a, &bb, lab, &cache)
+                        let da = block(b, h, &rng), db = block(b, h, &rng)
+                        compare(name + " backward", [block(b, g * h, &rng)], tolerance: 1e-6, fast: { o in
+                            rk_min_coefficients_backward(b, h, lstm, da, db, lab, cache, o[0], lp)
+                        }, reference: { o in
+                            rk_min_coefficients_backward_ref(b, h, lstm, da, db, lab, cache, o[0], lp)
+                        })
+                    }
+                }
+            }
+        }
+    }
+
     /// Row r of a batch gives the same bits as that row run alone: no lane depends on its neighbours.
     func testRowsDoNotDependOnBatch() {
         forEachPath { _ in
