@@ -35,46 +35,26 @@ public struct MinLSTMCell: RecurrentCell {
                                                             initialization: initialization, layout: &layout)
     }
 
-    /// The step: a and b from the kernel (`scanCoefficients`, the scan's own), then s_t = a ⊙ s_{t−1} + b.
+    /// The step: a and b from the kernel (the scan's own), then s_t = a ⊙ s_{t−1} + b (`LinearStateStep`).
     public func forward(projection p: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                         recurrent: UnsafePointer<Float>?, recurrentStride: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
-        let h = hiddenSize
-        let (a, b) = (scratch, scratch + batch * h)
-        rk_min_coefficients(batch, h, 1, p, lda, a, b, h, cache)
-        for r in 0..<batch {
-            let (ar, br, hp, hr, yr) = (a + r * h, b + r * h, previous + r * h, state + r * h, output + r * ldy)
-            for j in 0..<h {   // as the scan computes it
-                let v = ar[j] * hp[j] + br[j]
-                hr[j] = v
-                yr[j] = v
-            }
-        }
+        LinearStateStep.forward(hidden: hiddenSize, lstm: 1, projection: p, ldp: lda, previous: previous, state: state,
+                                output: output, ldy: ldy, cache: cache, scratch: scratch, batch: batch)
     }
 
-    /// ∂h = ∂y_t + ∂h_t; ∂a = ∂h ⊙ h_{t−1}, ∂b = ∂h, then ∂p from the kernel; ∂h_{t−1} = a ⊙ ∂h,
-    /// with a = f/(f + i) read off the cache.
+    /// The step's backward (`LinearStateStep`).
     public func backward(projectionGradient dp: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                          recurrentGradient: UnsafeMutablePointer<Float>?, recurrentStride: Int,
                          previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
-        let h = hiddenSize
-        let (da, db) = (scratch, scratch + batch * h)
-        for r in 0..<batch {
-            let (hp, dyr, dsr, cr) = (previous + r * h, dy + r * ldy, ds + r * h, cache + r * 3 * h)
-            for j in 0..<h {
-                let total = dyr[j] + dsr[j]
-                da[r * h + j] = total * hp[j]
-                db[r * h + j] = total
-                dsr[j] = (cr[j] / (cr[j] + cr[h + j])) * total
-            }
-        }
-        rk_min_coefficients_backward(batch, h, 1, da, db, h, cache, dp, lda)
+        LinearStateStep.backward(hidden: hiddenSize, lstm: 1, projectionGradient: dp, ldp: lda, previous: previous,
+                                 outputGradient: dy, ldy: ldy, cache: cache, stateGradient: ds, scratch: scratch, batch: batch)
     }
 }
 
