@@ -64,19 +64,6 @@ public enum GEMM {
         precondition(status == 0, "packed B was packed for another (N, K) than (\(n), \(k)): pack it again")
     }
 
-    /// C (M, N) = h·Wᵀ + β·C for a recurrent weight W (N, K): from W packed once per sequence
-    /// when given, else from W itself.
-    @inline(__always)
-    static func multiplyByTransposedWeight(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                                           weight: UnsafePointer<Float>, packed: UnsafePointer<Float>?,
-                                           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if let packed {
-            multiply(m: m, n: n, k: k, a: a, lda: lda, packedB: packed, beta: beta, c: c, ldc: ldc)
-        } else {
-            multiply(transB: true, m: m, n: n, k: k, a: a, lda: lda, b: weight, ldb: k, beta: beta, c: c, ldc: ldc)
-        }
-    }
-
     /// C (M, N) = ∂q·W + β·C for a recurrent weight W (K, N): from W packed once per sequence
     /// (`pack(n: N, k: K, b: W, ldb: N)`) when given, else from W itself.
     @inline(__always)

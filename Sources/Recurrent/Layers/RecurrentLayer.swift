@@ -8,6 +8,10 @@
 /// (`LayerWeights`); the cell owns the element-wise math (`RecurrentCell`). Sequences are
 /// batch-first: x (B, T, D), y (B, T, H); states are (B, S).
 ///
+/// A cell linear in its state (`RecurrentCell.isLinearInState`: minGRU, minLSTM) runs sequences
+/// of more than one step as a scan over time instead: its coefficients for a chunk of steps at
+/// once, then s_t = a_t ⊙ s_{t−1} + b_t row by row; the two agree to rounding.
+///
 /// Variable lengths: with `lengths` (B), row b is a sequence of lengths[b] ≤ T steps. Its
 /// outputs past the end are zero and its final state is the state after its last step —
 /// exactly what running that row alone on its own length gives.
