@@ -85,6 +85,7 @@ public struct CellRegistration: Sendable {
     /// Builds one cell, registering its parameters in the layout.
     public let make: @Sendable (CellShape, inout ParameterLayout) -> any RecurrentCell
 
+    /// A registration; `displayName` defaults to `name`.
     public init(name: String, aliases: [String] = [], displayName: String? = nil,
                 make: @escaping @Sendable (CellShape, inout ParameterLayout) -> any RecurrentCell) {
         self.name = name

@@ -122,6 +122,7 @@ public struct Recurrence: Sendable, Equatable {
     public let bias: Parameter?
     public let product: Product
 
+    /// W_hh (P, K), its bias b_hh (P) if any, and how q reaches the step.
     public init(weight: Parameter, bias: Parameter?, product: Product) {
         self.weight = weight
         self.bias = bias
