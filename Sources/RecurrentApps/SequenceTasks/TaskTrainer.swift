@@ -209,7 +209,7 @@ public final class TaskTrainer {
             throw RecurrentError.invalidFile(path: path, reason: "no training state to resume from (written by an older rnn fit); "
                                              + "it can be used with rnn predict and rnn evaluate")
         }
-        let (spec, _) = try TaskCheckpoint.load(file)
+        let (spec, savedNetwork) = try TaskCheckpoint.load(file)
         var options = try TaskTrainingOptions(saved: saved, spec: spec, path: path)
         if let epochs { options.epochs = epochs }
         if let learningRate { options.learningRate = learningRate }
@@ -218,8 +218,7 @@ public final class TaskTrainer {
         guard self.spec.json == spec.json, task.training.count == object["training_examples"] as? Int else {
             throw RecurrentError.invalidFile(path: data, reason: "this is not the data the run in \(folder) was trained on")
         }
-        let (_, network) = try TaskCheckpoint.load(file)
-        task.network.arena.values.update(from: network.arena.values, count: network.arena.count)
+        task.network.arena.values.update(from: savedNetwork.arena.values, count: savedNetwork.arena.count)
         try trainer.restore(from: Checkpoint(file))
         let order = try file.integers("train.order").map { Int($0) }
         guard order.count == task.stepsPerEpoch, Set(order) == Set(0..<task.stepsPerEpoch) else {
