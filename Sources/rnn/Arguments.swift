@@ -56,7 +56,7 @@ let cellNames = CellKind.registered.map(\.displayName).joined(separator: ", ")
 
 /// The model's shape, shared by `train` and `fit`.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "The recurrent cell: \(cellNames) (default: lstm).")
+    @Option(help: "The recurrent cell (default: lstm).")
     var cell: CellKind?
 
     @Option(parsing: .unconditional, help: "Hidden units per layer (default: 128).", transform: atLeast(1, "hidden"))
@@ -95,7 +95,7 @@ struct OptimizationOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "step schedule: steps between decays (default: one epoch).", transform: atLeast(0, "lr-step"))
     var lrStep: Int = 0
 
-    @Option(parsing: .unconditional, help: "cosine schedule: warm-up steps.", transform: atLeast(0, "warmup"))
+    @Option(parsing: .unconditional, help: "cosine schedule: warm-up steps (default: 0).", transform: atLeast(0, "warmup"))
     var warmup: Int = 0
 
     @Option(parsing: .unconditional, help: "cosine schedule: the last rate as a fraction of --lr.")
@@ -104,7 +104,8 @@ struct OptimizationOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "plateau schedule: multiply the rate by this.")
     var lrFactor: Float = 0.5
 
-    @Option(parsing: .unconditional, help: "plateau schedule: evaluations without improvement before each cut.", transform: atLeast(1, "lr-patience"))
+    @Option(parsing: .unconditional, help: "plateau schedule: evaluations without improvement before each cut (default: 2).",
+            transform: atLeast(1, "lr-patience"))
     var lrPatience: Int = 2
 
     @Option(parsing: .unconditional, help: "Global gradient-norm clip (0: off; default 5).")
