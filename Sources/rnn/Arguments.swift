@@ -142,3 +142,22 @@ enum MonitorChoice: String, ExpressibleByArgument, CaseIterable {
     case loss, accuracy
     var monitor: Monitor { self == .loss ? .loss : .metric("accuracy") }
 }
+
+/// What `predict` and `evaluate` share: the checkpoint, the data, the beam, and bad lines.
+struct PredictionOptions: ParsableArguments {
+    @Option(help: "A checkpoint written by rnn fit.")
+    var checkpoint: String
+
+    @Option(help: "Examples (JSON Lines); for evaluate, with their targets.")
+    var data: String
+
+    @Option(parsing: .unconditional, help: "Beam width for sequence outputs (1: greedy).")
+    var beam: Int = 1
+
+    @Option(help: "A bad line: stop or skip.")
+    var onError: OnError = .stop
+
+    func validate() throws {
+        guard beam >= 1 && beam <= 1000 else { throw ValidationError("invalid beam '\(beam)': expected 1...1000") }
+    }
+}

@@ -17,28 +17,14 @@ struct EvaluateCommand: ParsableCommand {
               rnn evaluate --checkpoint runs/add/best.safetensors --data test.jsonl --json
             """)
 
-    @Option(help: "A checkpoint written by rnn fit.")
-    var checkpoint: String
-
-    @Option(help: "Labelled examples (JSON Lines).")
-    var data: String
-
-    @Option(parsing: .unconditional, help: "Beam width for sequence outputs.")
-    var beam: Int = 1
-
-    @Option(help: "A bad line: stop or skip.")
-    var onError: OnError = .stop
+    @OptionGroup var options: PredictionOptions
 
     @Flag(help: "Print one flat JSON object of the metrics.")
     var json = false
 
-    func validate() throws {
-        guard beam >= 1 && beam <= 1000 else { throw ValidationError("invalid beam '\(beam)': expected 1...1000") }
-    }
-
     func run() throws {
-        let predictor = try TaskPredictor(checkpoint: checkpoint)
-        let result = try predictor.evaluate(data: data, beam: beam, onError: onError)
+        let predictor = try TaskPredictor(checkpoint: options.checkpoint)
+        let result = try predictor.evaluate(data: options.data, beam: options.beam, onError: options.onError)
         if json {
             print(JSON.object([("task", JSON.string(result.task.rawValue)), ("examples", "\(result.examples)")]
                               + result.metrics.map { ($0.0, JSON.number($0.1)) }))

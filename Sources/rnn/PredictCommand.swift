@@ -16,25 +16,11 @@ struct PredictCommand: ParsableCommand {
               rnn predict --checkpoint runs/add/best.safetensors --data questions.jsonl --beam 4
             """)
 
-    @Option(help: "A checkpoint written by rnn fit.")
-    var checkpoint: String
-
-    @Option(help: "Examples (JSON Lines).")
-    var data: String
-
-    @Option(parsing: .unconditional, help: "Beam width for sequence outputs (1: greedy).")
-    var beam: Int = 1
-
-    @Option(help: "A bad line: stop or skip.")
-    var onError: OnError = .stop
-
-    func validate() throws {
-        guard beam >= 1 && beam <= 1000 else { throw ValidationError("invalid beam '\(beam)': expected 1...1000") }
-    }
+    @OptionGroup var options: PredictionOptions
 
     func run() throws {
-        let predictor = try TaskPredictor(checkpoint: checkpoint)
-        let (lines, skipped) = try predictor.predict(data: data, beam: beam, onError: onError)
+        let predictor = try TaskPredictor(checkpoint: options.checkpoint)
+        let (lines, skipped) = try predictor.predict(data: options.data, beam: options.beam, onError: options.onError)
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
         if skipped > 0 { FileHandle.standardError.write(Data("skipped \(skipped) bad lines\n".utf8)) }
     }
