@@ -1,9 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// The observer that keeps a run's folder: after every evaluation a metrics line, the chart,
 /// `best` when the monitored value improved and `last`; at an interruption `last` alone. The
@@ -30,8 +25,7 @@ public final class CheckpointWriter: TrainingObserver {
 
     /// Readies the folder and reads back the history a resumed run continues.
     public func trainingWillStart(step: Int) throws {
-        try folder.prepare(resumingAt: step)
-        history = folder.history(upTo: step)
+        history = try folder.prepare(resumingAt: step)
     }
 
     /// Metrics line, chart, `best` when improved, then `last`: each written atomically.

@@ -77,36 +77,28 @@ public final class RunFolder {
     /// Readies the folder for a run starting (or resuming) at `step`: removes temporaries that
     /// a killed writer left, and keeps only the complete metrics lines up to `step` (a run
     /// killed between its metrics line and its checkpoint wrote lines past it, or half a line).
-    public func prepare(resumingAt step: Int) throws {
+    /// - Returns: (step, train loss, validation loss) of the lines kept: the history a resumed
+    ///   run's chart continues.
+    @discardableResult
+    public func prepare(resumingAt step: Int) throws -> [(step: Int, train: Double, validation: Double?)] {
         removeStaleTemporaries(in: path, names: ["last.safetensors", "best.safetensors", "loss.svg", "metrics.jsonl"])
-        guard let data = FileManager.default.contents(atPath: metricsPath) else { return }
+        guard let data = FileManager.default.contents(atPath: metricsPath) else { return [] }
         let text = String(decoding: data, as: UTF8.self)
-        let cleaned = Self.metricsLines(text, upTo: step).map { $0 + "\n" }.joined()
+        var kept: [String] = []
+        var history: [(step: Int, train: Double, validation: Double?)] = []
+        for line in text.split(separator: "\n") {
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let s = o["step"] as? Int, s <= step else { continue }
+            kept.append(line + "\n")
+            if let train = o["train_loss"] as? Double { history.append((s, train, o["val_loss"] as? Double)) }
+        }
+        let cleaned = kept.joined()
         if cleaned.isEmpty {
             try? FileManager.default.removeItem(atPath: metricsPath)
         } else if cleaned != text {
             try writeAtomically(Data(cleaned.utf8), to: metricsPath)
         }
-    }
-
-    /// The complete metrics lines of `text` whose step is at most `step`.
-    static func metricsLines(_ text: String, upTo step: Int) -> [String] {
-        text.split(separator: "\n").map(String.init).filter { line in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let s = o["step"] as? Int else { return false }
-            return s <= step
-        }
-    }
-
-    /// (step, train loss, validation loss) of the metrics lines up to `step`: the history a
-    /// resumed run's chart continues.
-    public func history(upTo step: Int) -> [(step: Int, train: Double, validation: Double?)] {
-        guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
-            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let s = o["step"] as? Int, s <= step, let train = o["train_loss"] as? Double else { return nil }
-            return (s, train, o["val_loss"] as? Double)
-        }
+        return history
     }
 
     /// Appends an evaluation's line to metrics.jsonl: step, epoch, train_loss, val_loss, the
