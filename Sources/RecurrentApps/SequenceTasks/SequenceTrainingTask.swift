@@ -5,7 +5,6 @@ import Recurrent
 /// and cut into batches; the batch order shuffled at the start of every epoch.
 final class SequenceTrainingTask: TrainingTask {
     let network: any TaskNetwork
-    let kind: SequenceTaskKind
     let training: [EncodedExample]
     let validation: [EncodedExample]
     let batchSize: Int
@@ -15,10 +14,9 @@ final class SequenceTrainingTask: TrainingTask {
     var arena: ParameterArena { network.arena }
     var stepsPerEpoch: Int { batches.count }
 
-    init(network: any TaskNetwork, kind: SequenceTaskKind, training: [EncodedExample], validation: [EncodedExample],
+    init(network: any TaskNetwork, training: [EncodedExample], validation: [EncodedExample],
          batch: Int, rng: inout SeededGenerator) {
         self.network = network
-        self.kind = kind
         self.validation = validation
         batchSize = batch
         var order = Array(training.indices)

@@ -165,7 +165,7 @@ public final class TaskTrainer {
         let validation = try validExamples.map { try spec.encode($0, path: validPath, withTarget: true) }
         self.skipped = skipped
         let network = try makeTaskNetwork(spec, dropout: options.dropout, seed: rng.next())
-        task = SequenceTrainingTask(network: network, kind: spec.kind, training: training, validation: validation,
+        task = SequenceTrainingTask(network: network, training: training, validation: validation,
                                     batch: options.batch, rng: &rng)
         var trainerOptions = TrainerOptions(totalSteps: options.epochs * task.stepsPerEpoch, evaluateEvery: task.stepsPerEpoch,
                                             learningRate: options.learningRate)
