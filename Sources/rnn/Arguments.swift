@@ -62,6 +62,10 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Hidden units per layer (default: 128).", transform: atLeast(1, "hidden"))
     var hidden: Int?
 
+    @Option(parsing: .unconditional, help: "lstm only: project h to this many values, below --hidden (PyTorch's proj_size; default: none).",
+            transform: atLeast(1, "proj-size"))
+    var projSize: Int?
+
     @Option(parsing: .unconditional, help: "Recurrent layers (default: 2 for train, 1 for fit).", transform: atLeast(1, "layers"))
     var layers: Int?
 
@@ -73,8 +77,8 @@ struct ModelOptions: ParsableArguments {
 
     /// Each flag and whether it was given: a resumed run keeps its model, so each is refused then.
     var given: [(String, Bool)] {
-        [("--cell", cell != nil), ("--hidden", hidden != nil), ("--layers", layers != nil), ("--embedding", embedding != nil),
-         ("--dropout", dropout != nil)]
+        [("--cell", cell != nil), ("--hidden", hidden != nil), ("--proj-size", projSize != nil), ("--layers", layers != nil),
+         ("--embedding", embedding != nil), ("--dropout", dropout != nil)]
     }
 }
 

@@ -94,6 +94,7 @@ struct FitCommand: ParsableCommand {
             o.tokenization = tokens ?? o.tokenization
             o.cell = model.cell ?? o.cell
             o.hiddenSize = model.hidden ?? o.hiddenSize
+            o.projectedSize = model.projSize
             o.layers = model.layers ?? o.layers
             o.embeddingSize = model.embedding ?? o.embeddingSize
             o.dropout = model.dropout ?? o.dropout

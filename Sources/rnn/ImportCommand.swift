@@ -50,7 +50,7 @@ struct ImportCommand: ParsableCommand {
                                           options: CharModelImportOptions(embedding: embedding, recurrent: recurrent, head: head, cell: cell))
         try writeAtomically(model.checkpointData(), to: out)
         let c = model.configuration
-        print("wrote \(out): a \(c.layers)×\(c.hiddenSize) \(c.cell.rawValue) character model, \(c.vocabulary.count) characters, "
+        print("wrote \(out): a \(c.layerShape) \(c.cell.rawValue) character model, \(c.vocabulary.count) characters, "
               + "embedding \(c.embeddingSize)")
     }
 }

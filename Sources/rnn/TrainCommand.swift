@@ -80,6 +80,7 @@ struct TrainCommand: ParsableCommand {
             var o = CharTrainingOptions()
             o.cell = model.cell ?? o.cell
             o.hiddenSize = model.hidden ?? o.hiddenSize
+            o.projectedSize = model.projSize
             o.layers = model.layers ?? o.layers
             o.embeddingSize = model.embedding
             o.dropout = model.dropout ?? o.dropout
@@ -98,7 +99,7 @@ struct TrainCommand: ParsableCommand {
             trainer = try CharTrainer(text: text!, options: o, output: out!)
         }
         let c = trainer.model.configuration
-        print("\(c.layers)×\(c.hiddenSize) \(c.cell.displayName), vocabulary \(c.vocabulary.count), "
+        print("\(c.layerShape) \(c.cell.displayName), vocabulary \(c.vocabulary.count), "
               + "\(trainer.model.arena.parameters.reduce(0) { $0 + $1.count }) parameters; "
               + "\(trainer.stepsPerEpoch) steps per epoch, \(trainer.totalSteps) in all"
               + (trainer.step > 0 ? ", resuming at step \(trainer.step)" : "")

@@ -20,6 +20,8 @@ public struct CellKind: RawRepresentable, Hashable, Sendable, CaseIterable, Cust
     public static let rnnRelu = CellKind(registered: "rnn_relu")
     public static let mingru = CellKind(registered: "mingru")
     public static let minlstm = CellKind(registered: "minlstm")
+    public static let lnlstm = CellKind(registered: "lnlstm")
+    public static let lngru = CellKind(registered: "lngru")
 
     /// The cells a stack can be built from, in the order help texts list them. A new cell's
     /// registration goes here.
@@ -30,6 +32,8 @@ public struct CellKind: RawRepresentable, Hashable, Sendable, CaseIterable, Cust
         RNNCell.reluRegistration,
         MinGRUCell.registration,
         MinLSTMCell.registration,
+        LayerNormLSTMCell.registration,
+        LayerNormGRUCell.registration,
     ]
 
     public static var allCases: [CellKind] { registered.map { CellKind(registered: $0.name) } }
@@ -55,11 +59,18 @@ public struct CellKind: RawRepresentable, Hashable, Sendable, CaseIterable, Cust
     public var description: String { rawValue }
 
     /// Makes one cell of this kind and registers its parameters under PyTorch's names.
-    public func makeCell(prefix: String, inputSize: Int, hiddenSize: Int, layer: Int, suffix: String,
+    /// - Parameter projectedSize: the output's width with projections (a kind whose registration
+    ///   `projects`); nil for none.
+    public func makeCell(prefix: String, inputSize: Int, hiddenSize: Int, projectedSize: Int? = nil, layer: Int, suffix: String,
                          initialization: RecurrentInitialization, layout: inout ParameterLayout) -> any RecurrentCell {
-        registration.make(CellShape(prefix: prefix, inputSize: inputSize, hiddenSize: hiddenSize, layer: layer, suffix: suffix,
-                                    initialization: initialization), &layout)
+        precondition(projectedSize == nil || registration.projects, "\(rawValue) has no output projection")
+        return registration.make(CellShape(prefix: prefix, inputSize: inputSize, hiddenSize: hiddenSize,
+                                           projectedSize: projectedSize, layer: layer, suffix: suffix,
+                                           initialization: initialization), &layout)
     }
+
+    /// Whether this kind can project its output (`--proj-size`): LSTM.
+    public var projects: Bool { registration.projects }
 }
 
 /// Where one cell of a stack sits and how large it is: what a registration builds a cell from.
@@ -68,6 +79,8 @@ public struct CellShape: Sendable {
     public let prefix: String
     public let inputSize: Int
     public let hiddenSize: Int
+    /// The output's width when it is projected (LSTM's proj_size); nil for none.
+    public let projectedSize: Int?
     public let layer: Int
     /// "" or "_reverse" (the backward direction of a bidirectional layer).
     public let suffix: String
@@ -82,13 +95,16 @@ public struct CellRegistration: Sendable {
     public let aliases: [String]
     /// The short name for tables and charts.
     public let displayName: String
+    /// Whether the cell honours `CellShape.projectedSize`.
+    public let projects: Bool
     /// Builds one cell, registering its parameters in the layout.
     public let make: @Sendable (CellShape, inout ParameterLayout) -> any RecurrentCell
 
     /// A registration; `displayName` defaults to `name`.
-    public init(name: String, aliases: [String] = [], displayName: String? = nil,
+    public init(name: String, aliases: [String] = [], displayName: String? = nil, projects: Bool = false,
                 make: @escaping @Sendable (CellShape, inout ParameterLayout) -> any RecurrentCell) {
         self.name = name
+        self.projects = projects
         self.aliases = aliases
         self.displayName = displayName ?? name
         self.make = make

@@ -9,6 +9,10 @@ import CRecurrentKernels
 /// Parameters, PyTorch's names and layout, gate order i, f, g, o (G = 4):
 /// `weight_ih_l{k}` (4H, D), `weight_hh_l{k}` (4H, H), `bias_ih_l{k}` (4H), `bias_hh_l{k}` (4H).
 /// State per row: [h | c] (S = 2H); output h.
+///
+/// With projections (`nn.LSTM(proj_size: P)`, Sak et al. 2014), h_t = W_hr·(o ⊙ tanh(c_t)) has P < H
+/// values: `weight_hr_l{k}` (P, H), `weight_hh_l{k}` (4H, P), the state [h | c] of P + H values
+/// and the output h (P). The unroller owns the product (`outputProjection`).
 public struct LSTMCell: RecurrentCell {
     public let inputSize: Int
     public let hiddenSize: Int
@@ -16,23 +20,35 @@ public struct LSTMCell: RecurrentCell {
     public let inputBias: Parameter?
     public let recurrentWeight: Parameter
     public let recurrentBias: Parameter
+    /// W_hr (P, H), with projections.
+    public let outputProjection: Parameter?
 
-    public var outputSize: Int { hiddenSize }
-    public var stateSize: Int { 2 * hiddenSize }
+    /// h's width: P with projections, else H.
+    public var outputSize: Int { outputProjection?.rows ?? hiddenSize }
+    public var stateSize: Int { outputSize + hiddenSize }
     public var projectionSize: Int { 4 * hiddenSize }
     /// i, f, g, o and tanh(c_t).
     public var cacheSize: Int { 5 * hiddenSize }
-    public var scratchSize: Int { 0 }
+    /// With projections, a row of zeros: the step's ∂h from later steps, which the unroller has
+    /// folded into ∂m.
+    public var scratchSize: Int { outputProjection == nil ? 0 : hiddenSize }
 
-    /// Registers the four parameters under `prefix` with the names PyTorch gives layer `layer`
+    /// Registers the parameters under `prefix` with the names PyTorch gives layer `layer`
     /// (`suffix` "_reverse" for the backward direction of a bidirectional layer).
-    public init(_ prefix: String, inputSize: Int, hiddenSize: Int, layer: Int = 0, suffix: String = "",
-                initialization: RecurrentInitialization = .pytorch, layout: inout ParameterLayout) {
+    /// - Parameter projectedSize: P, h's width with projections (1..<H); nil for none.
+    public init(_ prefix: String, inputSize: Int, hiddenSize: Int, projectedSize: Int? = nil, layer: Int = 0,
+                suffix: String = "", initialization: RecurrentInitialization = .pytorch, layout: inout ParameterLayout) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         let p = GateParameters(prefix: prefix, layer: layer, suffix: suffix, gates: 4, forgetGate: 1, inputSize: inputSize,
-                               hiddenSize: hiddenSize, initialization: initialization, layout: &layout)
+                               hiddenSize: hiddenSize, recurrentInputs: projectedSize, initialization: initialization,
+                               layout: &layout)
         (inputWeight, recurrentWeight, inputBias, recurrentBias) = (p.inputWeight, p.recurrentWeight, p.inputBias, p.recurrentBias)
+        outputProjection = projectedSize.map { size in
+            let names = RecurrentParameterNames(prefix: prefix, layer: layer, suffix: suffix)
+            return layout.add(names.weightHR, rows: size, cols: hiddenSize,
+                              initializer: initialization.outputProjectionInitializer(hiddenSize: hiddenSize))
+        }
     }
 
     /// W_hh added onto the projection: a = p + h_{t−1}·W_hhᵀ; b_hh is added by the step.
@@ -46,10 +62,13 @@ public struct LSTMCell: RecurrentCell {
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
-        let h = hiddenSize
-        // Gates, c_t, h_t and the cache in one fused pass (vectorised σ and tanh).
-        rk_lstm_forward(batch, h, a, lda, arena.value(recurrentBias), previous + h, 2 * h,
-                        state, 2 * h, state + h, 2 * h, output, ldy, cache, 5 * h)
+        let (h, o, s) = (hiddenSize, outputSize, stateSize)
+        // Gates, c_t, h_t and the cache in one fused pass (vectorised σ and tanh). With projections
+        // h_t here is m_t, written to the output only: the unroller projects it into the state.
+        let hState = outputProjection == nil ? state : output
+        let ldh = outputProjection == nil ? s : ldy
+        rk_lstm_forward(batch, h, a, lda, arena.value(recurrentBias), previous + o, s,
+                        hState, ldh, state + o, s, output, ldy, cache, 5 * h)
     }
 
     /// The element-wise step backward (see `RecurrentCell`), the reverse of `forward`: ∂a from
@@ -61,16 +80,22 @@ public struct LSTMCell: RecurrentCell {
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
-        let h = hiddenSize
-        rk_lstm_backward(batch, h, da, lda, dy, ldy, ds, 2 * h, ds + h, 2 * h, cache, 5 * h, previous + h, 2 * h)
-        for r in 0..<batch { (ds + r * 2 * h).update(repeating: 0, count: h) }
+        let (h, o, s) = (hiddenSize, outputSize, stateSize)
+        if outputProjection == nil {
+            rk_lstm_backward(batch, h, da, lda, dy, ldy, ds, s, ds + o, s, cache, 5 * h, previous + o, s)
+        } else {
+            // dy is ∂m with the state's ∂h already in it: the kernel's ∂h is one row of zeros.
+            scratch.update(repeating: 0, count: h)
+            rk_lstm_backward(batch, h, da, lda, dy, ldy, scratch, 0, ds + o, s, cache, 5 * h, previous + o, s)
+        }
+        for r in 0..<batch { (ds + r * s).update(repeating: 0, count: o) }
     }
 }
 
 extension LSTMCell {
-    /// `lstm`: PyTorch's nn.LSTM cell.
-    public static let registration = CellRegistration(name: "lstm") { s, layout in
-        LSTMCell(s.prefix, inputSize: s.inputSize, hiddenSize: s.hiddenSize, layer: s.layer, suffix: s.suffix,
-                 initialization: s.initialization, layout: &layout)
+    /// `lstm`: PyTorch's nn.LSTM cell, with projections when the shape asks for them.
+    public static let registration = CellRegistration(name: "lstm", projects: true) { s, layout in
+        LSTMCell(s.prefix, inputSize: s.inputSize, hiddenSize: s.hiddenSize, projectedSize: s.projectedSize, layer: s.layer,
+                 suffix: s.suffix, initialization: s.initialization, layout: &layout)
     }
 }

@@ -45,6 +45,10 @@ public protocol RecurrentCell: Sendable {
     /// unroller then runs a whole sequence as a scan over time (`scanCoefficients`) instead of
     /// step by step; the two agree to rounding.
     var isLinearInState: Bool { get }
+    /// W_hr (O, M) when the step's output is projected (LSTM with projections, Sak et al. 2014):
+    /// the step then writes m_t (B, M) where `output` points, and the unroller makes the layer's
+    /// output and the state's first O values h_t = m_t·W_hrᵀ (O = `outputSize`). Nil for most cells.
+    var outputProjection: Parameter? { get }
 
     /// For a cell linear in its state: a and b (R, S) from p (R, P) for R rows at once (the whole
     /// B·T of a sequence), keeping in `cache` (R, cacheSize) what `scanCoefficientsBackward` needs.
@@ -61,7 +65,7 @@ public protocol RecurrentCell: Sendable {
     ///   - recurrent: q_t (B, P), stride `recurrentStride`, when the product is `.apart`; else nil.
     ///   - previous: state_{t−1} (B, S), contiguous.
     ///   - state: state_t (B, S), contiguous, written.
-    ///   - output: y_t (B, H), stride `outputStride`, written.
+    ///   - output: y_t (B, H), stride `outputStride`, written (m_t (B, M) with an `outputProjection`).
     ///   - cache: (B, cacheSize), written.
     ///   - scratch: (B, scratchSize).
     func forward(projection: UnsafeMutablePointer<Float>, projectionStride: Int,
@@ -81,7 +85,8 @@ public protocol RecurrentCell: Sendable {
     ///   - stateGradient: on entry ∂L/∂state_t from later steps (B, S); on return the part of
     ///     ∂L/∂state_{t−1} that does not pass through W_hh (zero where none does): the unroller
     ///     adds ∂q_t·W_hh to its first K columns.
-    ///   - outputGradient: ∂L/∂y_t (B, H), stride `outputStride`.
+    ///   - outputGradient: ∂L/∂y_t (B, H), stride `outputStride` (∂L/∂m_t (B, M) with an
+    ///     `outputProjection`, the state gradient's first O values then being the unroller's, zero).
     func backward(projectionGradient: UnsafeMutablePointer<Float>, projectionStride: Int,
                   recurrentGradient: UnsafeMutablePointer<Float>?, recurrentStride: Int,
                   previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
@@ -93,6 +98,7 @@ public protocol RecurrentCell: Sendable {
 extension RecurrentCell {
     public var backwardIsRowParallel: Bool { true }
     public var isLinearInState: Bool { false }
+    public var outputProjection: Parameter? { nil }
 
     /// Only a cell linear in its state has scan coefficients.
     public func scanCoefficients(projection: UnsafePointer<Float>, rows: Int, a: UnsafeMutablePointer<Float>,

@@ -15,12 +15,15 @@ public struct PyTorchRecurrentModule: Sendable, Equatable {
     public let bidirectional: Bool
     /// False for `bias=False`: the biases load as zeros, which computes the same function.
     public let hasBias: Bool
+    /// An nn.LSTM's proj_size (its `weight_hr_l{k}` rows); nil for none.
+    public var projectedSize: Int? = nil
 
     /// "nn.LSTM 'encoder': 2 layers, bidirectional, input 5, hidden 6".
     public var summary: String {
         let type = kind == .lstm ? "nn.LSTM" : kind == .gru ? "nn.GRU" : "nn.RNN"
         return "\(type)\(prefix.isEmpty ? "" : " '\(prefix)'"): \(layers) layer\(layers == 1 ? "" : "s")\(bidirectional ? ", bidirectional" : ""), "
-            + "input \(inputSize), hidden \(hiddenSize)\(hasBias ? "" : ", no bias")"
+            + "input \(inputSize), hidden \(hiddenSize)\(projectedSize.map { ", projections \($0)" } ?? "")"
+            + (hasBias ? "" : ", no bias")
     }
 }
 
@@ -54,8 +57,7 @@ public struct PyTorchStateDict: Sendable {
 
     /// Finds the modules in `file`.
     /// - Throws: `RecurrentError.invalidFile` for a recurrent module whose tensors are missing,
-    ///   misshapen or inconsistent (naming the tensor), or one PyTorch options we cannot load
-    ///   (`proj_size`).
+    ///   misshapen or inconsistent (naming the tensor).
     public init(_ file: SafetensorsFile) throws {
         self.file = file
         func bad(_ reason: String) -> RecurrentError { .invalidFile(path: file.path, reason: reason) }
@@ -64,9 +66,6 @@ public struct PyTorchStateDict: Sendable {
         var recurrentNames = Set<String>()
         for t in file.tensors {
             guard let parsed = Self.parseRecurrentName(t.name) else { continue }
-            if parsed.kind == "weight_hr" {
-                throw bad("tensor '\(t.name)': LSTMs with proj_size are not supported")
-            }
             recurrentNames.insert(t.name)
             if !prefixes.contains(parsed.prefix) { prefixes.append(parsed.prefix) }
         }
@@ -121,11 +120,22 @@ public struct PyTorchStateDict: Sendable {
               let ih0 = file[RecurrentParameterNames(prefix: prefix, layer: 0, suffix: "").weightIH] else {
             throw bad("no weight_ih_l0 and weight_hh_l0")
         }
-        guard hh0.shape.count == 2, hh0.shape[1] >= 1, hh0.shape[0] % hh0.shape[1] == 0,
-              [1, 3, 4].contains(hh0.shape[0] / hh0.shape[1]) else {
-            throw bad("weight_hh_l0 has shape \(hh0.shape), expected (G·H, H) with G = 4 (LSTM), 3 (GRU) or 1 (RNN)")
+        // An nn.LSTM with proj_size has weight_hr_l0 (P, H) and weight_hh_l0 (4H, P).
+        let hr0 = file[RecurrentParameterNames(prefix: prefix, layer: 0, suffix: "").weightHR]
+        let projected = hr0.map { $0.shape.first ?? 0 }
+        if let hr0 {
+            guard hr0.shape.count == 2, hr0.shape[0] >= 1, hr0.shape[0] < hr0.shape[1],
+                  hh0.shape == [4 * hr0.shape[1], hr0.shape[0]] else {
+                throw bad("weight_hr_l0 has shape \(hr0.shape) with weight_hh_l0 \(hh0.shape), expected (P, H) and (4H, P), P < H")
+            }
+        } else {
+            guard hh0.shape.count == 2, hh0.shape[1] >= 1, hh0.shape[0] % hh0.shape[1] == 0,
+                  [1, 3, 4].contains(hh0.shape[0] / hh0.shape[1]) else {
+                throw bad("weight_hh_l0 has shape \(hh0.shape), expected (G·H, H) with G = 4 (LSTM), 3 (GRU) or 1 (RNN)")
+            }
         }
-        let h = hh0.shape[1], gates = hh0.shape[0] / h
+        let h = hr0?.shape[1] ?? hh0.shape[1], gates = hh0.shape[0] / h
+        let width = projected ?? h
         guard ih0.shape.count == 2, ih0.shape[0] == gates * h, ih0.shape[1] >= 1 else {
             throw bad("weight_ih_l0 has shape \(ih0.shape), expected (\(gates * h), D)")
         }
@@ -133,16 +143,17 @@ public struct PyTorchStateDict: Sendable {
         for l in 0..<layerCount {
             for d in 0..<directions {
                 let names = RecurrentParameterNames(prefix: prefix, layer: l, suffix: d == 1 ? "_reverse" : "")
-                let input = l == 0 ? ih0.shape[1] : directions * h
-                for (name, shape) in [(names.weightIH, [gates * h, input]), (names.weightHH, [gates * h, h])]
-                    + (anyBias ? [(names.biasIH, [gates * h]), (names.biasHH, [gates * h])] : []) {
+                let input = l == 0 ? ih0.shape[1] : directions * width
+                for (name, shape) in [(names.weightIH, [gates * h, input]), (names.weightHH, [gates * h, width])]
+                    + (anyBias ? [(names.biasIH, [gates * h]), (names.biasHH, [gates * h])] : [])
+                    + (projected.map { [(names.weightHR, [$0, h])] } ?? []) {
                     guard let t = file[name] else { throw bad("missing tensor '\(name)'") }
                     guard t.shape == shape else { throw bad("tensor '\(name)' has shape \(t.shape), expected \(shape)") }
                 }
             }
         }
         return PyTorchRecurrentModule(prefix: prefix, kind: kind, inputSize: ih0.shape[1], hiddenSize: h, layers: layerCount,
-                                      bidirectional: reverse, hasBias: anyBias)
+                                      bidirectional: reverse, hasBias: anyBias, projectedSize: projected)
     }
 
     /// The recurrent module at `prefix`.
@@ -180,7 +191,7 @@ public struct PyTorchStateDict: Sendable {
                 let from = RecurrentParameterNames(prefix: m.prefix, layer: l, suffix: suffix)
                 let to = RecurrentParameterNames(prefix: targetPrefix, layer: l, suffix: suffix)
                 for (source, target) in [(from.weightIH, to.weightIH), (from.weightHH, to.weightHH),
-                                         (from.biasIH, to.biasIH), (from.biasHH, to.biasHH)] {
+                                         (from.biasIH, to.biasIH), (from.biasHH, to.biasHH), (from.weightHR, to.weightHR)] {
                     guard let p = arena[target] else { continue }
                     if m.hasBias || !source.contains("bias_") {
                         try load(source, into: arena.value(p), count: p.count)
@@ -204,8 +215,8 @@ public struct PyTorchStateDict: Sendable {
         try require(compatible, .invalidArgument(name: "cell for \(m.summary)", value: kind.rawValue,
                                                  expected: m.kind == .rnnTanh ? "rnn_tanh or rnn_relu" : m.kind.rawValue))
         var layout = ParameterLayout()
-        let stack = try RecurrentStack(kind: kind, inputSize: m.inputSize, hiddenSize: m.hiddenSize, layers: m.layers,
-                                       bidirectional: m.bidirectional, prefix: m.prefix, layout: &layout)
+        let stack = try RecurrentStack(kind: kind, inputSize: m.inputSize, hiddenSize: m.hiddenSize, projectedSize: m.projectedSize,
+                                       layers: m.layers, bidirectional: m.bidirectional, prefix: m.prefix, layout: &layout)
         let arena = ParameterArena(layout: layout, seed: 0)
         try loadRecurrent(m, targetPrefix: m.prefix, arena: arena)
         return (stack, arena)

@@ -185,6 +185,7 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         // ∂q_t (B, T, P): the projection gradients themselves when q was added onto p.
         let dq = apart ? ws.recurrentGradients : ws.projectionGradients
         let (c, scratchSize) = (cell.cacheSize, cell.scratchSize)
+        let outputProjection = cell.outputProjection, width = outputProjection?.cols ?? 0
         withRecurrentWeight(recurrence, stored: .arena, transposed: false, steps: steps, arena: arena) { stored in
             let packed: UnsafePointer<Float>? = if case .packed(let w) = stored { w } else { nil }
             /// Steps T−1 … 0 for rows r0..<r1 (the norms need all rows at once).
@@ -218,6 +219,18 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                         stepGradient = UnsafePointer(stepOutput)
                         stepStride = h
                     }
+                    if let outputProjection {
+                        // g_t = ∂y_t + ∂h_t, kept for ∂W_hr; the step gets ∂m_t = g_t·W_hr.
+                        let g = ws.projectedGradients + r0 * steps * h + t * h
+                        for r in 0..<(r1 - r0) {
+                            let (gr, dyr, dsr) = (g + r * steps * h, stepGradient + r * stepStride, ds + r * s)
+                            for j in 0..<h { gr[j] = dyr[j] + dsr[j] }
+                        }
+                        GEMM.multiply(m: r1 - r0, n: width, k: h, a: g, lda: steps * h, b: arena.value(outputProjection),
+                                      ldb: width, beta: 0, c: ws.unprojectedGradient + r0 * width, ldc: width)
+                        stepGradient = UnsafePointer(ws.unprojectedGradient + r0 * width)
+                        stepStride = width
+                    }
                     let dqStep = dq + r0 * steps * p + t * p
                     cell.backward(projectionGradient: ws.projectionGradients + r0 * steps * p + t * p,
                                   projectionStride: steps * p, recurrentGradient: apart ? dqStep : nil,
@@ -241,6 +254,11 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
             let parts = cell.backwardIsRowParallel && stateGradientNorms == nil && steps > 1
                 ? ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * max(k, 1) * steps)) : 1
             ParallelRows.run(rows: batch, parts: parts, runRows)
+        }
+        if let outputProjection {
+            // ∂W_hr (H, M) += Gᵀ·M over all B·T rows (rows past their end have g = 0).
+            GEMM.multiply(transA: true, m: h, n: width, k: batch * steps, a: ws.projectedGradients, lda: h,
+                          b: ws.unprojectedOutputs, ldb: width, beta: 1, c: arena.gradient(outputProjection), ldc: width)
         }
         if let recurrence {
             // S_prev (B·T, K): row (b, t) holds s_{t−1}[0..<K] of row b, in ∂Q's (b, t) order. Rows
@@ -349,6 +367,7 @@ extension RecurrentCell {
             return
         }
         let k = recurrence?.inputSize ?? 0
+        let outputProjection = cell.outputProjection, width = outputProjection?.cols ?? 0
         // W_hh (P, K) from the arena is packed for the GEMM kernel once here, not once per step:
         // every step multiplies by the same weight (and gets the same bits as the unpacked product).
         withRecurrentWeight(recurrence, stored: weights.recurrent, transposed: true, steps: steps, arena: arena) { stored in
@@ -375,11 +394,21 @@ extension RecurrentCell {
                         }
                         if !added { q = target }
                     }
+                    let yt = y + r0 * steps * ldy + t * ldy
+                    // With an output projection the step writes m_t, kept for ∂W_hr.
+                    let mt = ws.unprojectedOutputs + r0 * steps * width + t * width
                     cell.forward(projection: a, projectionStride: steps * p, recurrent: q, recurrentStride: p,
                                  previous: previous, state: ws.state(t + 1) + r0 * s,
-                                 output: y + r0 * steps * ldy + t * ldy, outputStride: steps * ldy,
+                                 output: outputProjection == nil ? yt : mt,
+                                 outputStride: outputProjection == nil ? steps * ldy : steps * width,
                                  cache: ws.cache(t) + r0 * c, scratch: ws.scratch + r0 * scratchSize,
                                  batch: r1 - r0, arena: arena)
+                    if let outputProjection {
+                        // h_t = m_t·W_hrᵀ: the output, and the state's first H values.
+                        GEMM.multiply(transB: true, m: r1 - r0, n: h, k: width, a: mt, lda: steps * width,
+                                      b: arena.value(outputProjection), ldb: width, beta: 0, c: yt, ldc: steps * ldy)
+                        Elementwise.copy(yt, ldx: steps * ldy, to: ws.state(t + 1) + r0 * s, ldy: s, rows: r1 - r0, cols: h)
+                    }
                     maskEnded(t, rows: r0..<r1)
                 }
             }

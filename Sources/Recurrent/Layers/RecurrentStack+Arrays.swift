@@ -59,7 +59,7 @@ extension RecurrentStack {
     public func step(_ x: [Float], state: inout RecurrentState, workspace: StepWorkspace,
                      arena: ParameterArena) throws -> [Float] {
         try Self.checkShape("RecurrentStack.step input", x, "(B, D)", [state.batch, inputSize])
-        var y = [Float](repeating: 0, count: state.batch * hiddenSize)
+        var y = [Float](repeating: 0, count: state.batch * layerOutputSize)
         try step(input: x, state: &state, output: &y, workspace: workspace, arena: arena)
         return y
     }

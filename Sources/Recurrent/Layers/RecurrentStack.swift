@@ -15,6 +15,8 @@ public struct RecurrentStack: Sendable {
     public let kind: CellKind
     public let inputSize: Int      // D
     public let hiddenSize: Int     // H
+    /// An LSTM's projected output width (PyTorch's proj_size), nil for none.
+    public let projectedSize: Int?
     public let layers: Int         // L
     public let bidirectional: Bool
     /// Dropout probability on the outputs of every layer but the last, in training only.
@@ -23,7 +25,9 @@ public struct RecurrentStack: Sendable {
     public let cells: [any RecurrentCell]
 
     public var directions: Int { bidirectional ? 2 : 1 }
-    public var outputSize: Int { directions * hiddenSize }
+    /// One direction's output width: the projected size, else H.
+    public var layerOutputSize: Int { projectedSize ?? hiddenSize }
+    public var outputSize: Int { directions * layerOutputSize }
     /// S: the state width of one (layer, direction).
     public var stateSize: Int { cells[0].stateSize }
     /// Scalars of a whole stack state: L·dirs·B·S.
@@ -31,25 +35,37 @@ public struct RecurrentStack: Sendable {
 
     /// Registers every layer's parameters under `prefix` in PyTorch's order
     /// (layer 0 forward, layer 0 reverse, layer 1 forward, ...).
-    /// - Throws: `RecurrentError.invalidArgument` for sizes below 1 or dropout outside [0, 1).
-    public init(kind: CellKind, inputSize: Int, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
-                dropout: Float = 0, initialization: RecurrentInitialization = .pytorch, prefix: String = "rnn",
-                layout: inout ParameterLayout) throws {
+    /// - Parameter projectedSize: an LSTM's output width with projections, 1..<H (PyTorch's proj_size).
+    /// - Throws: `RecurrentError.invalidArgument` for sizes below 1, dropout outside [0, 1), or a
+    ///   projection a cell kind does not have or not below H.
+    public init(kind: CellKind, inputSize: Int, hiddenSize: Int, projectedSize: Int? = nil, layers: Int = 1,
+                bidirectional: Bool = false, dropout: Float = 0, initialization: RecurrentInitialization = .pytorch,
+                prefix: String = "rnn", layout: inout ParameterLayout) throws {
         try require(inputSize >= 1, .invalidArgument(name: "input size", value: "\(inputSize)", expected: "at least 1"))
         try require(hiddenSize >= 1, .invalidArgument(name: "hidden size", value: "\(hiddenSize)", expected: "at least 1"))
         try require(layers >= 1, .invalidArgument(name: "layers", value: "\(layers)", expected: "at least 1"))
         try require(dropout >= 0 && dropout < 1, .invalidArgument(name: "dropout", value: "\(dropout)", expected: "0 <= p < 1"))
+        if let projectedSize {
+            try require(kind.projects, .invalidArgument(name: "projection size", value: "\(projectedSize)",
+                                                        expected: "none for \(kind.displayName): only lstm projects its output"))
+            try require(projectedSize >= 1 && projectedSize < hiddenSize,
+                        .invalidArgument(name: "projection size", value: "\(projectedSize)",
+                                         expected: "1..<\(hiddenSize) (below the hidden size)"))
+        }
         self.kind = kind
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
+        self.projectedSize = projectedSize
         self.layers = layers
         self.bidirectional = bidirectional
         self.dropout = dropout
         var cells: [any RecurrentCell] = []
         for l in 0..<layers {
             for d in 0..<(bidirectional ? 2 : 1) {
-                cells.append(kind.makeCell(prefix: prefix, inputSize: l == 0 ? inputSize : (bidirectional ? 2 : 1) * hiddenSize,
-                                           hiddenSize: hiddenSize, layer: l, suffix: d == 1 ? "_reverse" : "",
+                cells.append(kind.makeCell(prefix: prefix,
+                                           inputSize: l == 0 ? inputSize : (bidirectional ? 2 : 1) * (projectedSize ?? hiddenSize),
+                                           hiddenSize: hiddenSize, projectedSize: projectedSize, layer: l,
+                                           suffix: d == 1 ? "_reverse" : "",
                                            initialization: initialization, layout: &layout))
             }
         }
@@ -91,7 +107,7 @@ public struct RecurrentStack: Sendable {
                  finalState: UnsafeMutablePointer<Float>?, training: Bool,
                  rng: inout SeededGenerator, workspace ws: RecurrentStackWorkspace, arena: ParameterArena) {
         ws.prepare(for: self, batch: b, steps: t, lengths: lengths)
-        let (h, s, o) = (hiddenSize, stateSize, outputSize)
+        let (h, s, o) = (layerOutputSize, stateSize, outputSize)
         ws.dropoutActive = training && dropout > 0
         var layerInput = x
         for l in 0..<layers {
@@ -144,7 +160,7 @@ public struct RecurrentStack: Sendable {
                   finalStateGradient: UnsafePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?,
                   initialStateGradient: UnsafeMutablePointer<Float>?, stateGradientNorms: UnsafeMutablePointer<Float>?,
                   workspace ws: RecurrentStackWorkspace, arena: ParameterArena) {
-        let (h, s, o) = (hiddenSize, stateSize, outputSize)
+        let (h, s, o) = (layerOutputSize, stateSize, outputSize)
         var upstream = dy
         for l in stride(from: layers - 1, through: 0, by: -1) {
             let din = l == 0 ? inputSize : o

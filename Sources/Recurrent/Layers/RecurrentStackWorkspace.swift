@@ -60,7 +60,7 @@ public final class RecurrentStackWorkspace: @unchecked Sendable {
         self.batch = batch
         self.steps = steps
         outputSize = stack.outputSize
-        hidden = stack.hiddenSize
+        hidden = stack.layerOutputSize
         maxInput = max(stack.inputSize, stack.outputSize)
         while layers.count < stack.cells.count { layers.append(RecurrentWorkspace()) }
         if batch > lengthsCapacity {

@@ -12,12 +12,14 @@
 ///   step's ∂q (B, T, P) and Σ ∂q (P);
 /// - for a cell linear in its state, run as a scan: its coefficients a (B, T, S). (The scan
 ///   keeps its caches in (B, T, C) order.)
+/// - for a cell whose output is projected: every step's m (B, T, M), every step's ∂h (B, T, H)
+///   and one step's ∂m (B, M).
 public final class RecurrentWorkspace: @unchecked Sendable {
     private(set) var capacity = 0
     private(set) var buffer: UnsafeMutablePointer<Float>
     private(set) var batch = 0
     private(set) var steps = 0
-    private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0, k: 0, apart: 0, scan: 0)
+    private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0, k: 0, apart: 0, scan: 0, m: 0)
 
     /// An empty workspace; it grows to the largest batch it meets.
     public init() { buffer = .allocate(capacity: 1) }
@@ -30,11 +32,13 @@ public final class RecurrentWorkspace: @unchecked Sendable {
         self.steps = steps
         let apart = recurrence?.product == .apart ? cell.projectionSize : 0
         let scan = cell.isLinearInState && steps > 1 ? cell.stateSize : 0
+        let m = cell.outputProjection?.cols ?? 0
         sizes = (cell.projectionSize, cell.stateSize, cell.cacheSize, cell.scratchSize, cell.outputSize,
-                 recurrence?.inputSize ?? 0, apart, scan)
+                 recurrence?.inputSize ?? 0, apart, scan, m)
         let need = 2 * batch * steps * sizes.p + (steps + 1) * batch * sizes.s + steps * batch * sizes.c
             + batch * sizes.s + batch * sizes.scratch + batch * sizes.s + batch * sizes.h + batch * steps * sizes.k + sizes.p
             + batch * apart + batch * steps * apart + apart + batch * steps * scan
+            + (m > 0 ? batch * steps * (m + sizes.h) + batch * m : 0)
         if need > capacity {
             buffer.deallocate()
             capacity = need
@@ -66,4 +70,10 @@ public final class RecurrentWorkspace: @unchecked Sendable {
     var recurrentBiasGradientSums: UnsafeMutablePointer<Float> { recurrentGradients + batch * steps * sizes.apart }
     /// The scan's a (B, T, S), every step's.
     var scanA: UnsafeMutablePointer<Float> { recurrentBiasGradientSums + sizes.apart }
+    /// m of every row and step (B, T, M), the output before its projection.
+    var unprojectedOutputs: UnsafeMutablePointer<Float> { scanA + batch * steps * sizes.scan }
+    /// ∂h of every row and step (B, T, H), for ∂W_hr in one GEMM.
+    var projectedGradients: UnsafeMutablePointer<Float> { unprojectedOutputs + batch * steps * sizes.m }
+    /// One step's ∂m (B, M).
+    var unprojectedGradient: UnsafeMutablePointer<Float> { projectedGradients + (sizes.m > 0 ? batch * steps * sizes.h : 0) }
 }

@@ -25,7 +25,7 @@ public struct SequenceModel: Sendable {
 
     /// Registers `embedding.weight`, `rnn.*` and `head.*`, PyTorch's names for a module with
     /// submodules `embedding`, `rnn` and `head`.
-    public init(input: Input, kind: CellKind, hiddenSize: Int, layers: Int = 1, bidirectional: Bool = false,
+    public init(input: Input, kind: CellKind, hiddenSize: Int, projectedSize: Int? = nil, layers: Int = 1, bidirectional: Bool = false,
                 dropout: Float = 0, outputs: Int, initialization: RecurrentInitialization = .pytorch,
                 layout: inout ParameterLayout) throws {
         self.input = input
@@ -42,7 +42,8 @@ public struct SequenceModel: Sendable {
             stackInput = e
         }
         try require(outputs >= 1, .invalidArgument(name: "outputs", value: "\(outputs)", expected: "at least 1"))
-        stack = try RecurrentStack(kind: kind, inputSize: stackInput, hiddenSize: hiddenSize, layers: layers,
+        stack = try RecurrentStack(kind: kind, inputSize: stackInput, hiddenSize: hiddenSize, projectedSize: projectedSize,
+                                   layers: layers,
                                    bidirectional: bidirectional, dropout: dropout, initialization: initialization,
                                    layout: &layout)
         head = Linear("head", inputSize: stack.outputSize, outputSize: outputs, layout: &layout)
@@ -90,7 +91,7 @@ public struct SequenceModel: Sendable {
             Elementwise.copy(y + (t - 1) * o, ldx: t * o, to: pooled, ldy: o, rows: b, cols: o)
         case .finalState:
             // The top layer's h, direction by direction: rows [h | c] of width S in blocks (L·dirs, B, S).
-            let (h, s, dirs) = (stack.hiddenSize, stack.stateSize, stack.directions)
+            let (h, s, dirs) = (stack.layerOutputSize, stack.stateSize, stack.directions)
             for d in 0..<dirs {
                 let block = finals! + ((stack.layers - 1) * dirs + d) * b * s
                 Elementwise.copy(block, ldx: s, to: pooled + d * h, ldy: o, rows: b, cols: h)
@@ -139,7 +140,7 @@ public struct SequenceModel: Sendable {
             case .lastStep:
                 Elementwise.copy(dPooled, ldx: o, to: dy + (t - 1) * o, ldy: t * o, rows: b, cols: o)
             case .finalState:
-                let (h, s, dirs) = (stack.hiddenSize, stack.stateSize, stack.directions)
+                let (h, s, dirs) = (stack.layerOutputSize, stack.stateSize, stack.directions)
                 let dFinal = ws.buffer(.finalStateGradient, stack.stateCount(batch: b))
                 if let finalStateGradient {
                     dFinal.update(from: finalStateGradient, count: stack.stateCount(batch: b))

@@ -2,27 +2,41 @@ import Foundation
 import Recurrent
 
 /// The shape of a character model, as a checkpoint's `config` metadata records it:
-/// `{"cell": "lstm", "vocab": [...], "embedding_size": E, "hidden_size": H, "num_layers": L}`.
+/// `{"cell": "lstm", "vocab": [...], "embedding_size": E, "hidden_size": H, "num_layers": L}`,
+/// with `"proj_size": P` after them for an LSTM with projections.
 public struct CharModelConfiguration: Sendable, Equatable {
     public var cell: CellKind
     public var vocabulary: Vocabulary
     public var embeddingSize: Int
     public var hiddenSize: Int
     public var layers: Int
+    /// An LSTM's projected output width (PyTorch's proj_size); nil for none.
+    public var projectedSize: Int?
 
-    public init(cell: CellKind, vocabulary: Vocabulary, embeddingSize: Int, hiddenSize: Int, layers: Int) {
+    public init(cell: CellKind, vocabulary: Vocabulary, embeddingSize: Int, hiddenSize: Int, layers: Int,
+                projectedSize: Int? = nil) {
         self.cell = cell
         self.vocabulary = vocabulary
         self.embeddingSize = embeddingSize
         self.hiddenSize = hiddenSize
         self.layers = layers
+        self.projectedSize = projectedSize
+    }
+
+    /// "2×128" or, with projections, "2×128→64": layers × hidden size.
+    public var layerShape: String { Self.layerShape(layers: layers, hidden: hiddenSize, projected: projectedSize) }
+
+    /// "L×H", or "L×H→P" with projections.
+    package static func layerShape(layers: Int, hidden: Int, projected: Int?) -> String {
+        "\(layers)×\(hidden)" + (projected.map { "→\($0)" } ?? "")
     }
 
     /// The config JSON, keys in the contract's order (the same bytes every time).
     public var json: String {
         let vocab = vocabulary.symbols.map(SafetensorsFile.jsonString).joined(separator: ", ")
         return "{\"cell\": \"\(cell.rawValue)\", \"vocab\": [\(vocab)], \"embedding_size\": \(embeddingSize), "
-            + "\"hidden_size\": \(hiddenSize), \"num_layers\": \(layers)}"
+            + "\"hidden_size\": \(hiddenSize), \"num_layers\": \(layers)"
+            + (projectedSize.map { ", \"proj_size\": \($0)" } ?? "") + "}"
     }
 
     /// Parses a config JSON.
@@ -45,7 +59,8 @@ public struct CharModelConfiguration: Sendable, Equatable {
         }
         do {
             self.init(cell: cell, vocabulary: try Vocabulary(symbols: vocab), embeddingSize: try positive("embedding_size"),
-                      hiddenSize: try positive("hidden_size"), layers: try positive("num_layers"))
+                      hiddenSize: try positive("hidden_size"), layers: try positive("num_layers"),
+                      projectedSize: object["proj_size"] == nil ? nil : try positive("proj_size"))
         } catch let error as RecurrentError {
             if case .invalidFile = error { throw error }
             throw bad("\(error)")
@@ -74,7 +89,8 @@ public final class CharLanguageModel: @unchecked Sendable {
         configuration = c
         var layout = ParameterLayout()
         model = try SequenceModel(input: .tokens(vocabulary: c.vocabulary.count, embedding: c.embeddingSize), kind: c.cell,
-                                  hiddenSize: c.hiddenSize, layers: c.layers, dropout: dropout, outputs: c.vocabulary.count,
+                                  hiddenSize: c.hiddenSize, projectedSize: c.projectedSize, layers: c.layers, dropout: dropout,
+                                  outputs: c.vocabulary.count,
                                   layout: &layout)
         try verify(layout)
         arena = ParameterArena(layout: layout, seed: seed)

@@ -72,12 +72,13 @@ extension CharLanguageModel {
             }
             return candidates[0]
         }
+        let width = rnn.projectedSize ?? rnn.hiddenSize   // h's width, what the head reads
         // Weights tied between embedding and head (PyTorch's word_language_model --tied) are
         // saved once: `safetensors.torch.save_model` keeps the head's name, `X.weight` (V, H) with
         // `X.bias`, and no embedding — then that one Linear (E = H) is both.
         let embeddingFits = { (m: PyTorchStateDict.Matrix2D) in m.cols == rnn.inputSize && (options.embedding != nil || !m.hasBias) }
         let linearsOnly = dict.matrices.filter { $0.cols == rnn.inputSize && $0.hasBias }
-        let tiedToHead = options.embedding == nil && options.head == nil && rnn.inputSize == rnn.hiddenSize
+        let tiedToHead = options.embedding == nil && options.head == nil && rnn.inputSize == width
             && !dict.matrices.contains(where: embeddingFits) && linearsOnly.count == 1
         let embedding = tiedToHead
             ? linearsOnly[0]
@@ -86,17 +87,17 @@ extension CharLanguageModel {
         // The head: its own (V, H) weight, or — tied, the shared tensor kept under the
         // embedding's name — the embedding's (E = H) with a lone `X.bias` (V) whose `X.weight`
         // is not in the file.
-        let headFits = { (m: PyTorchStateDict.Matrix2D) in m.rows == v && m.cols == rnn.hiddenSize && m.prefix != embedding.prefix }
+        let headFits = { (m: PyTorchStateDict.Matrix2D) in m.rows == v && m.cols == width && m.prefix != embedding.prefix }
         let tiedBias = dict.file.tensors.filter { t in
             t.shape == [v] && t.dtype.isFloatingPoint && (t.name == "bias" || t.name.hasSuffix(".bias"))
                 && dict.file[String(t.name.dropLast("bias".count)) + "weight"] == nil
                 && PyTorchStateDict.parseRecurrentName(t.name) == nil
         }
-        let tied = options.head == nil && rnn.inputSize == rnn.hiddenSize && !dict.matrices.contains(where: headFits)
+        let tied = options.head == nil && rnn.inputSize == width && !dict.matrices.contains(where: headFits)
             && tiedBias.count == 1
         let head: PyTorchStateDict.Matrix2D = tiedToHead ? embedding
-            : tied ? PyTorchStateDict.Matrix2D(prefix: embedding.prefix, rows: v, cols: rnn.hiddenSize, hasBias: false)
-            : try pick("output layer", option: "--head", named: options.head, headFits, expected: "[\(v), \(rnn.hiddenSize)]")
+            : tied ? PyTorchStateDict.Matrix2D(prefix: embedding.prefix, rows: v, cols: width, hasBias: false)
+            : try pick("output layer", option: "--head", named: options.head, headFits, expected: "[\(v), \(width)]")
 
         // The characters behind the V rows.
         let symbols: Vocabulary
@@ -120,7 +121,7 @@ extension CharLanguageModel {
                                                  expected: rnn.kind == .rnnTanh ? "rnn_tanh or rnn_relu" : rnn.kind.rawValue)
         }
         let configuration = CharModelConfiguration(cell: kind, vocabulary: symbols, embeddingSize: rnn.inputSize,
-                                                   hiddenSize: rnn.hiddenSize, layers: rnn.layers)
+                                                   hiddenSize: rnn.hiddenSize, layers: rnn.layers, projectedSize: rnn.projectedSize)
         try self.init(configuration: configuration, dropout: 0, seed: 0) { _ in }
         let arena = self.arena
         func load(_ source: String, into target: String) throws {

@@ -5,6 +5,8 @@ import Recurrent
 public struct CharTrainingOptions: Sendable, Equatable {
     public var cell: CellKind = .lstm
     public var hiddenSize = 128
+    /// An LSTM's projected output width (`--proj-size`); nil for none.
+    public var projectedSize: Int?
     public var layers = 2
     /// E; nil means H.
     public var embeddingSize: Int?
@@ -96,7 +98,8 @@ public final class CharTrainer {
         let vocabulary = Vocabulary(text: text)
         let config = CharModelConfiguration(cell: options.cell, vocabulary: vocabulary,
                                             embeddingSize: options.embeddingSize ?? options.hiddenSize,
-                                            hiddenSize: options.hiddenSize, layers: options.layers)
+                                            hiddenSize: options.hiddenSize, layers: options.layers,
+                                            projectedSize: options.projectedSize)
         var rng = SeededGenerator(seed: options.seed)
         let model = try CharLanguageModel(configuration: config, dropout: options.dropout, seed: rng.next())
         try self.init(text: text, textPath: textPath, options: options, model: model, rng: rng) {
@@ -172,6 +175,7 @@ public final class CharTrainer {
         let model = try CharLanguageModel(checkpoint: file, dropout: Float(try field("dropout", as: Double.self)))
         options.cell = model.configuration.cell
         options.hiddenSize = model.configuration.hiddenSize
+        options.projectedSize = model.configuration.projectedSize
         options.layers = model.configuration.layers
         options.embeddingSize = model.configuration.embeddingSize
         guard let optimizerKind = OptimizerKind(rawValue: try field("optimizer", as: String.self)) else {

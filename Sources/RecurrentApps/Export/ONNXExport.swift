@@ -65,6 +65,10 @@ extension CharLanguageModel {
             throw RecurrentError.invalidArgument(name: "cell", value: c.cell.rawValue,
                                                  expected: "a cell ONNX has an operator for (lstm, gru, rnn_tanh, rnn_relu)")
         }
+        if let p = c.projectedSize {
+            throw RecurrentError.invalidArgument(name: "projection size", value: "\(p)",
+                                                 expected: "none: ONNX's LSTM operator has no output projection")
+        }
         let lstm = c.cell == .lstm
         let order = op.gateOrder
         let g = order.count

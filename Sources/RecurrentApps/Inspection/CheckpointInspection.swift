@@ -30,7 +30,7 @@ public struct CheckpointInspection: Sendable {
             do {
                 let model = try CharLanguageModel(checkpoint: file)
                 let c = model.configuration
-                uses.append("a character language model (\(c.layers)×\(c.hiddenSize) \(c.cell.rawValue), \(c.vocabulary.count) characters): "
+                uses.append("a character language model (\(c.layerShape) \(c.cell.rawValue), \(c.vocabulary.count) characters): "
                             + "rnn sample, rnn score")
                 if file.metadata["training"] != nil { uses.append("holds training state: rnn train --resume its folder") }
             } catch {
@@ -41,7 +41,7 @@ public struct CheckpointInspection: Sendable {
             do {
                 let spec = try TaskSpecification(json: task, path: path)
                 _ = try TaskCheckpoint.load(file)
-                uses.append("a \(spec.kind.rawValue) model (\(spec.layers)×\(spec.hiddenSize) \(spec.cell.rawValue)): rnn predict, rnn evaluate")
+                uses.append("a \(spec.kind.rawValue) model (\(CharModelConfiguration.layerShape(layers: spec.layers, hidden: spec.hiddenSize, projected: spec.projectedSize)) \(spec.cell.rawValue)): rnn predict, rnn evaluate")
             } catch {
                 uses.append("has task metadata but cannot be loaded: \(error)")
             }

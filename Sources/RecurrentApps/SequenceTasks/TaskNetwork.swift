@@ -61,7 +61,8 @@ final class SequenceTaskNetwork: TaskNetwork {
         var layout = ParameterLayout()
         let input: SequenceModel.Input = spec.inputVocabulary.map { .tokens(vocabulary: $0.count, embedding: spec.embeddingSize) }
             ?? .features(spec.features!)
-        model = try SequenceModel(input: input, kind: spec.cell, hiddenSize: spec.hiddenSize, layers: spec.layers,
+        model = try SequenceModel(input: input, kind: spec.cell, hiddenSize: spec.hiddenSize, projectedSize: spec.projectedSize,
+                                  layers: spec.layers,
                                   bidirectional: spec.bidirectional, dropout: dropout,
                                   outputs: spec.kind == .regress ? spec.outputs : spec.labels.count, layout: &layout)
         try verify(layout)

@@ -47,6 +47,8 @@ public struct TaskSpecification: Sendable, Equatable {
     // The model.
     public var cell: CellKind = .lstm
     public var hiddenSize = 128
+    /// An LSTM's projected output width (`--proj-size`); nil for none.
+    public var projectedSize: Int?
     public var layers = 1
     public var embeddingSize = 64
     public var bidirectional = false
@@ -75,6 +77,7 @@ public struct TaskSpecification: Sendable, Equatable {
               ("embedding_size", "\(embeddingSize)"), ("bidirectional", bidirectional ? "true" : "false"),
               ("pooling", SafetensorsFile.jsonString(pooling.rawValue))]
         if let attention { f.append(("attention", SafetensorsFile.jsonString(attention))) }
+        if let projectedSize { f.append(("proj_size", "\(projectedSize)")) }
         return "{" + f.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
@@ -125,6 +128,7 @@ public struct TaskSpecification: Sendable, Equatable {
         guard let c = o["cell"] as? String, let cell = try? CellKind(parsing: c) else { throw bad("bad \"cell\"") }
         self.cell = cell
         hiddenSize = try int("hidden_size")
+        if o["proj_size"] != nil { projectedSize = try int("proj_size") }
         layers = try int("num_layers")
         embeddingSize = try int("embedding_size")
         bidirectional = o["bidirectional"] as? Bool ?? false

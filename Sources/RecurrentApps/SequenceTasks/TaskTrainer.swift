@@ -7,6 +7,8 @@ public struct TaskTrainingOptions: Sendable {
     public var tokenization: Tokenization = .char
     public var cell: CellKind = .lstm
     public var hiddenSize = 128
+    /// An LSTM's projected output width; nil for none.
+    public var projectedSize: Int?
     public var layers = 1
     public var embeddingSize = 64
     public var bidirectional = false
@@ -55,6 +57,10 @@ public struct TaskTrainingOptions: Sendable {
         if case .metric(let name) = monitor {
             try check(name == "accuracy" && kind != .regress, "monitor", name,
                       kind == .regress ? "loss (regress has no accuracy)" : "loss or accuracy")
+        }
+        if let projectedSize {
+            try check(![.seq2seq, .caption].contains(kind), "proj-size", projectedSize,
+                      "no projection for \(kind.rawValue) (its encoder and decoder share their widths)")
         }
         if let attention {
             try check(kind == .seq2seq, "attention", attention, "no attention for \(kind.rawValue) (seq2seq only)")
@@ -155,6 +161,7 @@ public final class TaskTrainer {
                                                tokenization: options.tokenization)
         spec.cell = options.cell
         spec.hiddenSize = options.hiddenSize
+        spec.projectedSize = options.projectedSize
         spec.layers = options.layers
         spec.embeddingSize = options.embeddingSize
         spec.bidirectional = options.bidirectional
@@ -274,6 +281,7 @@ extension TaskTrainingOptions {
         tokenization = spec.tokenization
         cell = spec.cell
         hiddenSize = spec.hiddenSize
+        projectedSize = spec.projectedSize
         layers = spec.layers
         embeddingSize = spec.embeddingSize
         bidirectional = spec.bidirectional

@@ -11,10 +11,12 @@ Writes into Tests/RecurrentTests/Fixtures/:
   import_gru_bare.safetensors  a bare nn.GRU(4, 5, num_layers=3, bias=False) state dict (names without a prefix), F16
   import_relu.safetensors      layers.0 = nn.RNN(3, 4, 2, nonlinearity='relu', bidirectional), BF16
   import_wlm.safetensors       the word_language_model naming: encoder / rnn (2-layer GRU) / decoder, plus a LayerNorm
+  import_lstm_proj.safetensors a bare nn.LSTM(3, 6, num_layers=2, proj_size=4, bidirectional=True) state dict, F32
   import_expected.json         inputs, outputs and final states (PyTorch, with the file's rounded weights), NLL of a text
   roundtrip_ours.safetensors   a checkpoint written by `rnn train`
   roundtrip_torch.safetensors  the same model loaded into PyTorch by name and saved from PyTorch's state_dict()
-and checks that `rnn import` turns roundtrip_torch back into roundtrip_ours's tensors, byte for byte.
+  roundtrip_proj_ours.safetensors, roundtrip_proj_torch.safetensors: the same with `rnn train --proj-size`
+and checks that `rnn import` turns each roundtrip_*torch back into its *ours's tensors, byte for byte.
 """
 import argparse
 import json
@@ -125,40 +127,53 @@ ids = torch.tensor([[vocab.index(ch) for ch in text]])
 with torch.no_grad():
     nll = torch.nn.functional.cross_entropy(wlm(ids[:, :-1])[0], ids[0, 1:]).item()
 expected["wlm"] = {"text": text, "nats_per_char": nll, "bits_per_char": nll / math.log(2)}
+
+# F: a bare nn.LSTM with projections (h of size 4, c of size 6).
+torch.manual_seed(15)
+lstm_proj = torch.nn.LSTM(3, 6, num_layers=2, proj_size=4, bidirectional=True, batch_first=True)
+save(lstm_proj, "import_lstm_proj.safetensors", torch.float32)
+x = torch.randn(2, 5, 3)
+with torch.no_grad():
+    y, (h, c) = lstm_proj(x)
+expected["lstm_proj"] = {"prefix": "", "batch": 2, "steps": 5, "x": x.reshape(-1).tolist(), "y": y.reshape(-1).tolist(),
+                         "h": state_list(h), "c": state_list(c)}
 (here / "import_expected.json").write_text(json.dumps(expected, indent=1))
 
-# E: our checkpoint → PyTorch → our checkpoint.
-with tempfile.TemporaryDirectory() as tmp:
-    corpus = pathlib.Path(tmp) / "text.txt"
-    corpus.write_text(text * 20)
-    subprocess.run([args.rnn, "train", "--text", str(corpus), "--cell", "lstm", "--hidden", "9", "--layers", "2",
-                    "--embedding", "7", "--batch", "4", "--seq", "16", "--steps", "30", "--seed", "5", "--out", f"{tmp}/run"],
-                   check=True, stdout=subprocess.DEVNULL)
-    ours = pathlib.Path(tmp) / "run" / "best.safetensors"
-    (here / "roundtrip_ours.safetensors").write_bytes(ours.read_bytes())
-with safe_open(here / "roundtrip_ours.safetensors", "pt") as f:
-    config = json.loads(f.metadata()["config"])
-
-
+# E: our checkpoint → PyTorch → our checkpoint, without and with projections.
 class CharModel(torch.nn.Module):
-    def __init__(self, v, e, h, layers):
+    def __init__(self, v, e, h, layers, proj_size=0):
         super().__init__()
         self.embedding = torch.nn.Embedding(v, e)
-        self.rnn = torch.nn.LSTM(e, h, layers, batch_first=True)
-        self.head = torch.nn.Linear(h, v)
+        self.rnn = torch.nn.LSTM(e, h, layers, batch_first=True, proj_size=proj_size)
+        self.head = torch.nn.Linear(proj_size or h, v)
 
 
-model = CharModel(len(config["vocab"]), config["embedding_size"], config["hidden_size"], config["num_layers"])
-model.load_state_dict(load_file(here / "roundtrip_ours.safetensors"), strict=True)
-save_file({k: v.contiguous() for k, v in model.state_dict().items()}, here / "roundtrip_torch.safetensors")
+def round_trip(name, extra):
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = pathlib.Path(tmp) / "text.txt"
+        corpus.write_text(text * 20)
+        subprocess.run([args.rnn, "train", "--text", str(corpus), "--cell", "lstm", "--hidden", "9", "--layers", "2",
+                        "--embedding", "7", "--batch", "4", "--seq", "16", "--steps", "30", "--seed", "5",
+                        "--out", f"{tmp}/run"] + extra, check=True, stdout=subprocess.DEVNULL)
+        ours = pathlib.Path(tmp) / "run" / "best.safetensors"
+        (here / f"{name}_ours.safetensors").write_bytes(ours.read_bytes())
+    with safe_open(here / f"{name}_ours.safetensors", "pt") as f:
+        config = json.loads(f.metadata()["config"])
+    model = CharModel(len(config["vocab"]), config["embedding_size"], config["hidden_size"], config["num_layers"],
+                      config.get("proj_size", 0))
+    model.load_state_dict(load_file(here / f"{name}_ours.safetensors"), strict=True)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, here / f"{name}_torch.safetensors")
+    with tempfile.TemporaryDirectory() as tmp:
+        back = pathlib.Path(tmp) / "back.safetensors"
+        subprocess.run([args.rnn, "import", str(here / f"{name}_torch.safetensors"), "--vocab-from",
+                        str(here / f"{name}_ours.safetensors"), "--out", str(back)], check=True)
+        original, returned = load_file(here / f"{name}_ours.safetensors"), load_file(back)
+        assert sorted(original) == sorted(returned), (sorted(original), sorted(returned))
+        for key in original:
+            assert original[key].numpy().tobytes() == returned[key].numpy().tobytes(), key
+        print(f"{name}: {len(original)} tensors identical byte for byte")
 
-with tempfile.TemporaryDirectory() as tmp:
-    back = pathlib.Path(tmp) / "back.safetensors"
-    subprocess.run([args.rnn, "import", str(here / "roundtrip_torch.safetensors"), "--vocab-from",
-                    str(here / "roundtrip_ours.safetensors"), "--out", str(back)], check=True)
-    original, returned = load_file(here / "roundtrip_ours.safetensors"), load_file(back)
-    assert sorted(original) == sorted(returned), (sorted(original), sorted(returned))
-    for name in original:
-        assert original[name].numpy().tobytes() == returned[name].numpy().tobytes(), name
-    print(f"round trip: {len(original)} tensors identical byte for byte")
-print("wrote", sorted(p.name for p in here.glob("import_*")) + ["roundtrip_ours.safetensors", "roundtrip_torch.safetensors"])
+
+round_trip("roundtrip", [])
+round_trip("roundtrip_proj", ["--proj-size", "5"])
+print("wrote", sorted(p.name for p in here.glob("import_*")) + sorted(p.name for p in here.glob("roundtrip_*")))

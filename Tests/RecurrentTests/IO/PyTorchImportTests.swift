@@ -14,7 +14,7 @@ final class PyTorchImportTests: XCTestCase {
         let c: [Float]?
     }
     struct WordModel: Decodable { let text: String; let nats_per_char: Double }
-    struct Expected: Decodable { let tagger: Module; let gru_bare: Module; let relu: Module; let wlm: WordModel }
+    struct Expected: Decodable { let tagger: Module; let gru_bare: Module; let relu: Module; let lstm_proj: Module; let wlm: WordModel }
 
     func fixture(_ name: String, _ ext: String = "safetensors") throws -> String {
         try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: ext, subdirectory: "Fixtures")).path
@@ -43,11 +43,11 @@ final class PyTorchImportTests: XCTestCase {
         var rng = SeededGenerator(seed: 0)
         let (y, state) = try stack.forward(fx.x, batch: fx.batch, steps: fx.steps, rng: &rng,
                                            workspace: RecurrentStackWorkspace(), arena: arena)
-        let h = stack.hiddenSize, s = stack.stateSize
+        let h = stack.layerOutputSize, s = stack.stateSize
         var hn: [Float] = [], cn: [Float] = []
         for row in 0..<(state.count / s) {
             hn += state[(row * s)..<(row * s + h)]
-            if s == 2 * h { cn += state[(row * s + h)..<(row * s + 2 * h)] }
+            if s > h { cn += state[(row * s + h)..<((row + 1) * s)] }
         }
         return (difference(y, fx.y), difference(hn, fx.h), fx.c.map { difference(cn, $0) } ?? 0)
     }
@@ -58,6 +58,11 @@ final class PyTorchImportTests: XCTestCase {
 
     func testBareGRUWithoutBiasInFloat16() throws {
         try check("import_gru_bare", expected().gru_bare, expect: "nn.GRU: 3 layers, input 4, hidden 5, no bias")
+    }
+
+    func testLSTMWithProjections() throws {
+        try check("import_lstm_proj", expected().lstm_proj,
+                  expect: "nn.LSTM: 2 layers, bidirectional, input 3, hidden 6, projections 4")
     }
 
     func testReluRNNInAModuleListInBFloat16() throws {
@@ -99,10 +104,22 @@ final class PyTorchImportTests: XCTestCase {
     /// every contract tensor comes back with the same bytes, and the file equals the original's
     /// tensors with its config.
     func testRoundTripThroughPyTorchIsByteIdentical() throws {
-        let ours = try SafetensorsFile(contentsOf: fixture("roundtrip_ours"))
-        let torch = try SafetensorsFile(contentsOf: fixture("roundtrip_torch"))
+        try checkRoundTrip("roundtrip")
+    }
+
+    /// The same with `rnn train --proj-size 5`: `weight_hr_l{k}` and the config's `proj_size`.
+    func testRoundTripOfLSTMWithProjectionsIsByteIdentical() throws {
+        try checkRoundTrip("roundtrip_proj")
+        let ours = try SafetensorsFile(contentsOf: fixture("roundtrip_proj_ours"))
+        XCTAssertNotNil(ours["rnn.weight_hr_l1"])
+        XCTAssertTrue(ours.metadata["config"]?.contains("\"proj_size\": 5") == true)
+    }
+
+    func checkRoundTrip(_ name: String) throws {
+        let ours = try SafetensorsFile(contentsOf: fixture(name + "_ours"))
+        let torch = try SafetensorsFile(contentsOf: fixture(name + "_torch"))
         XCTAssertNil(torch.metadata["config"], "PyTorch's save has no config: the vocabulary must come from elsewhere")
-        let model = try CharLanguageModel(importing: PyTorchStateDict(torch), vocabulary: Vocabulary(source: fixture("roundtrip_ours")))
+        let model = try CharLanguageModel(importing: PyTorchStateDict(torch), vocabulary: Vocabulary(source: fixture(name + "_ours")))
         let back = try SafetensorsFile(bytes: model.checkpointData())
         XCTAssertEqual(back.tensors.map(\.name), ours.tensors.map(\.name))
         for t in ours.tensors {
@@ -169,7 +186,7 @@ final class PyTorchImportTests: XCTestCase {
             ([e("rnn.weight_ih_l0", [8, 3]), e("rnn.weight_hh_l0", [10, 2])], "G = 4 (LSTM), 3 (GRU) or 1 (RNN)"),
             ([e("rnn.weight_ih_l0", [6, 3]), e("rnn.weight_hh_l0", [8, 2])], "weight_ih_l0 has shape [6, 3]"),
             (Array(good.dropLast()), "missing tensor 'rnn.bias_hh_l0'"),
-            (good + [e("rnn.weight_hr_l0", [2, 2])], "proj_size"),
+            (good + [e("rnn.weight_hr_l0", [2, 2])], "weight_hr_l0 has shape [2, 2]"),
             (good + [e("rnn.weight_ih_l0_reverse", [8, 3]), e("rnn.weight_hh_l0_reverse", [8, 2])], "missing tensor 'rnn.bias_ih_l0_reverse'"),
         ]
         for (entries, message) in cases {

@@ -108,6 +108,19 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
+    func testLayerNormLSTMAndGRUCellGradients() {
+        for initialization in RecurrentInitialization.allCases {
+            var layout = ParameterLayout()
+            let lstm = RecurrentLayer(cell: LayerNormLSTMCell("lnlstm", inputSize: 4, hiddenSize: 5,
+                                                              initialization: initialization, layout: &layout))
+            checkRecurrentLayer(lstm, layout: layout, batch: 3, steps: 5, checker: GradientChecker(epsilon: 1e-3))
+            layout = ParameterLayout()
+            let gru = RecurrentLayer(cell: LayerNormGRUCell("lngru", inputSize: 4, hiddenSize: 5,
+                                                            initialization: initialization, layout: &layout))
+            checkRecurrentLayer(gru, layout: layout, batch: 3, steps: 5, checker: GradientChecker(epsilon: 1e-3))
+        }
+    }
+
     func testRoommateCellGradients() {
         var layout = ParameterLayout()
         let layer = RecurrentLayer(cell: RoommateCell(layout: &layout))

@@ -20,7 +20,8 @@ final class ReducedPrecisionTests: XCTestCase {
     }
 
     /// Steps with narrow W_ih and W_hh equal the Double reference run with the widened weights to
-    /// ~1e-5 (bf16, int8: float32 arithmetic); w8a8, whose activations are rounded too, to ~1e-2.
+    /// ~1e-5 (bf16, int8: float32 arithmetic); w8a8, whose activations are rounded too, to ~1e-2
+    /// (6e-2 with layer norm).
     func testNarrowStepsMatchReferenceWithWidenedWeights() throws {
         for precision in [InferencePrecision.bf16, .int8, .w8a8] {
             for kind in CellKind.allCases {
@@ -39,10 +40,13 @@ final class ReducedPrecisionTests: XCTestCase {
                 let reference = ReferenceRecurrent(stack: stack, arena: try widenedArena(stack, arena, precision))
                 let zeros = [Double](repeating: 0, count: h)
                 let run = reference.run(x: (0..<t).map { s in (0..<d).map { Double(x[s * d + $0]) } }, length: t,
-                                        states: Array(repeating: (zeros, kind == .lstm ? zeros : []), count: 2))
+                                        states: Array(repeating: (zeros, stack.stateSize > h ? zeros : []), count: 2))
                 var worst = 0.0
                 for s in 0..<t { for j in 0..<h { worst = max(worst, abs(run.y[s][j] - Double(ours[s][j]))) } }
-                XCTAssertLessThan(worst, precision == .w8a8 ? 1e-2 : 1e-5, "\(precision) \(kind)")
+                // w8a8 rounds h_{t−1} to int8 before W_hh; layer norm then divides W_hh·h by its
+                // spread (small while h is), magnifying that rounding: 3.7e-2 measured for lnlstm.
+                let normalized = [CellKind.lnlstm, .lngru].contains(kind)
+                XCTAssertLessThan(worst, precision == .w8a8 ? (normalized ? 6e-2 : 1e-2) : 1e-5, "\(precision) \(kind)")
 
                 // Against float32 steps: the narrowing did change something.
                 var plain = RecurrentState(stack: stack, batch: 1)
