@@ -18,7 +18,7 @@ x1, y0, y1 = max(xs), min(ys), max(ys)
 w, h, left, bottom, top, right = 640, 400, 60, 40, 30, 110
 def px(x): return left + (w - left - right) * x / x1
 def py(y): return top + (h - top - bottom) * (y1 - y) / (y1 - y0)
-colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
+colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
 out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
        f'<rect width="{w}" height="{h}" fill="white"/>',
        f'<text x="{w / 2}" y="18" text-anchor="middle" font-size="14">tinyshakespeare: validation loss against training time</text>',

@@ -22,16 +22,17 @@ public struct LSTMCell: RecurrentCell {
     public let recurrentBias: Parameter
     /// W_hr (P, H), with projections.
     public let outputProjection: Parameter?
+    /// h's width: P with projections, else H (kept apart from W_hr, whose name a read would copy).
+    public let outputSize: Int
+    private let projects: Bool
 
-    /// h's width: P with projections, else H.
-    public var outputSize: Int { outputProjection?.rows ?? hiddenSize }
     public var stateSize: Int { outputSize + hiddenSize }
     public var projectionSize: Int { 4 * hiddenSize }
     /// i, f, g, o and tanh(c_t).
     public var cacheSize: Int { 5 * hiddenSize }
     /// With projections, a row of zeros: the step's ∂h from later steps, which the unroller has
     /// folded into ∂m.
-    public var scratchSize: Int { outputProjection == nil ? 0 : hiddenSize }
+    public var scratchSize: Int { projects ? hiddenSize : 0 }
 
     /// Registers the parameters under `prefix` with the names PyTorch gives layer `layer`
     /// (`suffix` "_reverse" for the backward direction of a bidirectional layer).
@@ -40,6 +41,8 @@ public struct LSTMCell: RecurrentCell {
                 suffix: String = "", initialization: RecurrentInitialization = .pytorch, layout: inout ParameterLayout) {
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
+        outputSize = projectedSize ?? hiddenSize
+        projects = projectedSize != nil
         let p = GateParameters(prefix: prefix, layer: layer, suffix: suffix, gates: 4, forgetGate: 1, inputSize: inputSize,
                                hiddenSize: hiddenSize, recurrentInputs: projectedSize, initialization: initialization,
                                layout: &layout)
@@ -65,8 +68,8 @@ public struct LSTMCell: RecurrentCell {
         let (h, o, s) = (hiddenSize, outputSize, stateSize)
         // Gates, c_t, h_t and the cache in one fused pass (vectorised σ and tanh). With projections
         // h_t here is m_t, written to the output only: the unroller projects it into the state.
-        let hState = outputProjection == nil ? state : output
-        let ldh = outputProjection == nil ? s : ldy
+        let hState = projects ? output : state
+        let ldh = projects ? ldy : s
         rk_lstm_forward(batch, h, a, lda, arena.value(recurrentBias), previous + o, s,
                         hState, ldh, state + o, s, output, ldy, cache, 5 * h)
     }
@@ -81,7 +84,7 @@ public struct LSTMCell: RecurrentCell {
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let (h, o, s) = (hiddenSize, outputSize, stateSize)
-        if outputProjection == nil {
+        if !projects {
             rk_lstm_backward(batch, h, da, lda, dy, ldy, ds, s, ds + o, s, cache, 5 * h, previous + o, s)
         } else {
             // dy is ∂m with the state's ∂h already in it: the kernel's ∂h is one row of zeros.

@@ -11,7 +11,8 @@
 /// Parameters: `weight_ih_l{k}` (3H, D), `weight_hh_l{k}` (3H, H), `ln_ih_weight_l{k}` (3H),
 /// `ln_hh_weight_l{k}` (3H), `bias_ih_l{k}` (3H), `bias_hh_l{k}` (3H). Gains start at 1, biases
 /// at 0. State and output: h. The products reach the step apart; the gains and biases are the
-/// step's own, so its backward runs rows in order.
+/// step's own (`stepParameters`): their gradients add up per row in the scratch, which keeps the
+/// rows parallel.
 public struct LayerNormGRUCell: RecurrentCell {
     public let inputSize: Int
     public let hiddenSize: Int
@@ -28,9 +29,10 @@ public struct LayerNormGRUCell: RecurrentCell {
     public var projectionSize: Int { 3 * hiddenSize }
     /// x̂_ih (3H), x̂_hh (3H), r, z, n (3H), v_n (H), and the two 1/σ.
     public var cacheSize: Int { 10 * hiddenSize + 2 }
-    /// The gate pre-activations forward; ∂u and ∂v backward (6H).
-    public var scratchSize: Int { 6 * hiddenSize }
-    public var backwardIsRowParallel: Bool { false }
+    /// Backward: the step parameters' gradient sums (12H), then ∂u and ∂v (6H); forward: the gate
+    /// pre-activations (3H).
+    public var scratchSize: Int { 18 * hiddenSize }
+    public var stepParameters: [Parameter] { [inputGain, recurrentGain, normalizedInputBias, normalizedRecurrentBias] }
     public var recurrence: Recurrence? { Recurrence(weight: recurrentWeight, bias: nil, product: .apart) }
 
     /// Registers the parameters under `prefix`, layer `layer`, `suffix` "_reverse" for a
@@ -88,12 +90,13 @@ public struct LayerNormGRUCell: RecurrentCell {
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let (h, g) = (hiddenSize, 3 * hiddenSize)
         let (gx, gh) = (arena.value(inputGain), arena.value(recurrentGain))
-        let (dgx, dgh) = (arena.gradient(inputGain), arena.gradient(recurrentGain))
-        let (dbx, dbh) = (arena.gradient(normalizedInputBias), arena.gradient(normalizedRecurrentBias))
         for r in 0..<batch {
             let k = cache + r * cacheSize
             let (xp, xq, gates, vn, rstd) = (k, k + g, k + 2 * g, k + 3 * g, k + 3 * g + h)
-            let (du, dv) = (scratch + r * scratchSize, scratch + r * scratchSize + g)
+            // This row's gradient sums, in `stepParameters` order, then ∂u and ∂v.
+            let sums = scratch + r * scratchSize
+            let (dgx, dgh, dbx, dbh) = (sums, sums + g, sums + 2 * g, sums + 3 * g)
+            let (du, dv) = (sums + 4 * g, sums + 5 * g)
             let (dyr, dsr, hPrevious) = (dy + r * ldy, ds + r * h, previous + r * h)
             for j in 0..<h {
                 let (rr, z, n) = (gates[j], gates[h + j], gates[2 * h + j])

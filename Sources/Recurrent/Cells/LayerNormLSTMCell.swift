@@ -13,7 +13,8 @@
 /// `ln_hh_weight_l{k}` (4H), `bias_l{k}` (4H), `ln_c_weight_l{k}` (H), `ln_c_bias_l{k}` (H).
 /// Gains start at 1, biases at 0 (with Glorot/orthogonal initialisation the forget gate's at 1).
 /// State per row: [h | c] (S = 2H); output h. The products reach the step apart, so the step can
-/// normalise each; the gains and biases are the step's own, so its backward runs rows in order.
+/// normalise each; the gains and biases are the step's own (`stepParameters`): their gradients
+/// add up per row in the scratch, which keeps the rows parallel.
 public struct LayerNormLSTMCell: RecurrentCell {
     public let inputSize: Int
     public let hiddenSize: Int
@@ -31,9 +32,9 @@ public struct LayerNormLSTMCell: RecurrentCell {
     public var projectionSize: Int { 4 * hiddenSize }
     /// x̂_ih (4H), x̂_hh (4H), gates i, f, g, o (4H), x̂_c (H), tanh(ĉ) (H), and the three 1/σ.
     public var cacheSize: Int { 14 * hiddenSize + 3 }
-    /// a forward, ∂a backward (4H).
-    public var scratchSize: Int { 4 * hiddenSize }
-    public var backwardIsRowParallel: Bool { false }
+    /// Backward: the step parameters' gradient sums (14H), then ∂a (4H); forward: a (4H).
+    public var scratchSize: Int { 18 * hiddenSize }
+    public var stepParameters: [Parameter] { [inputGain, recurrentGain, bias, cellGain, cellBias] }
     public var recurrence: Recurrence? { Recurrence(weight: recurrentWeight, bias: nil, product: .apart) }
 
     /// Registers the parameters under `prefix`, layer `layer`, `suffix` "_reverse" for a
@@ -96,13 +97,14 @@ public struct LayerNormLSTMCell: RecurrentCell {
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let (h, g) = (hiddenSize, 4 * hiddenSize)
         let (gx, gh, gc) = (arena.value(inputGain), arena.value(recurrentGain), arena.value(cellGain))
-        let (dgx, dgh, db) = (arena.gradient(inputGain), arena.gradient(recurrentGain), arena.gradient(bias))
-        let (dgc, dbc) = (arena.gradient(cellGain), arena.gradient(cellBias))
         for r in 0..<batch {
             let k = cache + r * cacheSize
             let (xp, xq, gates, xc, tc) = (k, k + g, k + 2 * g, k + 3 * g, k + 3 * g + h)
             let rstd = k + 3 * g + 2 * h
-            let da = scratch + r * scratchSize
+            // This row's gradient sums, in `stepParameters` order, then ∂a.
+            let sums = scratch + r * scratchSize
+            let (dgx, dgh, db, dgc, dbc) = (sums, sums + g, sums + 2 * g, sums + 3 * g, sums + 3 * g + h)
+            let da = sums + 14 * h
             let (dh, dc) = (ds + r * 2 * h, ds + r * 2 * h + h)
             let (dyr, cPrevious) = (dy + r * ldy, previous + r * 2 * h + h)
             // ∂ĉ and ∂o from ∂h; ∂ĉ's ∂x̂_c goes into da's first H (free until the gates' turn).

@@ -9,29 +9,45 @@ enum LayerNormalization {
     /// Writes x̂ (n) and returns 1/√(var + ε). Two passes over v: the mean, then the variance
     /// of the deviations (no cancellation when the mean is large).
     static func normalize(_ v: UnsafePointer<Float>, count n: Int, into xhat: UnsafeMutablePointer<Float>) -> Float {
-        var sum: Float = 0
-        for j in 0..<n { sum += v[j] }
-        let mean = sum / Float(n)
-        var squares: Float = 0
-        for j in 0..<n {
-            let d = v[j] - mean
-            squares += d * d
-        }
-        let rstd = 1 / (squares / Float(n) + epsilon).squareRoot()
-        for j in 0..<n { xhat[j] = (v[j] - mean) * rstd }
+        let mean = sum(v, count: n) / Float(n)
+        for j in 0..<n { xhat[j] = v[j] - mean }
+        let rstd = 1 / (dot(xhat, xhat, count: n) / Float(n) + epsilon).squareRoot()
+        for j in 0..<n { xhat[j] *= rstd }
         return rstd
     }
 
-    /// ∂v (n), written, from ∂x̂ (n): rstd·(∂x̂ − mean(∂x̂) − x̂·mean(∂x̂ ⊙ x̂)).
+    /// ∂v (n), written (it may be ∂x̂ itself), from ∂x̂ (n): rstd·(∂x̂ − mean(∂x̂) − x̂·mean(∂x̂ ⊙ x̂)).
     static func backward(_ dxhat: UnsafePointer<Float>, xhat: UnsafePointer<Float>, rstd: Float, count n: Int,
                          into dv: UnsafeMutablePointer<Float>) {
-        var sum: Float = 0, dot: Float = 0
-        for j in 0..<n {
-            sum += dxhat[j]
-            dot += dxhat[j] * xhat[j]
-        }
-        let (meanG, meanGX) = (sum / Float(n), dot / Float(n))
+        let (meanG, meanGX) = (sum(dxhat, count: n) / Float(n), dot(dxhat, xhat, count: n) / Float(n))
         for j in 0..<n { dv[j] = rstd * (dxhat[j] - meanG - xhat[j] * meanGX) }
+    }
+
+    /// Σ x over n values, in 16 lanes at once (a running scalar sum waits on every add).
+    static func sum(_ x: UnsafePointer<Float>, count n: Int) -> Float {
+        var lanes = SIMD16<Float>()
+        var j = 0
+        while j + 16 <= n {
+            lanes += UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
+            j += 16
+        }
+        var total = lanes.sum()
+        while j < n { total += x[j]; j += 1 }
+        return total
+    }
+
+    /// Σ x ⊙ y over n values, in 16 lanes at once.
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count n: Int) -> Float {
+        var lanes = SIMD16<Float>()
+        var j = 0
+        while j + 16 <= n {
+            lanes += UnsafeRawPointer(x + j).loadUnaligned(as: SIMD16<Float>.self)
+                * UnsafeRawPointer(y + j).loadUnaligned(as: SIMD16<Float>.self)
+            j += 16
+        }
+        var total = lanes.sum()
+        while j < n { total += x[j] * y[j]; j += 1 }
+        return total
     }
 
     /// y = σ(x) (`sigmoid`) or tanh(x) over n values, vectorised.

@@ -28,7 +28,8 @@ public protocol RecurrentCell: Sendable {
     var projectionSize: Int { get }
     /// Scalars per batch row that `forward` keeps for `backward`, besides the states.
     var cacheSize: Int { get }
-    /// Scalars per batch row of scratch that either pass may overwrite.
+    /// Scalars per batch row of scratch that either pass may overwrite (in backward, past the
+    /// step parameters' gradient sums; see `stepParameters`).
     var scratchSize: Int { get }
     /// W_ih (P, D).
     var inputWeight: Parameter { get }
@@ -38,8 +39,14 @@ public protocol RecurrentCell: Sendable {
     /// reads the previous state only element-wise (or not at all).
     var recurrence: Recurrence? { get }
     /// Whether `backward` leaves the arena alone, so the unroller may run parts of the batch
-    /// concurrently. A cell whose step has parameters of its own (accumulated per step) says no.
+    /// concurrently (true unless the cell writes gradients itself).
     var backwardIsRowParallel: Bool { get }
+    /// Parameters the element-wise step applies itself (a layer norm's gains and biases); empty
+    /// for most cells. In `backward` their gradients accumulate per batch row in the first
+    /// Σ counts values of that row's scratch, in this order: the unroller zeroes them before the
+    /// time loop and adds them to the arena after it, row by row in row order — so the rows can
+    /// run in parallel and the bits do not depend on how they were split.
+    var stepParameters: [Parameter] { get }
     /// Whether the step is linear in the state with coefficients from the input alone,
     /// s_t = a_t ⊙ s_{t−1} + b_t and y_t = s_t (S = H), (a_t, b_t) from p_t: minGRU, minLSTM. The
     /// unroller then runs a whole sequence as a scan over time (`scanCoefficients`) instead of
@@ -97,6 +104,7 @@ public protocol RecurrentCell: Sendable {
 
 extension RecurrentCell {
     public var backwardIsRowParallel: Bool { true }
+    public var stepParameters: [Parameter] { [] }
     public var isLinearInState: Bool { false }
     public var outputProjection: Parameter? { nil }
 

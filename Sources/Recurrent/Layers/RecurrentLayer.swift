@@ -12,6 +12,10 @@
 /// of more than one step as a scan over time instead: its coefficients for a chunk of steps at
 /// once, then s_t = a_t ⊙ s_{t−1} + b_t row by row; the two agree to rounding.
 ///
+/// A cell with an `outputProjection` W_hr (LSTM with projections) writes m_t; the layer makes
+/// h_t = m_t·W_hrᵀ its output and the state's first H values, and backward turns ∂h_t into ∂m_t =
+/// ∂h_t·W_hr for the step and ∂W_hr into one GEMM over all B·T rows after the loop.
+///
 /// Variable lengths: with `lengths` (B), row b is a sequence of lengths[b] ≤ T steps. Its
 /// outputs past the end are zero and its final state is the state after its last step —
 /// exactly what running that row alone on its own length gives.
@@ -186,6 +190,13 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         let dq = apart ? ws.recurrentGradients : ws.projectionGradients
         let (c, scratchSize) = (cell.cacheSize, cell.scratchSize)
         let outputProjection = cell.outputProjection, width = outputProjection?.cols ?? 0
+        // The step's own parameters: each row's gradient sums at the start of its scratch.
+        let stepParameters = cell.stepParameters
+        let stepGradientSize = stepParameters.reduce(0) { $0 + $1.count }
+        precondition(stepGradientSize <= scratchSize, "\(Cell.self): the step parameters' sums need scratch")
+        if stepGradientSize > 0 {
+            for r in 0..<batch { (ws.scratch + r * scratchSize).update(repeating: 0, count: stepGradientSize) }
+        }
         withRecurrentWeight(recurrence, stored: .arena, transposed: false, steps: steps, arena: arena) { stored in
             let packed: UnsafePointer<Float>? = if case .packed(let w) = stored { w } else { nil }
             /// Steps T−1 … 0 for rows r0..<r1 (the norms need all rows at once).
@@ -254,6 +265,13 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
             let parts = cell.backwardIsRowParallel && stateGradientNorms == nil && steps > 1
                 ? ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * max(k, 1) * steps)) : 1
             ParallelRows.run(rows: batch, parts: parts, runRows)
+        }
+        for r in 0..<batch where stepGradientSize > 0 {
+            var sums = UnsafePointer(ws.scratch + r * scratchSize)
+            for parameter in stepParameters {
+                Elementwise.addBias(sums, rows: 1, cols: parameter.count, to: arena.gradient(parameter), ld: parameter.count)
+                sums += parameter.count
+            }
         }
         if let outputProjection {
             // ∂W_hr (H, M) += Gᵀ·M over all B·T rows (rows past their end have g = 0).
