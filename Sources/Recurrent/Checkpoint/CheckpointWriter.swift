@@ -43,9 +43,12 @@ public final class CheckpointWriter: TrainingObserver {
     }
 
     func chart() -> String {
+        // The training loss is each interval's mean since the evaluation before: already smoothed.
         var series = [LineChart.Series(name: "train", points: history.map { (Double($0.step), $0.train) })]
         let validation = history.compactMap { h in h.validation.map { (Double(h.step), $0) } }
         if !validation.isEmpty { series.append(.init(name: "validation", points: validation)) }
-        return LineChart.document([LineChart(title: chartTitle, xLabel: "step", yLabel: yLabel, series: series)])
+        // A log axis when the losses span more than a decade (seq2seq and tag runs fall that far).
+        let logY = LineChart.spansDecades(series.flatMap { $0.points.map(\.y) })
+        return LineChart.document([LineChart(title: chartTitle, xLabel: "step", yLabel: yLabel, logY: logY, series: series)])
     }
 }

@@ -145,3 +145,45 @@ final class OptimizerTests: XCTestCase {
         XCTAssertLessThan(last, first / 20, "loss went from \(first) to \(last)")
     }
 }
+
+/// The charts a person reads: distinct ticks, a log axis when losses span decades, a dot per
+/// evaluation, a one-point chart with its point inside the plot.
+final class LineChartTests: XCTestCase {
+    func labels(_ svg: String, anchor: String) -> [String] {
+        svg.split(separator: "\n").filter { $0.contains("text-anchor=\"\(anchor)\"") && $0.contains("font-size=\"11\"") }
+            .map { line in String(line.split(separator: ">")[1].split(separator: "<")[0]) }
+    }
+
+    func testTicksAreNiceAndDistinct() {
+        XCTAssertEqual(LineChart.niceStep(10_000), 2_000)
+        XCTAssertEqual(LineChart.niceStep(0.03), 0.01, accuracy: 1e-12)
+        XCTAssertEqual(LineChart.niceStep(0.02), 0.005, accuracy: 1e-12)
+        let chart = LineChart(title: "t", xLabel: "step", yLabel: "loss",
+                              series: [.init(name: "train", points: [(10_000, 1.532), (17_000, 1.508), (25_000, 1.497)])])
+        let svg = LineChart.document([chart])
+        let x = labels(svg, anchor: "middle"), y = labels(svg, anchor: "end")
+        XCTAssertEqual(x, ["10000", "15000", "20000", "25000"])
+        XCTAssertEqual(Set(y).count, y.count, "\(y)")
+        XCTAssertEqual(y, ["1.49", "1.50", "1.51", "1.52", "1.53", "1.54"])
+    }
+
+    func testLogAxisWhenLossesSpanDecadesAndDotsPerPoint() {
+        XCTAssertTrue(LineChart.spansDecades([2.1, 0.9, 0.05]))
+        XCTAssertFalse(LineChart.spansDecades([2.1, 0.9, 0.5]))
+        XCTAssertFalse(LineChart.spansDecades([2.1, 0, 0.05]))
+        let chart = LineChart(title: "t", xLabel: "step", yLabel: "loss", logY: true,
+                              series: [.init(name: "train", points: [(100, 2.1), (200, 0.4), (300, 0.03)])])
+        let svg = LineChart.document([chart])
+        XCTAssertEqual(labels(svg, anchor: "end"), ["0.01", "0.1", "1", "10"])
+        XCTAssertEqual(svg.components(separatedBy: "<circle").count - 1, 3)
+    }
+
+    func testOnePointChartShowsThePoint() {
+        let chart = LineChart(title: "t", xLabel: "step", yLabel: "loss",
+                              series: [.init(name: "train", points: [(9, 1.0935)]), .init(name: "validation", points: [(9, 1.0787)])])
+        let svg = LineChart.document([chart])
+        XCTAssertFalse(svg.contains("nan") || svg.contains("inf"))
+        XCTAssertEqual(svg.components(separatedBy: "<circle").count - 1, 2)
+        XCTAssertEqual(labels(svg, anchor: "middle"), ["8", "9", "10"])
+    }
+}
