@@ -8,9 +8,9 @@ struct CasesBench: ParsableCommand {
         commandName: "cases",
         abstract: "Training and batch-1 generation speed of the standard cases, and peak memory.",
         discussion: """
-            Each case runs in its own process (so peak memory is the case's own):
-            Embedding(65, H) → stack → Linear(H, 65); training as `rnn bench train`; generation one
-            token at a time with the state carried, sampling from the softmax. --precision sets how
+            Each case runs in its own process (so peak memory is the case's own): \
+            Embedding(65, H) → stack → Linear(H, 65); training as `rnn bench train`; generation one \
+            token at a time with the state carried, sampling from the softmax. --precision sets how \
             generation stores the weights (as `rnn sample --precision`); training is always fp32.
 
             Examples:

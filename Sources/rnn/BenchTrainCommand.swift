@@ -8,7 +8,7 @@ struct TrainBench: ParsableCommand {
         commandName: "train",
         abstract: "Time training steps of a character model: forward, backward, clip 5, Adam.",
         discussion: """
-            The model is Embedding(65, H) → recurrent stack → Linear(H, 65) on B streams of T
+            The model is Embedding(65, H) → recurrent stack → Linear(H, 65) on B streams of T \
             random tokens; the median step time is reported.
 
             Examples:

@@ -8,9 +8,9 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Vanilla vs LSTM: train each cell on a long-range task and compare.",
         discussion: """
-            Trains every cell on the same data and prints the final test loss next to the task's
-            memoryless baseline, writes an SVG of the learning curves and of the gradient norms
-            ‖∂L/∂h_t‖ at initialisation, and prints those norms so vanishing gradients show.
+            Trains every cell on the same data and prints the final test loss next to the task's \
+            memoryless baseline, writes an SVG of the learning curves and of the gradient norms \
+            ‖∂L/∂h_t‖ at initialisation, and prints those norms so vanishing gradients show. \
             A cell counts as solved below one-sixteenth of the baseline.
 
             Examples:
@@ -92,20 +92,31 @@ struct CompareCommand: ParsableCommand {
                 if step == config.steps { FileHandle.standardError.write(Data("\n".utf8)) }
             }
         }
+        // The results first: a chart that cannot be written must not lose them.
+        if json { Self.printJSON(result) } else { printTable(result) }
         let path = svg ?? "compare-\(task.rawValue).svg"
         try writeAtomically(Data(Self.chart(result).utf8), to: path)
-        if json {
-            print(JSON.object([
-                ("task", JSON.string(result.task.rawValue)), ("length", "\(result.length)"),
-                ("baseline", JSON.number(result.baseline)),
-                ("results", JSON.array(result.runs.map { run in
-                    JSON.object([("cell", JSON.string(run.cell.displayName)), ("test_loss", JSON.number(run.testLoss)),
-                                 ("steps", "\(run.steps)"), ("seconds", JSON.number((run.seconds * 10).rounded() / 10)),
-                                 ("solved", run.solved ? "true" : "false")])
-                })),
-            ]))
-            return
+        if !json {
+            print()
+            print("Chart: \(path)")
         }
+    }
+
+    /// Prints `{"task", "length", "baseline", "results": [...]}`.
+    static func printJSON(_ result: CellComparisonResult) {
+        print(JSON.object([
+            ("task", JSON.string(result.task.rawValue)), ("length", "\(result.length)"),
+            ("baseline", JSON.number(result.baseline)),
+            ("results", JSON.array(result.runs.map { run in
+                JSON.object([("cell", JSON.string(run.cell.displayName)), ("test_loss", JSON.number(run.testLoss)),
+                             ("steps", "\(run.steps)"), ("seconds", JSON.number((run.seconds * 10).rounded() / 10)),
+                             ("solved", run.solved ? "true" : "false")])
+            })),
+        ]))
+    }
+
+    /// Prints the results table, then the gradient norms at initialisation.
+    func printTable(_ result: CellComparisonResult) {
         print("Task \(result.task.rawValue), T = \(result.length), hidden \(hidden), \(steps) steps of batch \(batch), seed \(seed)")
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         print(pad("cell", 10) + pad("test loss", 12) + pad("baseline", 11) + pad("solved", 8) + "seconds")
@@ -122,10 +133,9 @@ struct CompareCommand: ParsableCommand {
         for run in result.runs {
             print(pad(run.cell.displayName, 8) + ts.map { String(format: "%10.2e", run.gradientNorms[$0]) }.joined())
         }
-        print()
-        print("Chart: \(path)")
     }
 
+    /// The SVG: each cell's test loss against the baseline, and its gradient norms at initialisation.
     static func chart(_ result: CellComparisonResult) -> String {
         let curves = LineChart(
             title: "\(result.task.rawValue) problem, T = \(result.length): test loss", xLabel: "training step",

@@ -8,7 +8,7 @@ struct DataCommand: ParsableCommand {
         commandName: "data",
         abstract: "Write an example dataset as JSON Lines: addition, roommate or captions.",
         discussion: """
-            addition (seq2seq): "535+61" → "596"; roommate (tag, word tokens): weather → dishes;
+            addition (seq2seq): "535+61" → "596"; roommate (tag, word tokens): weather → dishes; \
             captions (caption, word tokens): 8×8 RGB images → "red square top left".
 
             Examples:

@@ -8,8 +8,8 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "Measure a model trained by rnn fit on labelled data.",
         discussion: """
-            classify: accuracy, macro-F1, confusion matrix; regress: MSE and MAE next to predicting the
-            training mean; tag: per-step accuracy; seq2seq and caption: exact match, token accuracy, and
+            classify: accuracy, macro-F1, confusion matrix; regress: MSE and MAE next to predicting the \
+            training mean; tag: per-step accuracy; seq2seq and caption: exact match, token accuracy, and \
             corpus BLEU for seq2seq.
 
             Examples:

@@ -9,9 +9,9 @@ struct ExportCommand: ParsableCommand {
         abstract: "Write a character model as an ONNX file (opset 17).",
         discussion: """
             Inputs: tokens int64 [batch, time]; h0 and c0 (LSTM) float [layers, batch, H].
-            Outputs: logits [batch, time, vocab]; hn and cn (LSTM), which are the next
-            chunk's h0 and c0 when streaming. The same checkpoint always gives the same
-            bytes, written atomically. Only character-model checkpoints export (not task
+            Outputs: logits [batch, time, vocab]; hn and cn (LSTM), which are the next \
+            chunk's h0 and c0 when streaming. The same checkpoint always gives the same \
+            bytes, written atomically. Only character-model checkpoints export (not task \
             models from rnn fit).
 
             Examples:

@@ -8,9 +8,9 @@ struct FitCommand: ParsableCommand {
         commandName: "fit",
         abstract: "Train a sequence task on JSON Lines data: classify, regress, tag, seq2seq, caption.",
         discussion: """
-            Each line of the data is {"input": ..., "target": ..., "id": ...}: input a string (tokenised by
-            --tokens), an array of numeric steps [[...], ...], or (caption) one numeric vector; target a
-            label (classify), a number or numbers (regress), a label per input step (tag), or a string
+            Each line of the data is {"input": ..., "target": ..., "id": ...}: input a string (tokenised by \
+            --tokens), an array of numeric steps [[...], ...], or (caption) one numeric vector; target a \
+            label (classify), a number or numbers (regress), a label per input step (tag), or a string \
             (seq2seq, caption). Without --valid a seeded 10% of the data is held out.
 
             Examples:
@@ -19,6 +19,9 @@ struct FitCommand: ParsableCommand {
               rnn data addition > addition.jsonl && rnn fit --task seq2seq --data addition.jsonl --attention general --lr 0.005 --lr-decay 0.9 --epochs 30 --batch 64 --out runs/add
               rnn fit --resume runs/add --epochs 40                        continue to 40 epochs
             """)
+
+    /// The library's defaults, which the help texts quote (they are the same for every task).
+    private static let defaults = TaskTrainingOptions(kind: .classify)
 
     @Option(help: "classify, regress, tag, seq2seq or caption.")
     var task: SequenceTaskKind?
@@ -48,13 +51,13 @@ struct FitCommand: ParsableCommand {
     @Option(help: "What picks best.safetensors and drives --patience: loss or accuracy (default: loss).")
     var monitor: MonitorChoice?
 
-    @Option(parsing: .unconditional, help: "Passes over the training data (default: 10).", transform: atLeast(1, "epochs"))
+    @Option(parsing: .unconditional, help: "Passes over the training data (default: \(defaults.epochs)).", transform: atLeast(1, "epochs"))
     var epochs: Int?
 
-    @Option(parsing: .unconditional, help: "Examples per batch (default: 32).", transform: atLeast(1, "batch"))
+    @Option(parsing: .unconditional, help: "Examples per batch (default: \(defaults.batch)).", transform: atLeast(1, "batch"))
     var batch: Int?
 
-    @Option(help: "Seed (default: 1).", transform: parseSeed)
+    @Option(help: "Seed for the weights, the held-out split and everything random (default: \(defaults.seed)).", transform: parseSeed)
     var seed: UInt64?
 
     @Option(help: "A bad line: stop (report it) or skip (count it).")

@@ -8,10 +8,10 @@ struct ImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Turn a PyTorch state dict (safetensors) into a character-model checkpoint.",
         discussion: """
-            Reads any state dict holding an nn.Embedding(V, E), a unidirectional nn.LSTM, nn.GRU or
-            nn.RNN(E, H, L) and an nn.Linear(H, V), saved with safetensors.torch.save_file; the
-            modules are found by name and shape, whatever their prefixes. The V characters come
-            from --vocab-from (the training text, or a checkpoint) or the file's config metadata.
+            Reads any state dict holding an nn.Embedding(V, E), a unidirectional nn.LSTM, nn.GRU or \
+            nn.RNN(E, H, L) and an nn.Linear(H, V), saved with safetensors.torch.save_file; the \
+            modules are found by name and shape, whatever their prefixes. The V characters come \
+            from --vocab-from (the training text, or a checkpoint) or the file's config metadata. \
             Use `rnn inspect FILE` to see the modules a file holds.
 
             Examples:

@@ -8,7 +8,7 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Predict with a model trained by rnn fit: one JSON line per example.",
         discussion: """
-            Writes {"id": ..., "prediction": ..., "probability": ...} per line ("log_probability" for
+            Writes {"id": ..., "prediction": ..., "probability": ...} per line ("log_probability" for \
             sequence outputs). Targets in the data are ignored.
 
             Examples:

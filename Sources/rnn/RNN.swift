@@ -19,6 +19,7 @@ struct RNN: ParsableCommand {
               rnn sample --checkpoint runs/char/best.safetensors --prime "ROMEO:"
               rnn bench gemm --size 1024                    matrix-multiply speed (GFLOP/s)
             """,
+        version: recurrentVersion,
         subcommands: [RoommateCommand.self, CompareCommand.self, TrainCommand.self, SampleCommand.self, ScoreCommand.self,
                       FitCommand.self, PredictCommand.self, EvaluateCommand.self, DataCommand.self, InspectCommand.self,
                       ImportCommand.self, ExportCommand.self, BenchCommand.self])

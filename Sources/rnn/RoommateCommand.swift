@@ -8,8 +8,8 @@ struct RoommateCommand: ParsableCommand {
         commandName: "roommate",
         abstract: "The lecture's perfect roommate: hand-wired networks, a week's schedule, and training.",
         discussion: """
-            The roommate cooks pasta → burger → salad → pasta: on a sunny day the same dish as
-            yesterday, on a rainy day the next one. Without --train this prints the lecture's three
+            The roommate cooks pasta → burger → salad → pasta: on a sunny day the same dish as \
+            yesterday, on a rainy day the next one. Without --train this prints the lecture's three \
             networks, the worked example, and a schedule computed by the hand-wired RNN.
 
             Examples:

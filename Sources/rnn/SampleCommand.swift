@@ -8,7 +8,7 @@ struct SampleCommand: ParsableCommand {
         commandName: "sample",
         abstract: "Generate text from a character model, one character at a time.",
         discussion: """
-            Streams characters to standard output as they are generated. The same seed gives the
+            Streams characters to standard output as they are generated. The same seed gives the \
             same text.
 
             Examples:
@@ -17,9 +17,9 @@ struct SampleCommand: ParsableCommand {
               rnn sample --checkpoint model.safetensors --top-k 5
               rnn sample --checkpoint model.safetensors --precision int8
 
-            --precision stores the weight matrices narrow while sampling: bf16 (bfloat16) or int8
-            (a float scale per row) with float32 arithmetic, or w8a8 (int8 weights and activations,
-            integer dot products, AVX-512 VNNI). Faster; the text differs from fp32's, and
+            --precision stores the weight matrices narrow while sampling: bf16 (bfloat16) or int8 \
+            (a float scale per row) with float32 arithmetic, or w8a8 (int8 weights and activations, \
+            integer dot products, AVX-512 VNNI). Faster; the text differs from fp32's, and \
             `rnn score --precision` measures what that costs.
             """)
 

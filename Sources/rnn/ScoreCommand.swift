@@ -8,7 +8,7 @@ struct ScoreCommand: ParsableCommand {
         commandName: "score",
         abstract: "Mean negative log-likelihood of a text under a character model.",
         discussion: """
-            The text is read as one stream from a zero state; each character is predicted from all
+            The text is read as one stream from a zero state; each character is predicted from all \
             the characters before it (N − 1 predictions).
 
             Examples:
@@ -16,8 +16,8 @@ struct ScoreCommand: ParsableCommand {
               rnn score --checkpoint model.safetensors --text valid.txt --json
               rnn score --checkpoint model.safetensors --text valid.txt --precision int8
 
-            With --precision bf16, int8 or w8a8 the text is read one character at a time through
-            the very steps `rnn sample --precision` runs (the same narrow weights and arithmetic), so
+            With --precision bf16, int8 or w8a8 the text is read one character at a time through \
+            the very steps `rnn sample --precision` runs (the same narrow weights and arithmetic), so \
             the difference from fp32 is what the precision costs.
             """)
 

@@ -8,10 +8,10 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a character-level language model on a text file (char-rnn).",
         discussion: """
-            The vocabulary is the file's distinct characters; the last --val-fraction of the text is
-            validation. DIR receives metrics.jsonl, loss.svg, best.safetensors (best validation loss)
-            and last.safetensors (everything needed to continue exactly); Ctrl-C or SIGTERM writes
-            last.safetensors and stops (exit 130 or 143). DIR is locked while the run lasts: a second
+            The vocabulary is the file's distinct characters; the last --val-fraction of the text is \
+            validation. DIR receives metrics.jsonl, loss.svg, best.safetensors (best validation loss) \
+            and last.safetensors (everything needed to continue exactly); Ctrl-C or SIGTERM writes \
+            last.safetensors and stops (exit 130 or 143). DIR is locked while the run lasts: a second \
             run into it is refused.
 
             Examples:
@@ -22,33 +22,36 @@ struct TrainCommand: ParsableCommand {
               rnn train --text input.txt --cell rnn --hidden 100 --seq 25 --batch 1 --optimizer adagrad --lr 0.1 --out runs/min-char-rnn
             """)
 
+    /// The library's defaults, which the help texts quote.
+    private static let defaults = CharTrainingOptions()
+
     @Option(help: "The training text (UTF-8).")
     var text: String?
 
     @OptionGroup(title: "Model") var model: ModelOptions
 
-    @Option(parsing: .unconditional, help: "Streams per batch (default: 50).", transform: atLeast(1, "batch"))
+    @Option(parsing: .unconditional, help: "Streams per batch (default: \(defaults.batch)).", transform: atLeast(1, "batch"))
     var batch: Int?
 
-    @Option(parsing: .unconditional, help: "Characters per chunk, the truncated BPTT length (default: 50).", transform: atLeast(1, "seq"))
+    @Option(parsing: .unconditional, help: "Characters per chunk, the truncated BPTT length (default: \(defaults.sequence)).", transform: atLeast(1, "seq"))
     var seq: Int?
 
     @OptionGroup(title: "Optimisation") var optimization: OptimizationOptions
 
-    @Option(parsing: .unconditional, help: "Epochs to train (default: 10; ignored when --steps is given).", transform: atLeast(1, "epochs"))
+    @Option(parsing: .unconditional, help: "Epochs to train (default: \(defaults.epochs); ignored when --steps is given).", transform: atLeast(1, "epochs"))
     var epochs: Int?
 
-    @Option(parsing: .unconditional, help: "Total optimiser steps.", transform: atLeast(1, "steps"))
+    @Option(parsing: .unconditional, help: "Total optimiser steps (default: --epochs passes over the text).", transform: atLeast(1, "steps"))
     var steps: Int?
 
-    @Option(parsing: .unconditional, help: "Fraction of the text, at its end, held out for validation (default: 0.1).")
+    @Option(parsing: .unconditional, help: "Fraction of the text, at its end, held out for validation (default: \(defaults.validationFraction)).")
     var valFraction: Double?
 
     @Option(help: "Validate and checkpoint every N steps (default: once per epoch, at most every 1000).",
             transform: atLeast(1, "eval-every"))
     var evalEvery: Int?
 
-    @Option(help: "Seed for the weights, dropout and everything random (default: 1).", transform: parseSeed)
+    @Option(help: "Seed for the weights, dropout and everything random (default: \(defaults.seed)).", transform: parseSeed)
     var seed: UInt64?
 
     @Option(help: "Output folder.")

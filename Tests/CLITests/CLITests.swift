@@ -142,8 +142,9 @@ let rnnBinary: URL = {
 final class ChildProcess {
     let pid: pid_t
 
-    /// Starts `rnn arguments`; nil output paths mean /dev/null.
-    init(_ arguments: [String], stdout: String? = nil, stderr: String? = nil) throws {
+    /// Starts `rnn arguments`; nil output paths mean /dev/null; `environment` adds to or
+    /// replaces this process's variables.
+    init(_ arguments: [String], stdout: String? = nil, stderr: String? = nil, environment: [String: String] = [:]) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -152,8 +153,12 @@ final class ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let argv = ([rnnBinary.path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let variables = environment.isEmpty ? [] : ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            .map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { variables.forEach { free($0) } }
         var pid: pid_t = 0
-        let status = posix_spawn(&pid, rnnBinary.path, &actions, nil, argv, environ)
+        let status = environment.isEmpty ? posix_spawn(&pid, rnnBinary.path, &actions, nil, argv, environ)
+                                         : posix_spawn(&pid, rnnBinary.path, &actions, nil, argv, variables)
         guard status == 0 else {
             throw NSError(domain: NSPOSIXErrorDomain, code: Int(status),
                           userInfo: [NSLocalizedDescriptionKey: "posix_spawn \(rnnBinary.path): \(String(cString: strerror(status)))"])
@@ -172,13 +177,14 @@ final class ChildProcess {
     }
 }
 
-/// Runs `rnn` with `arguments` and collects everything it did.
-func runRNN(_ arguments: [String]) throws -> CLIResult {
+/// Runs `rnn` with `arguments` (and `environment` added to this process's) and collects
+/// everything it did.
+func runRNN(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
     let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let out = (folder as NSString).appendingPathComponent("stdout"), err = (folder as NSString).appendingPathComponent("stderr")
-    let (status, signaled) = try ChildProcess(arguments, stdout: out, stderr: err).wait()
+    let (status, signaled) = try ChildProcess(arguments, stdout: out, stderr: err, environment: environment).wait()
     func read(_ path: String) -> String { String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) }
     return CLIResult(status: status, stdout: read(out), stderr: read(err), signaled: signaled)
 }

@@ -32,10 +32,13 @@ public final class RunFolder {
         self.path = path
         var isFolder: ObjCBool = false
         if create {
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+                throw RecurrentError.io(path: path, reason: "is a file, expected a folder for the run")
+            }
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             } catch {
-                throw RecurrentError.io(path: path, reason: "cannot create the output folder (\(SafetensorsFile.reason(error)))")
+                throw RecurrentError.io(path: path, reason: "cannot create the output folder (\(ioReason(error)))")
             }
         } else if !FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) || !isFolder.boolValue {
             throw RecurrentError.io(path: path, reason: "no such run folder")

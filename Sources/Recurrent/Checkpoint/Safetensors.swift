@@ -49,21 +49,7 @@ public struct SafetensorsFile: Sendable {
     /// - Throws: `RecurrentError.io` when the file cannot be read, `RecurrentError.invalidFile`
     ///   naming what is wrong with it.
     public init(contentsOf path: String) throws {
-        let bytes: Data
-        do {
-            bytes = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
-        } catch {
-            throw RecurrentError.io(path: path, reason: "cannot read the file (\(Self.reason(error)))")
-        }
-        try self.init(bytes: bytes, path: path)
-    }
-
-    package static func reason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(posix.code)))
-        }
-        return ns.localizedDescription
+        try self.init(bytes: readFile(path, expected: "a .safetensors file"), path: path)
     }
 
     /// Parses safetensors bytes; `path` only names the file in errors.
@@ -75,6 +61,15 @@ public struct SafetensorsFile: Sendable {
         guard bytes.count >= 8 else { throw bad("\(bytes.count) bytes, shorter than the 8-byte header length") }
         var n: UInt64 = 0
         for i in 0..<8 { n |= UInt64(bytes[bytes.startIndex + i]) << (8 * UInt64(i)) }
+        // A safetensors header opens with '{' at byte 8. A file without one is told apart by its
+        // first bytes, and when its header length does not fit either, it is another kind of file.
+        if bytes.count == 8 || bytes[bytes.startIndex + 8] != UInt8(ascii: "{") {
+            if let other = Self.otherFormat(bytes) { throw RecurrentError.invalidFile(path: path, reason: other) }
+            if n > UInt64(bytes.count - 8) {
+                throw RecurrentError.invalidFile(path: path, reason: "not a safetensors file "
+                                                 + "(it does not start with an 8-byte header length and a JSON header)")
+            }
+        }
         guard n <= UInt64(Self.maximumHeaderBytes) else { throw bad("header length \(n) is larger than \(Self.maximumHeaderBytes)") }
         guard n <= UInt64(bytes.count - 8) else { throw bad("header length \(n) runs past the end of the \(bytes.count)-byte file") }
         let headerBytes = bytes.subdata(in: (bytes.startIndex + 8)..<(bytes.startIndex + 8 + Int(n)))
@@ -135,6 +130,21 @@ public struct SafetensorsFile: Sendable {
         }
         self.metadata = metadata
         self.tensors = tensors
+    }
+
+    /// What a file that is not safetensors is, told by its first bytes, and what to do: a zip
+    /// archive is a PyTorch `.pt` file; a protobuf whose first field is a small varint 1
+    /// (`ir_version`) is an ONNX model. Nil for anything else.
+    static func otherFormat(_ bytes: Data) -> String? {
+        let head = Array(bytes.prefix(4))
+        if head == [0x50, 0x4B, 0x03, 0x04] {
+            return "a PyTorch .pt file: save it with safetensors.torch.save_file (see the README)"
+        }
+        // Field 1, wire type 0 (tag byte 0x08), then a one-byte varint from 1 to 127.
+        if head.count >= 2, head[0] == 0x08, (1...0x7F).contains(head[1]) {
+            return "an ONNX model: rnn reads safetensors checkpoints"
+        }
+        return nil
     }
 
     /// A tensor's values as Float32, converted from F64, F16 or BF16.

@@ -82,20 +82,10 @@ public struct Vocabulary: Sendable, Equatable {
 /// Reading a training or scoring text file.
 public enum TextFile {
     /// The file's text.
-    /// - Throws: `RecurrentError.io` for a missing or unreadable file; `RecurrentError.invalidFile`
+    /// - Throws: `RecurrentError.io` for a missing or unreadable file, or a folder; `RecurrentError.invalidFile`
     ///   for an empty file, one with NUL bytes (binary), or one that is not UTF-8.
     public static func read(_ path: String) throws -> String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw RecurrentError.io(path: path, reason: "no such file")
-        }
-        guard !isDirectory.boolValue else { throw RecurrentError.io(path: path, reason: "is a directory, expected a text file") }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw RecurrentError.io(path: path, reason: "cannot read the file (\(SafetensorsFile.reason(error)))")
-        }
+        let data = try readFile(path, expected: "a text file")
         guard !data.isEmpty else { throw RecurrentError.invalidFile(path: path, reason: "the file is empty") }
         if let nul = data.firstIndex(of: 0) {
             throw RecurrentError.invalidFile(path: path, reason: "binary data (a NUL byte at offset \(nul - data.startIndex)); expected UTF-8 text")

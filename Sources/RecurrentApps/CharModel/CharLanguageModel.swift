@@ -100,8 +100,14 @@ public final class CharLanguageModel: @unchecked Sendable {
     /// Loads the contract tensors and config of a checkpoint; further tensors are ignored.
     /// F32 tensors are used as they are; F16, BF16 and F64 are converted.
     /// - Throws: `RecurrentError.invalidFile` for a file that is not a character-model
-    ///   checkpoint, whose config disagrees with its tensors, or whose weights are not finite.
+    ///   checkpoint (a task model from rnn fit is named as one), whose config disagrees with its
+    ///   tensors, or whose weights are not finite.
     public convenience init(checkpoint file: SafetensorsFile, dropout: Float = 0) throws {
+        if let task = file.metadata["task"] {
+            let kind = (try? TaskSpecification(json: task, path: file.path)).map { "a \($0.kind.rawValue) model" } ?? "a task model"
+            throw RecurrentError.invalidFile(path: file.path, reason: "\(kind) from rnn fit, not a character model: "
+                                             + "use rnn predict or rnn evaluate")
+        }
         guard let json = file.metadata["config"] else {
             throw RecurrentError.invalidFile(path: file.path, reason: "no \"config\" metadata: not a character-model checkpoint "
                                              + "(HINT: save it with metadata={\"config\": ...}, see the README)")

@@ -20,9 +20,9 @@ package enum TaskCheckpoint {
     static func load(_ file: SafetensorsFile) throws -> (TaskSpecification, any TaskNetwork) {
         let path = file.path
         guard let json = file.metadata["task"] else {
-            let what = file.metadata["config"] != nil ? "a character language model (use rnn sample or rnn score)"
-                                                       : "not a checkpoint written by rnn fit"
-            throw RecurrentError.invalidFile(path: path, reason: "no \"task\" metadata: \(what)")
+            throw RecurrentError.invalidFile(path: path, reason: file.metadata["config"] != nil
+                ? "a character model from rnn train, not a task model: use rnn sample or rnn score"
+                : "no \"task\" metadata: not a checkpoint written by rnn fit")
         }
         let spec = try TaskSpecification(json: json, path: path)
         // Each recurrent layer has at least two tensors: refuse a layer count the file cannot

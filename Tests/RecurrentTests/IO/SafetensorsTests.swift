@@ -69,4 +69,29 @@ final class SafetensorsTests: XCTestCase {
             }
         }
     }
+
+    /// Other formats are named by their first bytes; a safetensors header whose length happens
+    /// to start like one of them is still read as safetensors.
+    func testOtherFormatsAreNamedAndSafetensorsIsNotMistakenForThem() throws {
+        let cases: [(Data, String)] = [
+            (Data([0x50, 0x4B, 0x03, 0x04, 0x14, 0x00, 0x08, 0x08, 0x00, 0x00] + Array("archive/data.pkl".utf8)),
+             "x.safetensors: a PyTorch .pt file: save it with safetensors.torch.save_file (see the README)"),
+            (Data([0x08, 0x08, 0x12, 0x07] + Array("pytorch".utf8) + [0x1A, 0x03] + Array("2.1".utf8)),
+             "x.safetensors: an ONNX model: rnn reads safetensors checkpoints"),
+            (Data("ROMEO: what light through yonder window breaks".utf8),
+             "x.safetensors: not a safetensors file (it does not start with an 8-byte header length and a JSON header)"),
+        ]
+        for (data, message) in cases {
+            XCTAssertThrowsError(try SafetensorsFile(bytes: data, path: "x.safetensors")) { XCTAssertEqual("\($0)", message) }
+        }
+        // Header length 264 = 0x108: the first bytes 0x08 0x01 read like an ONNX ir_version.
+        let metadata = "{\"__metadata__\":{\"k\":\"v\"}}"
+        let header = metadata + String(repeating: " ", count: 264 - metadata.utf8.count)
+        let valid = file(header, [])
+        XCTAssertEqual(Array(valid.prefix(2)), [0x08, 0x01])
+        XCTAssertEqual(try SafetensorsFile(bytes: valid).metadata, ["k": "v"])
+        XCTAssertThrowsError(try SafetensorsFile(bytes: valid.prefix(100), path: "x.safetensors")) {
+            XCTAssertTrue("\($0)".contains("not a valid safetensors file: header length 264 runs past the end"), "\($0)")
+        }
+    }
 }

@@ -53,11 +53,11 @@ final class VocabularyAndTextTests: XCTestCase {
         let dir = TemporaryFolder()
         XCTAssertEqual(try TextFile.read(dir.write("ok.txt", "héllo")), "héllo")
         let cases: [(String, String)] = [
-            (dir.file("missing.txt"), "no such file"),
+            (dir.file("missing.txt"), "does not exist"),
             (dir.write("empty.txt", ""), "the file is empty"),
             (dir.write("binary.bin", bytes: [0x41, 0x00, 0x42]), "binary data (a NUL byte at offset 1)"),
             (dir.write("latin1.txt", bytes: [0x61, 0x62, 0xE9, 0x63]), "not valid UTF-8 text (at byte 2)"),
-            (dir.path, "is a directory"),
+            (dir.path, "is a folder, expected a text file"),
         ]
         for (path, reason) in cases {
             XCTAssertThrowsError(try TextFile.read(path)) { XCTAssertTrue("\($0)".contains(reason), "\($0)") }

@@ -172,7 +172,7 @@ final class SequenceTaskTests: XCTestCase {
         let path = dir.file("lm.safetensors")
         FileManager.default.createFile(atPath: path, contents: SafetensorsFile.encode(lm.contractEntries(), metadata: ["config": config.json]))
         XCTAssertThrowsError(try TaskPredictor(checkpoint: path)) {
-            XCTAssertTrue("\($0)".contains("a character language model"), "\($0)")
+            XCTAssertTrue("\($0)".contains("a character model from rnn train, not a task model: use rnn sample or rnn score"), "\($0)")
         }
         // A classification needs two labels; a refused run leaves nothing behind.
         let one = dir.write("one.jsonl", (0..<20).map { _ in "{\"input\": \"ab\", \"target\": \"x\"}" }.joined(separator: "\n"))
