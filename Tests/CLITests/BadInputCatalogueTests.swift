@@ -11,7 +11,7 @@ final class BadInputCatalogueTests: ScratchFolderTestCase {
     func write(_ name: String, _ data: Data) -> String {
         let p = path(name)
         try? FileManager.default.createDirectory(atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: p, contents: data)
+        _ = FileManager.default.createFile(atPath: p, contents: data)
         return p
     }
 

@@ -5,7 +5,7 @@ import XCTest
 final class CharModelCLITests: ScratchFolderTestCase {
 
     func write(_ name: String, _ text: String) -> String {
-        FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))
         return path(name)
     }
 
@@ -78,10 +78,10 @@ final class CharModelCLITests: ScratchFolderTestCase {
 
     func testBadInputsFailCleanlyAndWriteNothing() throws {
         let corpus = write("corpus.txt", text(3000))
-        FileManager.default.createFile(atPath: path("empty.txt"), contents: Data())
-        FileManager.default.createFile(atPath: path("binary.bin"), contents: Data([0x50, 0x4B, 0x00, 0x03]))
-        FileManager.default.createFile(atPath: path("latin1.txt"), contents: Data([0x63, 0x61, 0x66, 0xE9]))
-        FileManager.default.createFile(atPath: path("junk.safetensors"), contents: Data((0..<64).map { UInt8($0) }))
+        _ = FileManager.default.createFile(atPath: path("empty.txt"), contents: Data())
+        _ = FileManager.default.createFile(atPath: path("binary.bin"), contents: Data([0x50, 0x4B, 0x00, 0x03]))
+        _ = FileManager.default.createFile(atPath: path("latin1.txt"), contents: Data([0x63, 0x61, 0x66, 0xE9]))
+        _ = FileManager.default.createFile(atPath: path("junk.safetensors"), contents: Data((0..<64).map { UInt8($0) }))
         let cases: [([String], String)] = [
             (["train", "--text", path("missing.txt"), "--out", path("o1")], "does not exist"),
             (["train", "--text", path("empty.txt"), "--out", path("o2")], "the file is empty"),
@@ -148,7 +148,7 @@ final class TaskCLITests: ScratchFolderTestCase {
         XCTAssertEqual(data.status, 0, data.stderr)
         XCTAssertEqual(data.stdout.split(separator: "\n").count, 300)
         XCTAssertEqual(try runRNN(["data", "roommate", "--count", "300", "--seed", "3"]).stdout, data.stdout)
-        FileManager.default.createFile(atPath: path("weeks.jsonl"), contents: Data(data.stdout.utf8))
+        _ = FileManager.default.createFile(atPath: path("weeks.jsonl"), contents: Data(data.stdout.utf8))
         let fit = try runRNN(["fit", "--task", "tag", "--tokens", "word", "--data", path("weeks.jsonl"), "--hidden", "24",
                               "--epochs", "8", "--lr", "0.01", "--out", path("run")])
         XCTAssertEqual(fit.status, 0, fit.stderr)
@@ -163,7 +163,7 @@ final class TaskCLITests: ScratchFolderTestCase {
         XCTAssertEqual(predict.stdout.split(separator: "\n").count, 300)
 
         // Bad input: one line, non-zero, nothing half-written.
-        FileManager.default.createFile(atPath: path("broken.jsonl"), contents: Data("{\"input\": \"sunny\", \"target\": [\"pasta\"]}\n{oops\n".utf8))
+        _ = FileManager.default.createFile(atPath: path("broken.jsonl"), contents: Data("{\"input\": \"sunny\", \"target\": [\"pasta\"]}\n{oops\n".utf8))
         for (arguments, needle) in [
             (["fit", "--task", "tag", "--data", path("broken.jsonl"), "--out", path("r2")], "broken.jsonl:2: not valid JSON"),
             (["fit", "--task", "translate", "--data", path("weeks.jsonl"), "--out", path("r3")], "translate"),
@@ -184,7 +184,7 @@ final class TaskCLITests: ScratchFolderTestCase {
 final class InspectCLITests: ScratchFolderTestCase {
     func testInspectSaysWhatAFileIsFor() throws {
         let text = path("t.txt")
-        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "to be or not to be. ", count: 60).utf8))
+        _ = FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "to be or not to be. ", count: 60).utf8))
         let out = path("run")
         XCTAssertEqual(try runRNN(["train", "--text", text, "--hidden", "8", "--layers", "1", "--batch", "4", "--seq", "10",
                                    "--steps", "2", "--out", out]).status, 0)
@@ -208,7 +208,7 @@ final class ThreadCountCLITests: ScratchFolderTestCase {
         let text = path("t.txt")
         var words = "", i = 0
         while words.count < 30_000 { words += ["all", "the", "world", "is", "a", "stage", "and"][(i * 5 + i / 7) % 7] + (i % 9 == 8 ? ".\n" : " "); i += 1 }
-        FileManager.default.createFile(atPath: text, contents: Data(words.utf8))
+        _ = FileManager.default.createFile(atPath: text, contents: Data(words.utf8))
         var checkpoints: [Data] = []
         for threads in ["1", "2"] {
             let out = path("run\(threads)")

@@ -15,7 +15,7 @@ final class CrashSafetyTests: XCTestCase {
         var text = ""
         for i in 0..<500 { text += words[(i * 7 + i / 3) % words.count] + (i % 6 == 5 ? ".\n" : " ") }
         let corpus = (dir as NSString).appendingPathComponent("corpus.txt")
-        FileManager.default.createFile(atPath: corpus, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: corpus, contents: Data(text.utf8))
         let run = (dir as NSString).appendingPathComponent("run")
         let last = (run as NSString).appendingPathComponent("last.safetensors")
 

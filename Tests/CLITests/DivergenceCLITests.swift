@@ -5,10 +5,10 @@ import XCTest
 /// non-zero status, and a last checkpoint (if any) that still loads.
 final class DivergenceCLITests: ScratchFolderTestCase {
     func testDivergingRunsStopWithOneLineAndKeepALoadableCheckpoint() throws {
-        FileManager.default.createFile(atPath: path("text.txt"),
+        _ = FileManager.default.createFile(atPath: path("text.txt"),
                                        contents: Data(String(repeating: "to be or not to be, that is the question.\n", count: 30).utf8))
         let lines = (0..<40).map { k in "{\"input\": \"\(String(repeating: "ab", count: k % 3 + 1))\", \"target\": \"\(k % 2 == 0 ? "x" : "y")\"}" }
-        FileManager.default.createFile(atPath: path("data.jsonl"), contents: Data(lines.joined(separator: "\n").utf8))
+        _ = FileManager.default.createFile(atPath: path("data.jsonl"), contents: Data(lines.joined(separator: "\n").utf8))
 
         let train = try runRNN(["train", "--text", path("text.txt"), "--hidden", "8", "--layers", "1", "--batch", "4", "--seq", "10",
                                 "--steps", "30", "--eval-every", "1", "--optimizer", "sgd", "--lr", "1e38", "--clip", "0",

@@ -14,7 +14,7 @@ final class ImportCLITests: ScratchFolderTestCase {
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: fixture("import_expected.json")))) as! [String: Any]
         let wlm = expected["wlm"] as! [String: Any]
         let text = path("text.txt")
-        FileManager.default.createFile(atPath: text, contents: Data((wlm["text"] as! String).utf8))
+        _ = FileManager.default.createFile(atPath: text, contents: Data((wlm["text"] as! String).utf8))
         let out = path("model.safetensors")
         let r = try runRNN(["import", fixture("import_wlm.safetensors"), "--vocab-from", text, "--out", out])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -39,7 +39,7 @@ final class ImportCLITests: ScratchFolderTestCase {
 
     func testRefusals() throws {
         let text = path("text.txt")
-        FileManager.default.createFile(atPath: text, contents: Data("abc".utf8))
+        _ = FileManager.default.createFile(atPath: text, contents: Data("abc".utf8))
         let cases: [([String], String)] = [
             (["import", fixture("import_wlm.safetensors"), "--out", path("a.safetensors")], "--vocab-from"),
             (["import", fixture("import_wlm.safetensors"), "--vocab-from", text, "--out", path("b.safetensors")], "expected 31"),

@@ -24,7 +24,7 @@ final class MessagesCLITests: ScratchFolderTestCase {
     }
 
     func write(_ name: String, _ data: Data) -> String {
-        FileManager.default.createFile(atPath: path(name), contents: data)
+        _ = FileManager.default.createFile(atPath: path(name), contents: data)
         return path(name)
     }
 

@@ -4,7 +4,7 @@ import XCTest
 /// The cells registered after the first four, through every command that takes a cell.
 final class NewCellsCLITests: ScratchFolderTestCase {
     func write(_ name: String, _ text: String) -> String {
-        FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))
         return path(name)
     }
 

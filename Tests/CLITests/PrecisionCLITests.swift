@@ -19,7 +19,7 @@ final class PrecisionCLITests: ScratchFolderTestCase {
     func testSampleAndScoreTakeAPrecision() throws {
         let model = try checkpoint()
         let text = path("text.txt")
-        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "a bad cafe. dead beef.\n", count: 40).utf8))
+        _ = FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "a bad cafe. dead beef.\n", count: 40).utf8))
         var nats: [String: Double] = [:]
         for precision in ["fp32", "bf16", "int8", "w8a8"] {
             let a = try runRNN(["sample", "--checkpoint", model, "--length", "60", "--prime", "ab", "--seed", "3", "--precision", precision])

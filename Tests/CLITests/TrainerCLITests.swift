@@ -5,7 +5,7 @@ import XCTest
 /// exactly, and the flags a resume may and may not change.
 final class TrainerCLITests: ScratchFolderTestCase {
     func write(_ name: String, _ text: String) -> String {
-        FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: path(name), contents: Data(text.utf8))
         return path(name)
     }
 

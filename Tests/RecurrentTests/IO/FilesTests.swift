@@ -9,7 +9,7 @@ final class FilesTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let file = (folder as NSString).appendingPathComponent("a.bin")
-        FileManager.default.createFile(atPath: file, contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: file, contents: Data([1, 2, 3]))
         XCTAssertEqual(try readFile(file), Data([1, 2, 3]))
         let missing = (folder as NSString).appendingPathComponent("missing.bin")
         XCTAssertThrowsError(try readFile(missing)) { XCTAssertEqual("\($0)", "\(missing): does not exist") }
@@ -20,7 +20,7 @@ final class FilesTests: XCTestCase {
 
     func testFoundationErrorsBecomeTheSystemsWords() throws {
         let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-files-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: folder, contents: Data())
+        _ = FileManager.default.createFile(atPath: folder, contents: Data())
         defer { try? FileManager.default.removeItem(atPath: folder) }
         // A real Foundation error, its POSIX cause underneath: a folder inside a file.
         XCTAssertThrowsError(try FileManager.default.createDirectory(atPath: folder + "/sub", withIntermediateDirectories: true)) {

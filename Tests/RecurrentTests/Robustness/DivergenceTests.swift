@@ -32,7 +32,7 @@ final class DivergenceTests: XCTestCase {
 
     func testCharTrainerResumedWithADivergingLearningRateKeepsTheLastGoodCheckpoint() throws {
         let text = path("text.txt")
-        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "to be or not to be, that is the question.\n", count: 30).utf8))
+        _ = FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "to be or not to be, that is the question.\n", count: 30).utf8))
         var o = CharTrainingOptions()
         (o.hiddenSize, o.layers, o.batch, o.sequence, o.steps, o.evaluateEvery) = (8, 1, 4, 10, 3, 3)
         (o.optimizer, o.clip) = (.sgd, 0)
@@ -61,7 +61,7 @@ final class DivergenceTests: XCTestCase {
     func testCharTrainerFromScratchNeverWritesInfiniteWeights() throws {
         // Every step checkpoints; the weights overflow one step before the loss does.
         let text = path("text.txt")
-        FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "to be or not to be, that is the question.\n", count: 30).utf8))
+        _ = FileManager.default.createFile(atPath: text, contents: Data(String(repeating: "to be or not to be, that is the question.\n", count: 30).utf8))
         var o = CharTrainingOptions()
         (o.hiddenSize, o.layers, o.batch, o.sequence, o.steps, o.evaluateEvery) = (8, 1, 4, 10, 30, 1)
         (o.optimizer, o.clip, o.learningRate) = (.sgd, 0, 1e38)
@@ -79,7 +79,7 @@ final class DivergenceTests: XCTestCase {
     func testTaskTrainerStopsAndKeepsTheLastGoodCheckpoint() throws {
         let lines = (0..<40).map { k in "{\"input\": \"\(String(repeating: "ab", count: k % 3 + 1))\", \"target\": \"\(k % 2 == 0 ? "x" : "y")\"}" }
         let data = path("data.jsonl")
-        FileManager.default.createFile(atPath: data, contents: Data(lines.joined(separator: "\n").utf8))
+        _ = FileManager.default.createFile(atPath: data, contents: Data(lines.joined(separator: "\n").utf8))
         var o = TaskTrainingOptions(kind: .classify)
         (o.hiddenSize, o.embeddingSize, o.batch, o.epochs) = (4, 2, 4, 3)
         let run = path("fit")

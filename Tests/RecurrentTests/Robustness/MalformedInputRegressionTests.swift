@@ -82,7 +82,7 @@ final class MalformedInputRegressionTests: XCTestCase {
         (o.hiddenSize, o.layers, o.batch, o.sequence, o.steps) = (3, 1, 2, 5, 2)
         let text = String(repeating: "to be or not to be. ", count: 20)
         let textPath = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-robust-\(UUID().uuidString).txt")
-        FileManager.default.createFile(atPath: textPath, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: textPath, contents: Data(text.utf8))
         defer { try? FileManager.default.removeItem(atPath: textPath) }
         _ = try CharTrainer(text: textPath, options: o, output: dir).run()
         let good = try SafetensorsFile(contentsOf: (dir as NSString).appendingPathComponent("last.safetensors"))

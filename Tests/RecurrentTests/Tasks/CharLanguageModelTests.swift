@@ -14,12 +14,12 @@ final class TemporaryFolder {
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
     @discardableResult
     func write(_ name: String, _ text: String) -> String {
-        FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: file(name), contents: Data(text.utf8))
         return file(name)
     }
     @discardableResult
     func write(_ name: String, bytes: [UInt8]) -> String {
-        FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
         return file(name)
     }
 }
@@ -104,7 +104,7 @@ final class CharLanguageModelTests: XCTestCase {
         let model = try CharLanguageModel(configuration: config, seed: 1)
         func write(_ name: String, entries: [SafetensorsFile.Entry], metadata: [String: String]) -> String {
             let path = dir.file(name)
-            FileManager.default.createFile(atPath: path, contents: SafetensorsFile.encode(entries, metadata: metadata))
+            _ = FileManager.default.createFile(atPath: path, contents: SafetensorsFile.encode(entries, metadata: metadata))
             return path
         }
         let good = write("good.safetensors", entries: model.contractEntries(), metadata: ["config": config.json])

@@ -170,7 +170,7 @@ final class SequenceTaskTests: XCTestCase {
         let config = CharModelConfiguration(cell: .gru, vocabulary: Vocabulary(text: "ab"), embeddingSize: 2, hiddenSize: 2, layers: 1)
         let lm = try CharLanguageModel(configuration: config, seed: 1)
         let path = dir.file("lm.safetensors")
-        FileManager.default.createFile(atPath: path, contents: SafetensorsFile.encode(lm.contractEntries(), metadata: ["config": config.json]))
+        _ = FileManager.default.createFile(atPath: path, contents: SafetensorsFile.encode(lm.contractEntries(), metadata: ["config": config.json]))
         XCTAssertThrowsError(try TaskPredictor(checkpoint: path)) {
             XCTAssertTrue("\($0)".contains("a character model from rnn train, not a task model: use rnn sample or rnn score"), "\($0)")
         }
