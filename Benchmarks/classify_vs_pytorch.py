@@ -31,6 +31,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--text", default="data/tinyshakespeare.txt")
 parser.add_argument("--rnn", default=".build/release/rnn")
 parser.add_argument("--seeds", default="1,2,3")
+parser.add_argument("--speakers", type=int, default=10, help="the K most frequent speakers are the classes")
 parser.add_argument("--flags", default="", help="extra flags for rnn fit (ours); PyTorch reads the same sizes below")
 parser.add_argument("--hidden", type=int, default=128)
 parser.add_argument("--embedding", type=int, default=64)
@@ -136,7 +137,7 @@ def ours(folder, seed):
 
 
 rows = speeches(pathlib.Path(args.text).read_text())
-top = [name for name, _ in collections.Counter(n for n, _ in rows).most_common(10)]
+top = [name for name, _ in collections.Counter(n for n, _ in rows).most_common(args.speakers)]
 rows = [(s, n) for n, s in rows if n in top]
 random.Random(0).shuffle(rows)
 cut = len(rows) * 9 // 10

@@ -90,7 +90,7 @@ struct OptimizationOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Learning rate (default: 2e-3).")
     var lr: Float?
 
-    @Option(help: "Learning-rate schedule: constant, step (× --lr-decay every --lr-step steps), cosine (warm-up, then a half cosine to --lr-min × lr) or plateau (× --lr-factor after --lr-patience evaluations without improvement). Default: constant, or step when --lr-decay is given.")
+    @Option(help: "Learning-rate schedule: constant, step (× --lr-decay every --lr-step steps), cosine (warm-up, then a half cosine to --lr-min × lr) or plateau (× --lr-factor after --lr-patience evaluations without improvement). Default: step when --lr-decay is given, else constant for train and plateau (× 0.5 after 2) for fit.")
     var lrSchedule: ScheduleKind?
 
     @Option(parsing: .unconditional, help: "step schedule: multiply the rate by this (default 0.5; fit: 1, constant).")
@@ -115,8 +115,8 @@ struct OptimizationOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Global gradient-norm clip (0: off; default 5).")
     var clip: Float?
 
-    @Option(help: "Stop after this many evaluations without a better validation value (default: never).",
-            transform: atLeast(1, "patience"))
+    @Option(parsing: .unconditional, help: "Stop after this many evaluations without a better validation value; 0: never (default: never for train, 5 for fit).",
+            transform: atLeast(0, "patience"))
     var patience: Int?
 
     /// The schedule the flags describe; nil when none is given.
@@ -139,6 +139,13 @@ struct OptimizationOptions: ParsableArguments {
         [("--optimizer", optimizer != nil), ("--lr-schedule/--lr-decay", lrSchedule != nil || lrDecay != nil),
          ("--clip", clip != nil), ("--patience", patience != nil)]
     }
+}
+
+/// `--attention`: seq2seq's attention, or none.
+enum AttentionChoice: String, ExpressibleByArgument, CaseIterable {
+    case none, dot, general, additive
+    /// The kind's name as a spec stores it; nil for none.
+    var kind: String? { self == .none ? nil : rawValue }
 }
 
 /// `--monitor`: the validation value that picks the best checkpoint.

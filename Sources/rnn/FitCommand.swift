@@ -32,8 +32,11 @@ struct FitCommand: ParsableCommand {
     @Option(help: "Validation data (JSON Lines); default: a seeded 10% of --data.")
     var valid: String?
 
-    @Option(help: "Text inputs as char or word tokens (default: char).")
+    @Option(help: "Text inputs as char or word tokens (default: char). Words are lowercased and punctuation is split from them (but for tag, whose labels count the whitespace-separated steps).")
     var tokens: Tokenization?
+
+    @Flag(help: "Word tokens keep their case.")
+    var keepCase = false
 
     @OptionGroup(title: "Model") var model: ModelOptions
 
@@ -43,15 +46,15 @@ struct FitCommand: ParsableCommand {
     @Option(help: "classify/regress: final (the final state) or mean (mean over steps) (default: final).")
     var pooling: Pooling?
 
-    @Option(help: "seq2seq attention: dot, general or additive (default: none).")
-    var attention: AttentionKind?
+    @Option(help: "seq2seq attention: none, dot, general or additive (default: general).")
+    var attention: AttentionChoice?
 
     @OptionGroup(title: "Optimisation") var optimization: OptimizationOptions
 
-    @Option(help: "What picks best.safetensors and drives --patience: loss or accuracy (default: loss).")
+    @Option(help: "What picks best.safetensors and drives --patience and the plateau schedule: loss or accuracy (default: accuracy for seq2seq and caption, loss otherwise).")
     var monitor: MonitorChoice?
 
-    @Option(parsing: .unconditional, help: "Passes over the training data (default: \(defaults.epochs)).", transform: atLeast(1, "epochs"))
+    @Option(parsing: .unconditional, help: "Passes over the training data at most (default: \(defaults.epochs); early stopping after --patience epochs without a better validation value usually ends the run first).", transform: atLeast(1, "epochs"))
     var epochs: Int?
 
     @Option(parsing: .unconditional, help: "Examples per batch (default: \(defaults.batch)).", transform: atLeast(1, "batch"))
@@ -75,7 +78,7 @@ struct FitCommand: ParsableCommand {
         if let resume {
             try checkResume(resume, out: out, fixed: model.given + optimization.fixedByTheRun
                 + [("--task", task != nil), ("--data", data != nil), ("--valid", valid != nil), ("--tokens", tokens != nil),
-                    ("--bidirectional", bidirectional), ("--pooling", pooling != nil), ("--attention", attention != nil),
+                    ("--bidirectional", bidirectional), ("--keep-case", keepCase), ("--pooling", pooling != nil), ("--attention", attention != nil),
                     ("--monitor", monitor != nil), ("--batch", batch != nil), ("--seed", seed != nil)])
         } else {
             guard task != nil else { throw ValidationError("missing --task: classify, regress, tag, seq2seq or caption (or --resume DIR)") }
@@ -95,6 +98,7 @@ struct FitCommand: ParsableCommand {
         } else {
             var o = TaskTrainingOptions(kind: task!)
             o.tokenization = tokens ?? o.tokenization
+            o.keepCase = keepCase
             o.cell = model.cell ?? o.cell
             o.hiddenSize = model.hidden ?? o.hiddenSize
             o.projectedSize = model.projSize
@@ -103,14 +107,16 @@ struct FitCommand: ParsableCommand {
             o.dropout = model.dropout ?? o.dropout
             o.bidirectional = bidirectional
             o.pooling = pooling ?? o.pooling
-            o.attention = attention?.rawValue
+            o.attention = attention.map(\.kind) ?? o.attention
             o.optimizer = optimization.optimizer ?? o.optimizer
             o.learningRate = optimization.lr ?? o.learningRate
-            // `--lr-decay G` alone keeps its meaning here: × G after every epoch.
-            o.schedule = optimization.lrSchedule == nil && optimization.lrDecay != nil ? nil : try optimization.schedule()
+            // `--lr-decay G` alone keeps its meaning here: × G after every epoch; no flag keeps the default.
+            if optimization.lrSchedule != nil || optimization.lrDecay != nil {
+                o.schedule = optimization.lrSchedule == nil ? nil : try optimization.schedule()
+            }
             o.learningRateDecay = optimization.lrDecay ?? o.learningRateDecay
             o.clip = optimization.clip ?? o.clip
-            o.patience = optimization.patience
+            o.patience = optimization.patience.map { $0 == 0 ? nil : $0 } ?? o.patience
             o.monitor = monitor?.monitor ?? o.monitor
             o.epochs = epochs ?? o.epochs
             o.batch = batch ?? o.batch

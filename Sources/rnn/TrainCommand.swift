@@ -93,7 +93,7 @@ struct TrainCommand: ParsableCommand {
             o.learningRate = optimization.lr ?? o.learningRate
             o.schedule = try optimization.schedule() ?? o.schedule
             o.clip = optimization.clip ?? o.clip
-            o.patience = optimization.patience
+            o.patience = optimization.patience.map { $0 == 0 ? nil : $0 } ?? o.patience
             o.epochs = epochs ?? o.epochs
             o.steps = steps
             o.validationFraction = valFraction ?? o.validationFraction

@@ -132,7 +132,7 @@ final class MessagesCLITests: ScratchFolderTestCase {
         XCTAssertTrue(helpLine("--seed <seed>").contains("(default: 1)"), helpLine("--seed <seed>"))
         XCTAssertTrue(helpLine("--steps <steps>").contains("(default: "), helpLine("--steps <steps>"))
         let fit = try runRNN(["help", "fit"], environment: ["COLUMNS": "1000"])
-        XCTAssertTrue(fit.stdout.contains("Passes over the training data (default: 10)."), fit.stdout)
+        XCTAssertTrue(fit.stdout.contains("Passes over the training data at most (default: 100;"), fit.stdout)
         XCTAssertTrue(fit.stdout.contains("everything random (default: 1)."), fit.stdout)
     }
 

@@ -109,7 +109,7 @@ final class TrainerCLITests: ScratchFolderTestCase {
             (["train", "--resume", out, "--hidden", "16"], "--hidden is fixed by the run"),
             (["train", "--resume", out, "--optimizer", "sgd"], "--optimizer is fixed by the run"),
             (["train", "--text", text, "--epochs", "-1", "--out", path("x")], "invalid epochs '-1'"),
-            (["train", "--text", text, "--patience", "0", "--out", path("x")], "invalid patience '0'"),
+            (["train", "--text", text, "--patience", "-1", "--out", path("x")], "invalid patience '-1'"),
             (["train", "--text", text, "--lr-schedule", "sometimes", "--out", path("x")], "lr-schedule"),
             (["fit", "--task", "tag", "--data", text, "--batch", "-3", "--out", path("x")], "invalid batch '-3'"),
             (["fit", "--resume", out], "a run of rnn train"),

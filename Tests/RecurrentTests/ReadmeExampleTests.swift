@@ -43,8 +43,12 @@ final class ReadmeTaskExampleTests: XCTestCase {
         let predictor = try TaskPredictor(checkpoint: dir.file("c/best.safetensors"))
         let (predictions, _) = try predictor.predict(data: train)
         let metrics = try predictor.evaluate(data: train).metrics
+        let outputs = try predictor.predict([Example(input: .text("a fine film"))])   // typed, in memory
+        let label = outputs[0].prediction.map(predictor.describe)
         XCTAssertEqual(predictions.count, 80)
-        XCTAssertEqual(metrics.map(\.0), ["accuracy", "macro_f1"])
+        XCTAssertEqual(metrics.map(\.0), ["accuracy", "macro_f1", "unknown_rate"])
+        XCTAssertTrue(["pos", "neg"].contains(label ?? ""))
+        XCTAssertNotNil(outputs[0].unknownRate)
     }
 }
 

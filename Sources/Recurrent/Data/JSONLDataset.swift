@@ -27,6 +27,14 @@ public struct Example: Sendable, Equatable {
     public var target: Target?
     /// 1-based line in its file.
     public var line: Int
+
+    /// An example in memory (`line` numbers it in messages).
+    public init(id: String? = nil, input: Input, target: Target? = nil, line: Int = 1) {
+        self.id = id
+        self.input = input
+        self.target = target
+        self.line = line
+    }
 }
 
 /// How a reader treats a bad line.

@@ -13,6 +13,23 @@ public enum Tokenization: String, Sendable, CaseIterable {
         }
     }
 
+    /// `text`'s words with punctuation apart: each run of letters, digits and combining marks is a
+    /// token, and every other character but whitespace is a token of its own ("Don't!" → "Don",
+    /// "'", "t", "!").
+    public static func wordsAndPunctuation(_ text: String) -> [String] {
+        var tokens: [String] = [], word = ""
+        for c in text {
+            if c.isLetter || c.isNumber || c.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .nonspacingMark }) {
+                word.append(c)
+                continue
+            }
+            if !word.isEmpty { tokens.append(word); word = "" }
+            if !c.isWhitespace { tokens.append(String(c)) }
+        }
+        if !word.isEmpty { tokens.append(word) }
+        return tokens
+    }
+
     /// Joins tokens back into text.
     public func join(_ tokens: [String]) -> String { tokens.joined(separator: self == .char ? "" : " ") }
 }

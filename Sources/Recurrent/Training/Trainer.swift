@@ -205,7 +205,11 @@ public final class Trainer<Task: TrainingTask> {
     /// start — the best value, evaluations since it, and the plateau factor.
     public func stateFields() -> [(String, String)] {
         var fields = [("step", "\(step)"), ("optimizer_steps", "\(optimizer.stepCount)")]
-        if let bestScore { fields.append(("best_score", "\(bestScore)")) }
+        if let bestScore {
+            // Its bits too: Foundation's JSON reader on Linux can round a decimal's last bit, and a
+            // resumed run must compare later scores against exactly this one.
+            fields += [("best_score", "\(bestScore)"), ("best_score_bits", "\"\(bestScore.bitPattern)\"")]
+        }
         if evaluationsSinceBest > 0 { fields.append(("evaluations_since_best", "\(evaluationsSinceBest)")) }
         if learningRateScale != 1 { fields.append(("learning_rate_scale", "\(Double(learningRateScale))")) }
         return fields
@@ -240,7 +244,8 @@ public final class Trainer<Task: TrainingTask> {
         optimizer.stepCount = optimizerSteps
         rng.state = (words[0], words[1], words[2], words[3])
         rng.spareNormal = words[4] != 0 ? Double(bitPattern: words[5]) : nil
-        bestScore = fields["best_score"] as? Double
+        bestScore = (fields["best_score_bits"] as? String).flatMap(UInt64.init).map(Double.init(bitPattern:))
+            ?? fields["best_score"] as? Double
         evaluationsSinceBest = fields["evaluations_since_best"] as? Int ?? 0
         learningRateScale = Float(fields["learning_rate_scale"] as? Double ?? 1)
         scheduledRate = learningRate(at: step)

@@ -26,9 +26,14 @@ extension TaskSpecification {
     /// The spec for training `kind` on `examples`: vocabularies, labels, statistics.
     /// - Throws: `RecurrentError.invalidFile` ("FILE:LINE: ...") for an input or target of the
     ///   wrong kind for the task.
-    static func build(kind: SequenceTaskKind, examples: [Example], path: String, tokenization: Tokenization) throws -> TaskSpecification {
+    /// - Parameter keepCase: word tokens keep their case (else they are lowercased); punctuation is
+    ///   split from words but for tagging, whose labels count whitespace-separated steps.
+    static func build(kind: SequenceTaskKind, examples: [Example], path: String, tokenization: Tokenization,
+                      keepCase: Bool = false) throws -> TaskSpecification {
         var spec = TaskSpecification(kind: kind)
         spec.tokenization = tokenization
+        spec.lowercase = tokenization == .word && !keepCase
+        spec.splitPunctuation = tokenization == .word && kind != .tag
         func bad(_ e: Example, _ reason: String) -> RecurrentError { .invalidFile(path: "\(path):\(e.line)", reason: reason) }
         let first = examples[0]
         switch first.input {
@@ -37,7 +42,7 @@ extension TaskSpecification {
             var tokens = Set<String>()
             for e in examples {
                 guard case let .text(s) = e.input else { throw bad(e, "\"input\" must be a string like the first example's") }
-                let t = tokenization.tokens(s)
+                let t = spec.tokens(s)
                 guard !t.isEmpty else { throw bad(e, "\"input\" has no \(tokenization.rawValue) tokens") }
                 tokens.formUnion(t)
             }
@@ -108,7 +113,7 @@ extension TaskSpecification {
             var tokens = Set<String>()
             for e in examples {
                 guard case let .string(s)? = e.target else { throw bad(e, "\(kind.rawValue) needs a string as \"target\"") }
-                let t = tokenization.tokens(s)
+                let t = spec.tokens(s)
                 tokens.formUnion(t)
                 spec.longestTarget = max(spec.longestTarget, t.count)
             }
@@ -128,7 +133,7 @@ extension TaskSpecification {
         switch e.input {
         case let .text(s):
             guard let vocab = inputVocabulary else { throw bad("\"input\" is text, the model reads \(features ?? 0) numeric features") }
-            out.tokens = tokenization.tokens(s).map(vocab.id)
+            out.tokens = tokens(s).map(vocab.id)
             guard !out.tokens.isEmpty else { throw bad("\"input\" has no \(tokenization.rawValue) tokens") }
             out.length = out.tokens.count
         case let .sequence(rows):
@@ -176,7 +181,7 @@ extension TaskSpecification {
             }
         case .seq2seq, .caption:
             guard case let .string(s) = target else { throw bad("\"target\" must be a string") }
-            out.targetTokens = tokenization.tokens(s).map { targetVocabulary!.id($0) }
+            out.targetTokens = tokens(s).map { targetVocabulary!.id($0) }
         }
         return out
     }

@@ -13,22 +13,25 @@ public final class TaskPredictor {
         self.path = path
     }
 
-    /// Reads a JSONL file of examples for this model.
-    /// - Returns: the encoded examples and the number of lines skipped.
-    func read(_ data: String, withTargets: Bool, onError: OnError) throws -> (examples: [Example], encoded: [EncodedExample], skipped: Int) {
+    /// Reads a JSONL file of examples for this model ("-": standard input).
+    /// - Returns: the encoded examples and the lines skipped, each with its line and reason.
+    func read(_ data: String, withTargets: Bool, onError: OnError)
+        throws -> (examples: [Example], encoded: [EncodedExample], skipped: [(line: Int, reason: String)]) {
         let dataset = try JSONLDataset(contentsOf: data, requireTarget: withTargets, onError: onError)
         var examples: [Example] = [], encoded: [EncodedExample] = []
-        var skipped = dataset.skipped.count
+        var skipped = dataset.skipped
         for e in dataset.examples {
             do {
                 encoded.append(try spec.encode(e, path: data, withTarget: withTargets))
                 examples.append(e)
-            } catch {
+            } catch let error as RecurrentError {
                 if onError == .stop { throw error }
-                skipped += 1
+                skipped.append((e.line, "\(error)"))
             }
         }
-        guard !encoded.isEmpty else { throw RecurrentError.invalidFile(path: data, reason: "no usable examples (\(skipped) skipped)") }
+        guard !encoded.isEmpty else {
+            throw RecurrentError.invalidFile(path: data, reason: "no usable examples (\(skipped.count) skipped)")
+        }
         return (examples, encoded, skipped)
     }
 
@@ -40,28 +43,83 @@ public final class TaskPredictor {
         return out
     }
 
-    /// One JSON line per example: `{"id": ..., "prediction": ..., "probability" | "log_probability": ...}`.
+    /// The fraction of a text input's tokens the model never saw in training (`<unk>`, id 0).
+    static func unknownRate(_ e: EncodedExample) -> Double? {
+        e.tokens.isEmpty ? nil : Double(e.tokens.filter { $0 == 0 }.count) / Double(e.tokens.count)
+    }
+
+    func output(_ e: Example, _ encoded: EncodedExample, _ p: TaskPrediction) -> TaskOutput {
+        TaskOutput(id: e.id, line: e.line, prediction: p, error: nil, unknownRate: Self.unknownRate(encoded))
+    }
+
+    /// Predictions for examples in memory (their targets are ignored), in order. An example the
+    /// model cannot read (text for a numeric model, a wrong feature count) gets an output with
+    /// its `error` and no prediction.
+    /// - Parameter beam: beam width for sequence outputs (1: greedy).
+    public func predict(_ examples: [Example], beam: Int = 1) throws -> [TaskOutput] {
+        var outputs: [TaskOutput?] = Array(repeating: nil, count: examples.count)
+        var readable: [(index: Int, encoded: EncodedExample)] = []
+        for (i, e) in examples.enumerated() {
+            do {
+                readable.append((i, try spec.encode(e, path: "example \(i + 1)", withTarget: false)))
+            } catch let error as RecurrentError {
+                outputs[i] = TaskOutput(id: e.id, line: e.line, prediction: nil, error: "\(error)", unknownRate: nil)
+            }
+        }
+        for (r, p) in zip(readable, try predictions(readable.map(\.encoded), beam: beam)) {
+            outputs[r.index] = output(examples[r.index], r.encoded, p)
+        }
+        return outputs.map { $0! }
+    }
+
+    /// Predictions for a JSONL file ("-": standard input), one per non-blank line in order; with
+    /// `.skip`, a bad line's output carries its `error` instead of a prediction, so outputs line
+    /// up with inputs.
+    public func predict(file data: String, beam: Int = 1, onError: OnError = .stop) throws -> [TaskOutput] {
+        let (examples, encoded, skipped) = try read(data, withTargets: false, onError: onError)
+        var outputs = zip(zip(examples, encoded), try predictions(encoded, beam: beam)).map { pair, p in output(pair.0, pair.1, p) }
+        outputs += skipped.map { TaskOutput(id: nil, line: $0.line, prediction: nil, error: $0.reason, unknownRate: nil) }
+        return outputs.sorted { $0.line < $1.line }
+    }
+
+    /// One JSON line per example: `{"id": ..., "prediction": ..., "probability" | "log_probability":
+    /// ..., "unknown": ...}`, or `{"line": N, "error": ...}` for a skipped line.
     /// - Parameter beam: beam width for sequence outputs (1: greedy).
     public func predict(data: String, beam: Int = 1, onError: OnError = .stop) throws -> (lines: [String], skipped: Int) {
-        let (examples, encoded, skipped) = try read(data, withTargets: false, onError: onError)
-        let lines = zip(examples, try predictions(encoded, beam: beam)).map { example, prediction -> String in
-            var fields: [(String, String)] = []
-            if let id = example.id { fields.append(("id", SafetensorsFile.jsonString(id))) }
-            switch prediction {
-            case let .label(i, p):
-                fields += [("prediction", SafetensorsFile.jsonString(spec.labels[i])), ("probability", "\(p)")]
-            case let .values(v):
-                fields.append(("prediction", v.count == 1 && spec.outputs == 1 ? "\(v[0])" : "[" + v.map { "\($0)" }.joined(separator: ", ") + "]"))
-            case let .tags(t, p):
-                fields += [("prediction", "[" + t.map { SafetensorsFile.jsonString(spec.labels[$0]) }.joined(separator: ", ") + "]"),
-                           ("probability", "\(p)")]
-            case let .tokens(ids, lp):
-                let text = spec.tokenization.join(ids.map { spec.targetVocabulary!.token($0) })
-                fields += [("prediction", SafetensorsFile.jsonString(text)), ("log_probability", "\(lp)")]
-            }
-            return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+        let outputs = try predict(file: data, beam: beam, onError: onError)
+        return (outputs.map(jsonLine), outputs.filter { $0.error != nil }.count)
+    }
+
+    /// A prediction's text: the label, the values, the tags or the sequence.
+    public func describe(_ p: TaskPrediction) -> String {
+        switch p {
+        case let .label(i, _): return spec.labels[i]
+        case let .values(v): return v.map { "\($0)" }.joined(separator: " ")
+        case let .tags(t, _): return t.map { spec.labels[$0] }.joined(separator: " ")
+        case let .tokens(ids, _): return spec.tokenization.join(ids.map { spec.targetVocabulary!.token($0) })
         }
-        return (lines, skipped)
+    }
+
+    /// `output` as one JSON line (see `predict(data:beam:onError:)`).
+    public func jsonLine(_ output: TaskOutput) -> String {
+        var fields: [(String, String)] = []
+        if let id = output.id { fields.append(("id", SafetensorsFile.jsonString(id))) }
+        switch output.prediction {
+        case nil:
+            fields += [("line", "\(output.line)"), ("error", SafetensorsFile.jsonString(output.error ?? "unreadable"))]
+        case let .label(i, p)?:
+            fields += [("prediction", SafetensorsFile.jsonString(spec.labels[i])), ("probability", "\(p)")]
+        case let .values(v)?:
+            fields.append(("prediction", v.count == 1 && spec.outputs == 1 ? "\(v[0])" : "[" + v.map { "\($0)" }.joined(separator: ", ") + "]"))
+        case let .tags(t, p)?:
+            fields += [("prediction", "[" + t.map { SafetensorsFile.jsonString(spec.labels[$0]) }.joined(separator: ", ") + "]"),
+                       ("probability", "\(p)")]
+        case let .tokens(ids, lp)?:
+            let text = spec.tokenization.join(ids.map { spec.targetVocabulary!.token($0) })
+            fields += [("prediction", SafetensorsFile.jsonString(text)), ("log_probability", "\(lp)")]
+        }
+        if let u = output.unknownRate { fields.append(("unknown", "\(u)")) }
+        return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
     /// The task's metrics on labelled data, by name (snake case): classification `accuracy`,
@@ -69,7 +127,8 @@ public final class TaskPredictor {
     /// `baseline_mae` (predicting the training mean); tagging `accuracy` per step; seq2seq and
     /// captions `exact_match`, `token_accuracy`, and `bleu` for seq2seq.
     public func evaluate(data: String, beam: Int = 1, onError: OnError = .stop) throws -> TaskEvaluation {
-        let (_, encoded, skipped) = try read(data, withTargets: true, onError: onError)
+        let (_, encoded, skippedLines) = try read(data, withTargets: true, onError: onError)
+        let skipped = skippedLines.count
         let predicted = try predictions(encoded, beam: beam)
         var metrics: [(String, Double)] = []
         var confusion: [[Int]]?
@@ -125,11 +184,28 @@ public final class TaskPredictor {
                 references.append(e.targetTokens)
             }
             metrics = [("exact_match", Double(exact) / Double(encoded.count)), ("token_accuracy", Double(right) / Double(max(total, 1)))]
-            if spec.kind == .seq2seq { metrics.append(("bleu", corpusBLEU(hypotheses: hypotheses, references: references))) }
+            metrics.append(("bleu", corpusBLEU(hypotheses: hypotheses, references: references)))
+        }
+        // Text inputs: how much of them the model never saw in training.
+        let tokens = encoded.reduce(0) { $0 + $1.tokens.count }
+        if tokens > 0 {
+            metrics.append(("unknown_rate", Double(encoded.reduce(0) { $0 + $1.tokens.filter { $0 == 0 }.count }) / Double(tokens)))
         }
         return TaskEvaluation(task: spec.kind, examples: encoded.count, skipped: skipped, metrics: metrics,
                               labels: spec.labels, confusion: confusion)
     }
+}
+
+/// One example's prediction from `TaskPredictor`, typed.
+public struct TaskOutput: Sendable {
+    public let id: String?
+    /// The example's line in its file (1-based); for examples in memory, their own `line`.
+    public let line: Int
+    /// Nil when the example could not be read; `error` says why.
+    public let prediction: TaskPrediction?
+    public let error: String?
+    /// Text inputs: the fraction of tokens the model never saw in training (`<unk>`).
+    public let unknownRate: Double?
 }
 
 public struct TaskEvaluation: Sendable {

@@ -28,6 +28,11 @@ public enum Pooling: String, CaseIterable, Sendable {
 public struct TaskSpecification: Sendable, Equatable {
     public var kind: SequenceTaskKind
     public var tokenization: Tokenization = .char
+    /// Word tokens: lowercased first (`--tokens word` without `--keep-case`).
+    public var lowercase = false
+    /// Word tokens: punctuation split from the words (`--tokens word`, but for tagging, whose
+    /// labels count the whitespace-separated steps). Both false in specs written before they existed.
+    public var splitPunctuation = false
     /// Text input: its tokens (with `<unk>`); nil for numeric input.
     public var inputVocabulary: TokenVocabulary?
     /// Numeric input: features per step, and the training set's mean and standard deviation of each.
@@ -64,6 +69,8 @@ public struct TaskSpecification: Sendable, Equatable {
         func numbers<T>(_ a: [T]) -> String { "[" + a.map { "\($0)" }.joined(separator: ", ") + "]" }
         var f: [(String, String)] = [("task", SafetensorsFile.jsonString(kind.rawValue)),
                                      ("tokens", SafetensorsFile.jsonString(tokenization.rawValue))]
+        if lowercase { f.append(("lowercase", "true")) }
+        if splitPunctuation { f.append(("split_punctuation", "true")) }
         if let v = inputVocabulary { f.append(("input_vocab", strings(v.tokens))) }
         if let n = features {
             f += [("features", "\(n)"), ("feature_mean", numbers(featureMean)), ("feature_std", numbers(featureStd))]
@@ -81,6 +88,14 @@ public struct TaskSpecification: Sendable, Equatable {
         return "{" + f.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
+    /// The tokens of `text` as this spec reads them: characters, or words (lowercased and with
+    /// punctuation apart when the spec says so).
+    public func tokens(_ text: String) -> [String] {
+        guard tokenization == .word else { return tokenization.tokens(text) }
+        let t = lowercase ? text.lowercased() : text
+        return splitPunctuation ? Tokenization.wordsAndPunctuation(t) : tokenization.tokens(t)
+    }
+
     /// Parses the `task` metadata of a checkpoint.
     /// - Throws: `RecurrentError.invalidFile` naming the bad field.
     public init(json: String, path: String) throws {
@@ -96,6 +111,8 @@ public struct TaskSpecification: Sendable, Equatable {
         }
         guard let t = o["tokens"] as? String, let tokenization = Tokenization(rawValue: t) else { throw bad("bad \"tokens\"") }
         self.tokenization = tokenization
+        lowercase = o["lowercase"] as? Bool ?? false
+        splitPunctuation = o["split_punctuation"] as? Bool ?? false
         do {
             if let v = o["input_vocab"] as? [String] { inputVocabulary = try TokenVocabulary(tokens: v) }
             if let v = o["target_vocab"] as? [String] {

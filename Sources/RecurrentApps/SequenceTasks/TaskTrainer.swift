@@ -5,6 +5,8 @@ import Recurrent
 public struct TaskTrainingOptions: Sendable {
     public var kind: SequenceTaskKind
     public var tokenization: Tokenization = .char
+    /// Word tokens keep their case (`--keep-case`); by default they are lowercased.
+    public var keepCase = false
     public var cell: CellKind = .lstm
     public var hiddenSize = 128
     /// An LSTM's projected output width; nil for none.
@@ -15,17 +17,18 @@ public struct TaskTrainingOptions: Sendable {
     public var pooling: Pooling = .final
     /// dot, general or additive, for seq2seq.
     public var attention: String?
-    public var epochs = 10
+    /// At most this many passes; early stopping (`patience`) usually ends the run first.
+    public var epochs = 100
     public var batch = 32
     public var learningRate: Float = 2e-3
     /// The learning rate is multiplied by this after every epoch (1: constant); used when
     /// `schedule` is nil.
     public var learningRateDecay: Float = 1
     /// How the learning rate moves; nil: step decay by `learningRateDecay` every epoch.
-    public var schedule: LearningRateSchedule?
+    public var schedule: LearningRateSchedule? = .plateau(factor: 0.5, patience: 2)
     public var optimizer: OptimizerKind = .adam
     /// Stop after this many epochs without a better monitored validation value.
-    public var patience: Int?
+    public var patience: Int? = 5
     /// What picks the best checkpoint and drives early stopping: the validation loss, or
     /// `.metric("accuracy")` (classify, tag, seq2seq and caption).
     public var monitor: Monitor = .loss
@@ -36,7 +39,14 @@ public struct TaskTrainingOptions: Sendable {
     public var validationFraction = 0.1
     public var onError: OnError = .stop
 
-    public init(kind: SequenceTaskKind) { self.kind = kind }
+    /// The defaults for `kind`, chosen to work without tuning: up to 100 epochs, ended by early
+    /// stopping after 5 without a better validation value; the learning rate halved after 2;
+    /// seq2seq with general attention, judged (best checkpoint, stopping) by its accuracy.
+    public init(kind: SequenceTaskKind) {
+        self.kind = kind
+        if kind == .seq2seq { attention = "general" }
+        if [.seq2seq, .caption].contains(kind) { monitor = .metric("accuracy") }
+    }
 
     public func validate() throws {
         func check(_ ok: Bool, _ name: String, _ value: Any, _ expected: String) throws {
@@ -158,7 +168,7 @@ public final class TaskTrainer {
             trainExamples.removeFirst(n)
         }
         var spec = try TaskSpecification.build(kind: options.kind, examples: trainExamples, path: data,
-                                               tokenization: options.tokenization)
+                                               tokenization: options.tokenization, keepCase: options.keepCase)
         spec.cell = options.cell
         spec.hiddenSize = options.hiddenSize
         spec.projectedSize = options.projectedSize
@@ -279,6 +289,7 @@ extension TaskTrainingOptions {
         func bad(_ key: String) -> RecurrentError { .invalidFile(path: path, reason: "training state: bad or missing \"\(key)\"") }
         self.init(kind: spec.kind)
         tokenization = spec.tokenization
+        keepCase = !spec.lowercase
         cell = spec.cell
         hiddenSize = spec.hiddenSize
         projectedSize = spec.projectedSize
@@ -297,10 +308,13 @@ extension TaskTrainingOptions {
         guard let onError = (o["on_error"] as? String).flatMap(OnError.init(rawValue:)) else { throw bad("on_error") }
         (epochs, batch, optimizer, learningRate, learningRateDecay) = (e, b, opt, Float(lr), Float(decay))
         (clip, dropout, seed, validationFraction, self.onError) = (Float(c), Float(d), s, f, onError)
+        // What the run saved, not today's defaults: a run saved without them had none.
+        schedule = nil
         if let schedule = o["schedule"] as? [String: Any] {
             do { self.schedule = try LearningRateSchedule(json: schedule) } catch { throw bad("schedule") }
         }
         patience = o["patience"] as? Int
+        monitor = .loss
         if let name = o["monitor"] as? String { monitor = .metric(name) }
     }
 }

@@ -95,7 +95,7 @@ final class SequenceTaskTests: XCTestCase {
         let predictor = try TaskPredictor(checkpoint: dir.file("run/best.safetensors"))
         let m = Dictionary(uniqueKeysWithValues: try predictor.evaluate(data: test).metrics)
         XCTAssertGreaterThan(m["token_accuracy"]!, 0.9, "\(m)")
-        XCTAssertNil(m["bleu"], "BLEU is for seq2seq")
+        XCTAssertGreaterThan(m["bleu"]!, 0.8, "\(m)")
         let (lines, _) = try predictor.predict(data: test, beam: 3)
         let first = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any]
         XCTAssertEqual((first?["prediction"] as? String)?.split(separator: " ").count, 4)

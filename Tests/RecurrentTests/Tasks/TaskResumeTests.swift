@@ -5,7 +5,8 @@ import XCTest
 
 /// `TaskTrainer(resume:)`: a run stopped mid-epoch and resumed gives the same checkpoints, byte
 /// for byte, as the run straight through, for each network kind, with dropout, a schedule that
-/// depends on the run's length, and early stopping's counters in flight.
+/// depends on the run's length, and early stopping's counters in flight (seq2seq by its defaults:
+/// attention, judged by accuracy, whose ties need the best score restored to the bit).
 final class TaskResumeTests: XCTestCase {
     func lines(_ kind: SequenceTaskKind, _ n: Int) -> [String] {
         var rng = SeededGenerator(seed: 7)
