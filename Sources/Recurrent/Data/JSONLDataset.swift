@@ -52,9 +52,14 @@ public struct JSONLDataset: Sendable {
 
     /// Parses `text` as the contents of the JSONL file `path` (which only names it in errors).
     init(text: String, path: String, requireTarget: Bool, onError: OnError = .stop) throws {
+        try self.init(bytes: Array(text.utf8), path: path, requireTarget: requireTarget, onError: onError)
+    }
+
+    /// Parses `bytes` as the contents of the JSONL file `path` (which only names it in errors).
+    init(bytes: [UInt8], path: String, requireTarget: Bool, onError: OnError = .stop) throws {
         var reader = Reader(path: path, requireTarget: requireTarget, onError: onError)
-        try Array(text.utf8).withUnsafeBufferPointer { bytes in
-            try LineReader.forEachLine(in: bytes) { try reader.read($0, line: $1) }
+        try bytes.withUnsafeBufferPointer { buffer in
+            try LineReader.forEachLine(in: buffer) { try reader.read($0, line: $1) }
         }
         try self.init(reader)
     }

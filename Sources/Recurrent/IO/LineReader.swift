@@ -39,7 +39,7 @@ enum LineReader {
             // The unfinished last line moves to the front; a line longer than the buffer grows it.
             filled -= used
             if used > 0 {
-                buffer.update(from: buffer + used, count: filled)
+                memmove(buffer, buffer + used, filled)
             } else if filled == capacity {
                 let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
                 grown.update(from: buffer, count: filled)
