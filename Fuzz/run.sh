@@ -49,9 +49,10 @@ build_target() {
           && -z $(find Sources "$source" -newer "$binary" -name '*.swift' -print -quit) ]]; then
         return 0   # up to date
     fi
-    # One module `Recurrent`: the fuzz target sees the library's internal API. libFuzzer supplies main.
-    swiftc -use-ld=lld -sanitize=fuzzer,address -parse-as-library -module-name Recurrent -O -g \
-        -I "$BUILD/module" $(find Sources/Recurrent -name '*.swift' | sort) "$source" "$BUILD"/c/*.o \
+    # One module `Recurrent` with the core and the applications (their `import Recurrent` is then
+    # ignored with a warning): the fuzz target sees the internal API. libFuzzer supplies main.
+    swiftc -use-ld=lld -sanitize=fuzzer,address -parse-as-library -module-name Recurrent -package-name Recurrent -O -g \
+        -I "$BUILD/module" $(find Sources/Recurrent Sources/RecurrentApps -name '*.swift' | sort) "$source" "$BUILD"/c/*.o \
         -o "$BUILD/fuzz-$name"
 }
 

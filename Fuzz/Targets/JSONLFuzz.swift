@@ -1,4 +1,4 @@
-// libFuzzer target: bytes → the JSONL line parser (JSONLDataset(text:path:...), both error
+// libFuzzer target: bytes → the JSONL line parser (JSONLDataset(bytes:path:...), both error
 // modes) and, for what parses, the task specification and encoding of every task kind.
 // Compiled into the module `Recurrent` with the library's sources by Fuzz/run.sh.
 // Any Swift trap, signal or sanitizer report is a bug: bad data must only throw a RecurrentError.
@@ -12,12 +12,11 @@ func expectRecurrentError(_ body: () throws -> Void) {
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSONL(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    // TextFile.read's checks (UTF-8, no NUL), then the parser.
-    let data = Data(bytes: bytes, count: size)
-    guard !data.isEmpty, data.firstIndex(of: 0) == nil, let text = String(validatingUTF8: data) else { return 0 }
-    expectRecurrentError { _ = try JSONLDataset(text: text, path: "fuzz.jsonl", requireTarget: false, onError: .stop) }
+    // Any bytes: the reader checks UTF-8 and NUL bytes itself, line by line.
+    let data = Array(UnsafeBufferPointer(start: bytes, count: size))
+    expectRecurrentError { _ = try JSONLDataset(bytes: data, path: "fuzz.jsonl", requireTarget: false, onError: .stop) }
     var dataset: JSONLDataset?
-    expectRecurrentError { dataset = try JSONLDataset(text: text, path: "fuzz.jsonl", requireTarget: true, onError: .skip) }
+    expectRecurrentError { dataset = try JSONLDataset(bytes: data, path: "fuzz.jsonl", requireTarget: true, onError: .skip) }
     guard let dataset else { return 0 }
     for kind in SequenceTaskKind.allCases {
         for tokenization in Tokenization.allCases {
@@ -42,7 +41,8 @@ public func fuzzJSONL(_ bytes: UnsafePointer<UInt8>, _ size: Int) -> CInt {
                 let encoded = try dataset.examples.prefix(8).map { try spec.encode($0, path: "fuzz.jsonl", withTarget: true) }
                 let network = try makeTaskNetwork(spec, dropout: 0, seed: 1)
                 var rng = SeededGenerator(seed: 1)
-                _ = try network.loss(encoded[...], training: true, rng: &rng)
+                try network.forward(encoded[...], training: true, rng: &rng)
+                _ = network.loss(encoded[...])
                 _ = try network.predict(encoded[...], beam: 1)
             }
         }

@@ -15,7 +15,8 @@ struct BenchCommand: ParsableCommand {
               rnn bench gemm                 square SGEMM at 512, all cores
               rnn bench gemm --size 1024 --threads 2 --json
               rnn bench train --case lstm-512x2-b50-t100
+              rnn bench jsonl --data train.jsonl   read speed of a JSONL dataset
             """,
-        subcommands: [CasesBench.self, GEMMBench.self, TrainBench.self],
+        subcommands: [CasesBench.self, GEMMBench.self, TrainBench.self, JSONLBench.self],
         defaultSubcommand: CasesBench.self)
 }

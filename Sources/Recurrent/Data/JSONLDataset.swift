@@ -1,5 +1,3 @@
-import Foundation
-
 /// One example of a JSON Lines dataset: `{"input": ..., "target": ..., "id": ...}` on one line.
 public struct Example: Sendable, Equatable {
     public enum Input: Sendable, Equatable {
@@ -46,30 +44,76 @@ public struct JSONLDataset: Sendable {
     public var skipped: [(line: Int, reason: String)]
     public let path: String
 
-    /// Reads `path`, one JSON object per non-blank line.
+    /// Reads `path`, one JSON object per non-blank line, streamed in chunks of bytes (see
+    /// `JSONLineParser`). Lines end in "\n" or "\r\n"; a UTF-8 byte order mark is skipped.
     /// - Parameters:
     ///   - requireTarget: every example must have a "target" (training and evaluation).
     ///   - onError: `.stop` throws at the first bad line; `.skip` counts it and goes on.
     /// - Throws: `RecurrentError.io` for an unreadable file; `RecurrentError.invalidFile` as
-    ///   "FILE:LINE: what was wrong", or when no example is left.
+    ///   "FILE:LINE: what was wrong", or when the file is empty or no example is left.
     public init(contentsOf path: String, requireTarget: Bool, onError: OnError = .stop) throws {
-        try self.init(text: TextFile.read(path), path: path, requireTarget: requireTarget, onError: onError)
+        var reader = Reader(path: path, requireTarget: requireTarget, onError: onError)
+        let size = try LineReader.forEachLine(path: path) { try reader.read($0, line: $1) }
+        guard size > 0 else { throw RecurrentError.invalidFile(path: path, reason: "the file is empty") }
+        try self.init(reader)
     }
 
     /// Parses `text` as the contents of the JSONL file `path` (which only names it in errors).
     init(text: String, path: String, requireTarget: Bool, onError: OnError = .stop) throws {
-        self.path = path
-        examples = []
-        skipped = []
+        try self.init(bytes: Array(text.utf8), path: path, requireTarget: requireTarget, onError: onError)
+    }
+
+    /// Parses `bytes` as the contents of the JSONL file `path` (which only names it in errors).
+    init(bytes: [UInt8], path: String, requireTarget: Bool, onError: OnError = .stop) throws {
+        var reader = Reader(path: path, requireTarget: requireTarget, onError: onError)
+        try bytes.withUnsafeBufferPointer { buffer in
+            try LineReader.forEachLine(in: buffer) { try reader.read($0, line: $1) }
+        }
+        try self.init(reader)
+    }
+
+    /// The examples `reader` collected.
+    /// - Throws: `RecurrentError.invalidFile` when there are none.
+    private init(_ reader: Reader) throws {
+        guard !reader.examples.isEmpty else {
+            throw RecurrentError.invalidFile(path: reader.path, reason: reader.skipped.isEmpty
+                ? "no examples" : "no valid examples (\(reader.skipped.count) lines skipped)")
+        }
+        path = reader.path
+        examples = reader.examples
+        skipped = reader.skipped
+    }
+
+    /// A bad line: what was wrong, without the file and line.
+    struct LineError: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+
+    /// Collects examples line by line, checking that every example agrees with the first on
+    /// feature count and target kind.
+    private struct Reader {
+        let path: String
+        let requireTarget: Bool
+        let onError: OnError
+        var examples: [Example] = []
+        var skipped: [(line: Int, reason: String)] = []
         var featureCount: Int?
         var targetKind: String?
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = index + 1
-            let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            if trimmed.isEmpty { continue }
+
+        init(path: String, requireTarget: Bool, onError: OnError) {
+            self.path = path
+            self.requireTarget = requireTarget
+            self.onError = onError
+        }
+
+        /// Takes one line (without its line end); blank lines are skipped.
+        /// - Throws: `RecurrentError.invalidFile` as "FILE:LINE: what was wrong" when `onError` is `.stop`.
+        mutating func read(_ bytes: UnsafeBufferPointer<UInt8>, line: Int) throws {
+            guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
             do {
-                let example = try Self.parse(trimmed, line: line, requireTarget: requireTarget)
-                // Every example must agree with the first on feature count and target kind.
+                var parser = JSONLineParser(bytes)
+                let example = try parser.example(line: line, requireTarget: requireTarget)
                 if let f = example.input.featureCount {
                     if let expected = featureCount, expected != f {
                         throw LineError("has \(f) features per step, the first example has \(expected)")
@@ -90,90 +134,6 @@ public struct JSONLDataset: Sendable {
                 skipped.append((line, error.message))
             }
         }
-        guard !examples.isEmpty else {
-            throw RecurrentError.invalidFile(path: path, reason: skipped.isEmpty ? "no examples" : "no valid examples (\(skipped.count) lines skipped)")
-        }
-    }
-
-    struct LineError: Error {
-        let message: String
-        init(_ message: String) { self.message = message }
-    }
-
-    static func parse(_ line: String, line number: Int, requireTarget: Bool) throws -> Example {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) else {
-            throw LineError("not valid JSON")
-        }
-        guard let dict = object as? [String: Any] else { throw LineError("not a JSON object") }
-        guard let input = dict["input"] else { throw LineError("no \"input\"") }
-        let parsedInput = try parseInput(input)
-        var target: Example.Target?
-        if let t = dict["target"], !(t is NSNull) {
-            target = try parseTarget(t)
-        } else if requireTarget {
-            throw LineError("no \"target\"")
-        }
-        var id: String?
-        if let i = dict["id"] {
-            if let s = i as? String { id = s } else if let n = i as? NSNumber, !isBool(n) { id = n.stringValue } else {
-                throw LineError("\"id\" must be a string or a number")
-            }
-        }
-        return Example(id: id, input: parsedInput, target: target, line: number)
-    }
-
-    /// JSON true/false arrive as NSNumber too; Foundation gives them their own class (and
-    /// the Objective-C type "c" for char), which tells them apart from 1 and 0.
-    static func isBool(_ n: NSNumber) -> Bool {
-        String(describing: type(of: n)).contains("Boolean") || String(cString: n.objCType) == "c"
-    }
-
-    /// A JSON number that stays finite as Float32 (inputs and targets become Float32: 1e39
-    /// would turn into infinity, and the model's statistics into NaN).
-    static func number(_ value: Any) -> Double? {
-        guard let n = value as? NSNumber, !isBool(n) else { return nil }
-        let d = n.doubleValue
-        return d.isFinite && abs(d) <= Double(Float.greatestFiniteMagnitude) ? d : nil
-    }
-
-    static func parseInput(_ value: Any) throws -> Example.Input {
-        if let s = value as? String {
-            guard !s.isEmpty else { throw LineError("\"input\" is empty") }
-            return .text(s)
-        }
-        guard let array = value as? [Any] else { throw LineError("\"input\" must be a string, an array of numbers, or an array of arrays of numbers") }
-        guard !array.isEmpty else { throw LineError("\"input\" is empty") }
-        if array.allSatisfy({ $0 is [Any] }) {
-            var rows: [[Float]] = []
-            for (t, row) in array.enumerated() {
-                let values = (row as! [Any]).map(number)
-                guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else {
-                    throw LineError("\"input\" step \(t) must be a non-empty array of finite numbers")
-                }
-                guard rows.isEmpty || values.count == rows[0].count else {
-                    throw LineError("\"input\" step \(t) has \(values.count) features, step 0 has \(rows[0].count)")
-                }
-                rows.append(values.map { Float($0!) })
-            }
-            return .sequence(rows)
-        }
-        let values = array.map(number)
-        guard values.allSatisfy({ $0 != nil }) else {
-            throw LineError("\"input\" must be a string, an array of numbers, or an array of arrays of numbers")
-        }
-        return .vector(values.map { Float($0!) })
-    }
-
-    static func parseTarget(_ value: Any) throws -> Example.Target {
-        if let s = value as? String { return .string(s) }
-        if let d = number(value) { return .number(d) }
-        if let array = value as? [Any] {
-            guard !array.isEmpty else { throw LineError("\"target\" is empty") }
-            if array.allSatisfy({ $0 is String }) { return .labels(array as! [String]) }
-            let values = array.map(number)
-            if values.allSatisfy({ $0 != nil }) { return .numbers(values.map { $0! }) }
-        }
-        throw LineError("\"target\" must be a string, a number, an array of numbers, or an array of labels")
     }
 }
 

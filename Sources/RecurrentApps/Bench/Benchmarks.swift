@@ -139,6 +139,34 @@ package func benchmarkGeneration(_ c: BenchmarkCase, tokens: Int = 2000, seed: U
     return GenerationBenchmarkResult(tokens: tokens, tokensPerSecond: Double(tokens) / seconds)
 }
 
+package struct JSONLBenchmarkResult: Sendable {
+    /// The file's size in bytes.
+    public let bytes: Int
+    public let examples: Int
+    /// The runs made; the fastest is reported.
+    public let runs: Int
+    /// Seconds of the fastest run.
+    public let seconds: Double
+    public var megabytesPerSecond: Double { Double(bytes) / seconds / 1e6 }
+    public var examplesPerSecond: Double { Double(examples) / seconds }
+}
+
+/// Times `JSONLDataset(contentsOf:)` reading `path` (targets optional, stopping at a bad line),
+/// `runs` times; the fastest run is reported, the others having met a cold cache or a busy core.
+package func benchmarkJSONL(path: String, runs: Int = 3) throws -> JSONLBenchmarkResult {
+    var best = Double.infinity
+    var examples = 0
+    for _ in 0..<runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let dataset = try JSONLDataset(contentsOf: path, requireTarget: false)
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        examples = dataset.examples.count
+    }
+    // The file has just been read whole, so its size is there to ask for.
+    let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    return JSONLBenchmarkResult(bytes: bytes, examples: examples, runs: runs, seconds: best)
+}
+
 /// The largest resident set this process has had, in MiB. On Linux, VmHWM from
 /// /proc/self/status: getrusage's ru_maxrss survives exec, so a child started by a large parent
 /// (a Python benchmark script) would report the parent's size.
