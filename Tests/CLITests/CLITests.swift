@@ -142,13 +142,14 @@ let rnnBinary: URL = {
 final class ChildProcess {
     let pid: pid_t
 
-    /// Starts `rnn arguments`; nil output paths mean /dev/null; `environment` adds to or
-    /// replaces this process's variables.
-    init(_ arguments: [String], stdout: String? = nil, stderr: String? = nil, environment: [String: String] = [:]) throws {
+    /// Starts `rnn arguments`; nil paths mean /dev/null (`stdin` is the file it reads as standard
+    /// input); `environment` adds to or replaces this process's variables.
+    init(_ arguments: [String], stdin: String? = nil, stdout: String? = nil, stderr: String? = nil,
+         environment: [String: String] = [:]) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdin ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, stderr ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let argv = ([rnnBinary.path] + arguments).map { strdup($0) } + [nil]
@@ -179,12 +180,12 @@ final class ChildProcess {
 
 /// Runs `rnn` with `arguments` (and `environment` added to this process's) and collects
 /// everything it did.
-func runRNN(_ arguments: [String], environment: [String: String] = [:]) throws -> CLIResult {
+func runRNN(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
     let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: folder) }
     let out = (folder as NSString).appendingPathComponent("stdout"), err = (folder as NSString).appendingPathComponent("stderr")
-    let (status, signaled) = try ChildProcess(arguments, stdout: out, stderr: err, environment: environment).wait()
+    let (status, signaled) = try ChildProcess(arguments, stdin: stdin, stdout: out, stderr: err, environment: environment).wait()
     func read(_ path: String) -> String { String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self) }
     return CLIResult(status: status, stdout: read(out), stderr: read(err), signaled: signaled)
 }

@@ -46,6 +46,48 @@ final class JSONLCLITests: ScratchFolderTestCase {
         for key in ["mb_s", "examples_s", "peak_rss_mb"] { XCTAssertGreaterThan(object?[key] as? Double ?? 0, 0, key) }
         let missing = try runRNN(["bench", "jsonl", "--data", path("missing.jsonl")])
         XCTAssertEqual(missing.status, 1)
-        XCTAssertTrue(missing.stderr.contains("no such file"), missing.stderr)
+        XCTAssertTrue(missing.stderr.contains("does not exist"), missing.stderr)
+    }
+}
+
+/// What a user expects of predict: standard input, an output line for every input line (an
+/// "error" line for a bad one), the share of unknown words and a warning when most are unknown;
+/// and word tokens lowercased unless `--keep-case`.
+final class PredictCLITests: ScratchFolderTestCase {
+    func testStdinPlaceholdersUnknownWordsAndCase() throws {
+        let lines = (0..<120).map { i in
+            "{\"input\": \"\(i % 2 == 0 ? "A fine, GOOD day." : "an awful, bad day!")\", \"target\": \"\(i % 2 == 0 ? "pos" : "neg")\"}"
+        }
+        let data = path("train.jsonl")
+        _ = FileManager.default.createFile(atPath: data, contents: Data(lines.joined(separator: "\n").utf8))
+        let fit = try runRNN(["fit", "--task", "classify", "--tokens", "word", "--data", data, "--hidden", "8", "--embedding", "4",
+                              "--epochs", "3", "--out", path("run")])
+        XCTAssertEqual(fit.status, 0, fit.stderr)
+        let input = "{\"id\": \"a\", \"input\": \"a good day\"}\nnot json\n{\"id\": \"b\", \"input\": \"xyzzy plugh\"}\n"
+        let questions = path("q.jsonl")
+        _ = FileManager.default.createFile(atPath: questions, contents: Data(input.utf8))
+        let r = try runRNN(["predict", "--checkpoint", path("run/best.safetensors"), "--data", "-", "--on-error", "skip"],
+                           stdin: questions)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = r.stdout.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        XCTAssertEqual(out.count, 3, r.stdout)
+        XCTAssertEqual(out[0]?["id"] as? String, "a")
+        XCTAssertEqual(out[0]?["unknown"] as? Double, 0)   // "a good day": lowercased words it saw
+        XCTAssertEqual(out[1]?["line"] as? Int, 2)
+        XCTAssertTrue((out[1]?["error"] as? String)?.contains("not valid JSON") == true, r.stdout)
+        XCTAssertEqual(out[2]?["unknown"] as? Double, 1)
+        XCTAssertTrue(r.stderr.contains("skipped 1 bad lines"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("warning: 1 input is more than half tokens the model never saw in training (line 3)"), r.stderr)
+        let evaluate = try runRNN(["evaluate", "--checkpoint", path("run/best.safetensors"), "--data", data])
+        XCTAssertTrue(evaluate.stdout.contains("unknown_rate"), evaluate.stdout)
+        // --keep-case: "GOOD" (seen in training) and "good", "Good" (not seen) are different words.
+        let cased = try runRNN(["fit", "--task", "classify", "--tokens", "word", "--keep-case", "--data", data, "--hidden", "8",
+                                "--embedding", "4", "--epochs", "1", "--out", path("cased")])
+        XCTAssertEqual(cased.status, 0, cased.stderr)
+        let loud = path("loud.jsonl")
+        _ = FileManager.default.createFile(atPath: loud, contents: Data("{\"input\": \"GOOD good Good\"}\n".utf8))
+        let shouted = try runRNN(["predict", "--checkpoint", path("cased/best.safetensors"), "--data", "-"], stdin: loud)
+        let unknown = (try JSONSerialization.jsonObject(with: Data(shouted.stdout.utf8)) as? [String: Any])?["unknown"] as? Double
+        XCTAssertEqual(unknown ?? -1, 2.0 / 3, accuracy: 1e-9, shouted.stdout + shouted.stderr)
     }
 }

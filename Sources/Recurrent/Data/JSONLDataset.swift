@@ -44,7 +44,7 @@ public struct JSONLDataset: Sendable {
     public var skipped: [(line: Int, reason: String)]
     public let path: String
 
-    /// Reads `path`, one JSON object per non-blank line, streamed in chunks of bytes (see
+    /// Reads `path` ("-": standard input), one JSON object per non-blank line, streamed in chunks of bytes (see
     /// `JSONLineParser`). Lines end in "\n" or "\r\n"; a UTF-8 byte order mark is skipped.
     /// - Parameters:
     ///   - requireTarget: every example must have a "target" (training and evaluation).
@@ -52,9 +52,11 @@ public struct JSONLDataset: Sendable {
     /// - Throws: `RecurrentError.io` for an unreadable file; `RecurrentError.invalidFile` as
     ///   "FILE:LINE: what was wrong", or when the file is empty or no example is left.
     public init(contentsOf path: String, requireTarget: Bool, onError: OnError = .stop) throws {
-        var reader = Reader(path: path, requireTarget: requireTarget, onError: onError)
+        // "-" reads standard input, named so in messages.
+        let name = path == "-" ? "<stdin>" : path
+        var reader = Reader(path: name, requireTarget: requireTarget, onError: onError)
         let size = try LineReader.forEachLine(path: path) { try reader.read($0, line: $1) }
-        guard size > 0 else { throw RecurrentError.invalidFile(path: path, reason: "the file is empty") }
+        guard size > 0 else { throw RecurrentError.invalidFile(path: name, reason: "the file is empty") }
         try self.init(reader)
     }
 

@@ -5,20 +5,29 @@ import Foundation
 /// - Throws: `RecurrentError.io` in words a user can act on: the path does not exist, is a
 ///   folder, or cannot be read (permission denied, …).
 package func readFile(_ path: String, expected: String = "a file") throws -> Data {
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-        throw RecurrentError.io(path: path, reason: "does not exist")
-    }
-    guard !isFolder.boolValue else { throw RecurrentError.io(path: path, reason: "is a folder, expected \(expected)") }
     // open(2) first: its errno says why a file cannot be read, where Foundation's error may not.
-    let descriptor = open(path, O_RDONLY)
-    guard descriptor >= 0 else { throw RecurrentError.io(path: path, reason: "cannot be read (\(systemReason(errno)))") }
-    close(descriptor)
+    let (descriptor, owned) = try openForReading(path, expected: expected)
+    if owned { close(descriptor) } else { return FileHandle.standardInput.readDataToEndOfFile() }
     do {
         return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe)
     } catch {
         throw RecurrentError.io(path: path, reason: "cannot be read (\(ioReason(error)))")
     }
+}
+
+/// Opens `path` for reading, "-" meaning standard input, or says in plain words why not: it
+/// does not exist, is a folder (where `expected` was wanted), or cannot be read and why.
+/// - Returns: the descriptor, and whether the caller closes it (not standard input's).
+package func openForReading(_ path: String, expected: String = "a file") throws -> (descriptor: Int32, owned: Bool) {
+    if path == "-" { return (STDIN_FILENO, false) }
+    var isFolder: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+        throw RecurrentError.io(path: path, reason: "does not exist")
+    }
+    guard !isFolder.boolValue else { throw RecurrentError.io(path: path, reason: "is a folder, expected \(expected)") }
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { throw RecurrentError.io(path: path, reason: "cannot be read (\(systemReason(errno)))") }
+    return (descriptor, true)
 }
 
 /// Writes `contents` to `path` atomically: a temporary file in the same folder, then a rename,

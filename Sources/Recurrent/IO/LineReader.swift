@@ -6,7 +6,8 @@ import Foundation
 /// line without "\n" is still a line. Lines are numbered from 1, so a number points into the file
 /// as an editor shows it.
 enum LineReader {
-    /// Calls `body` with each line of the file at `path` (without its line end) and its number.
+    /// Calls `body` with each line of the file at `path` ("-": standard input), without its line
+    /// end, and its number.
     /// - Parameter chunkSize: bytes read at a time; the buffer grows past it only for a longer line.
     /// - Returns: the file's size in bytes.
     /// - Throws: `RecurrentError.io` for a missing, unreadable or directory path, and whatever
@@ -14,14 +15,8 @@ enum LineReader {
     @discardableResult
     static func forEachLine(path: String, chunkSize: Int = 1 << 20,
                             _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws -> Int {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw RecurrentError.io(path: path, reason: "no such file")
-        }
-        guard !isDirectory.boolValue else { throw RecurrentError.io(path: path, reason: "is a directory, expected a text file") }
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw RecurrentError.io(path: path, reason: "cannot read the file (\(String(cString: strerror(errno))))") }
-        defer { close(fd) }
+        let (fd, owned) = try openForReading(path, expected: "a text file")
+        defer { if owned { close(fd) } }
         var capacity = max(chunkSize, 16)
         var buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
         defer { buffer.deallocate() }
@@ -30,7 +25,7 @@ enum LineReader {
             let n = read(fd, buffer + filled, capacity - filled)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw RecurrentError.io(path: path, reason: "cannot read the file (\(String(cString: strerror(errno))))")
+                throw RecurrentError.io(path: path, reason: "cannot be read (\(systemReason(errno)))")
             }
             filled += n
             total += n

@@ -249,10 +249,10 @@ final class JSONLDatasetTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("the file is empty"), "\($0)")
         }
         XCTAssertThrowsError(try JSONLDataset(contentsOf: folder.path, requireTarget: true)) {
-            XCTAssertTrue("\($0)".contains("is a directory"), "\($0)")
+            XCTAssertTrue("\($0)".contains("is a folder"), "\($0)")
         }
         XCTAssertThrowsError(try JSONLDataset(contentsOf: folder.file("missing.jsonl"), requireTarget: true)) {
-            XCTAssertTrue("\($0)".contains("no such file"), "\($0)")
+            XCTAssertTrue("\($0)".contains("does not exist"), "\($0)")
         }
     }
 
