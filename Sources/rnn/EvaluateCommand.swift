@@ -19,15 +19,20 @@ struct EvaluateCommand: ParsableCommand {
 
     @OptionGroup var options: PredictionOptions
 
-    @Flag(help: "Print one flat JSON object of the metrics.")
+    @Flag(help: "Print one JSON object: the metrics, and for classify the labels and the confusion matrix.")
     var json = false
 
     func run() throws {
         let predictor = try TaskPredictor(checkpoint: options.checkpoint)
         let result = try predictor.evaluate(data: options.data, beam: options.beam, onError: options.onError)
         if json {
+            // classify adds its labels and the confusion matrix (rows: truth, columns: prediction).
+            let matrix: [(String, String)] = result.confusion.map { m in
+                [("labels", JSON.array(result.labels.map(JSON.string))),
+                 ("confusion", JSON.array(m.map { row in JSON.array(row.map(String.init)) }))]
+            } ?? []
             print(JSON.object([("task", JSON.string(result.task.rawValue)), ("examples", "\(result.examples)")]
-                              + result.metrics.map { ($0.0, JSON.number($0.1)) }))
+                              + result.metrics.map { ($0.0, JSON.number($0.1)) } + matrix))
             return
         }
         print("\(result.task.rawValue): \(result.examples) examples" + (result.skipped > 0 ? ", \(result.skipped) skipped" : ""))

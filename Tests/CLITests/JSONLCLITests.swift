@@ -78,8 +78,12 @@ final class PredictCLITests: ScratchFolderTestCase {
         XCTAssertEqual(out[2]?["unknown"] as? Double, 1)
         XCTAssertTrue(r.stderr.contains("skipped 1 bad lines"), r.stderr)
         XCTAssertTrue(r.stderr.contains("warning: 1 input is more than half tokens the model never saw in training (line 3)"), r.stderr)
-        let evaluate = try runRNN(["evaluate", "--checkpoint", path("run/best.safetensors"), "--data", data])
-        XCTAssertTrue(evaluate.stdout.contains("unknown_rate"), evaluate.stdout)
+        let evaluate = try runRNN(["evaluate", "--checkpoint", path("run/best.safetensors"), "--data", data, "--json"])
+        let metrics = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(evaluate.stdout.utf8)) as? [String: Any], evaluate.stdout)
+        XCTAssertEqual(metrics["unknown_rate"] as? Double, 0)
+        XCTAssertEqual(metrics["labels"] as? [String], ["neg", "pos"])
+        let confusion = try XCTUnwrap(metrics["confusion"] as? [[Int]], evaluate.stdout)
+        XCTAssertEqual(confusion.flatMap { $0 }.reduce(0, +), 120)
         // --keep-case: "GOOD" (seen in training) and "good", "Good" (not seen) are different words.
         let cased = try runRNN(["fit", "--task", "classify", "--tokens", "word", "--keep-case", "--data", data, "--hidden", "8",
                                 "--embedding", "4", "--epochs", "1", "--out", path("cased")])
