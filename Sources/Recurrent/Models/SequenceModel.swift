@@ -65,7 +65,15 @@ public struct SequenceModel: Sendable {
         let o = stack.outputSize
         let y = ws.buffer(.stackOutput, b * t * o)
         let finals = finalState ?? (readout == .finalState ? ws.buffer(.finalState, stack.stateCount(batch: b)) : nil)
-        if let embedding {
+        if let embedding, !usesTable(batch: b, steps: t) {
+            precondition(tokens != nil, "a token model needs tokens")
+            // More symbols than tokens in the batch (a word vocabulary): embed the B·T tokens and
+            // run the stack on them, B·T rows of input GEMM instead of V.
+            let x = ws.buffer(.embedded, b * t * embedding.embeddingSize)
+            embedding.forward(tokens!, rows: b * t, output: x, arena: arena)
+            stack.forward(input: x, batch: b, steps: t, lengths: lengths, initialState: initialState, output: y,
+                          finalState: finals, training: training, rng: &rng, workspace: ws.stack, arena: arena)
+        } else if let embedding {
             precondition(tokens != nil, "a token model needs tokens")
             // The first layer's input projection of every symbol, once per batch: E·W_ihᵀ + b_ih
             // (V, P) per direction. Each step then looks its token's row up — the same bits as
@@ -169,6 +177,17 @@ public struct SequenceModel: Sendable {
                            stateGradientNorms: stateGradientNorms, workspace: ws.stack, arena: arena)
             return
         }
+        if !usesTable(batch: b, steps: t) {
+            // The embedded tokens' path: ∂X (B·T, E) from the stack, then scattered into ∂E.
+            let e = embedding.embeddingSize
+            let x = ws.buffer(.embedded, b * t * e), dx = ws.buffer(.embeddedGradient, b * t * e)
+            dx.update(repeating: 0, count: b * t * e)
+            stack.backward(input: x, batch: b, steps: t, lengths: lengths, outputGradient: dy, finalStateGradient: finalGradient,
+                           inputGradient: dx, initialStateGradient: initialStateGradient,
+                           stateGradientNorms: stateGradientNorms, workspace: ws.stack, arena: arena)
+            embedding.backward(tokens, rows: b * t, outputGradient: dx, arena: arena)
+            return
+        }
         let input = tokenInput(tokens, batch: b, workspace: ws)
         let (v, e, p) = (embedding.vocabularySize, embedding.embeddingSize, stack.cells[0].projectionSize)
         for g in input.tableGradients { g.update(repeating: 0, count: v * p) }
@@ -187,6 +206,11 @@ public struct SequenceModel: Sendable {
         }
     }
 
+    /// Whether a token batch's first-layer input goes through the per-symbol table (V rows of
+    /// GEMM, once) or through its B·T embedded tokens: whichever has fewer rows. Both give the
+    /// same outputs; the parameter gradients sum in another order.
+    func usesTable(batch b: Int, steps t: Int) -> Bool { embedding!.vocabularySize <= b * t }
+
     /// The token input of the first layer, its tables and their gradients in the workspace.
     private func tokenInput(_ tokens: UnsafePointer<Int32>, batch b: Int, workspace ws: SequenceModelWorkspace) -> TokenInput {
         let n = embedding!.vocabularySize * stack.cells[0].projectionSize
@@ -199,7 +223,7 @@ public struct SequenceModel: Sendable {
 /// Buffers of a `SequenceModel`, grown on demand and reused across batches.
 public final class SequenceModelWorkspace: @unchecked Sendable {
     enum Slot: Int, CaseIterable {
-        case tables, tableGradients, stackOutput, stackOutputGradient, lastStep, lastStepGradient
+        case tables, tableGradients, embedded, embeddedGradient, stackOutput, stackOutputGradient, lastStep, lastStepGradient
         case finalState, finalStateGradient
     }
     let stack = RecurrentStackWorkspace()

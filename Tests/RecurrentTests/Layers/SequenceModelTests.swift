@@ -58,11 +58,14 @@ final class SequenceModelTests: XCTestCase {
 /// Token input: the first layer reads per-symbol projection tables; every parameter (the
 /// embedding and W_ih included) against finite differences, with ragged rows and both directions.
 final class TokenSequenceModelTests: XCTestCase {
+    /// Both token paths: the per-symbol table (6 symbols, 15 tokens a batch) and the embedded
+    /// tokens (40 symbols, more than the batch holds).
     func testTokenInputGradients() throws {
-        for (kind, bidirectional, readout) in [(CellKind.lstm, true, SequenceModel.Readout.allSteps),
-                                               (.gru, false, .finalState), (.rnnTanh, true, .mean)] {
+        for (kind, bidirectional, readout, vocabulary) in [(CellKind.lstm, true, SequenceModel.Readout.allSteps, 6),
+                                                           (.gru, false, .finalState, 6), (.rnnTanh, true, .mean, 6),
+                                                           (.lstm, true, .allSteps, 40), (.gru, false, .mean, 40)] {
             var layout = ParameterLayout()
-            let model = try SequenceModel(input: .tokens(vocabulary: 6, embedding: 3), kind: kind, hiddenSize: 4, layers: 2,
+            let model = try SequenceModel(input: .tokens(vocabulary: vocabulary, embedding: 3), kind: kind, hiddenSize: 4, layers: 2,
                                           bidirectional: bidirectional, outputs: 3, layout: &layout)
             let arena = ParameterArena(layout: layout, seed: 9)
             let (b, t) = (3, 5)
@@ -83,7 +86,8 @@ final class TokenSequenceModelTests: XCTestCase {
             model.backward(tokens: tokens, batch: b, steps: t, lengths: lengths, readout: readout, outputGradient: w,
                            workspace: ws, arena: arena)
             let report = GradientChecker(entriesPerTensor: 12).check(arena, loss: loss)
-            XCTAssertTrue(report.passed, "\(kind) bi \(bidirectional) \(readout): \(report)")
+            XCTAssertEqual(model.usesTable(batch: b, steps: t), vocabulary <= b * t)
+            XCTAssertTrue(report.passed, "\(kind) bi \(bidirectional) \(readout) V \(vocabulary): \(report)")
         }
     }
 
@@ -108,5 +112,25 @@ final class TokenSequenceModelTests: XCTestCase {
         var viaFeatures = [Float](repeating: 0, count: b * t * 2)
         model.head.forward(viaStack, rows: b * t, output: &viaFeatures, arena: arena)
         XCTAssertEqual(viaTokens, viaFeatures)
+    }
+
+    /// A batch too small for the table (12 tokens, 20 symbols) gives its rows the same outputs,
+    /// bit for bit, as a batch large enough for it (24 tokens) holding the same rows.
+    func testEmbeddedTokensEqualTheTable() throws {
+        var layout = ParameterLayout()
+        let model = try SequenceModel(input: .tokens(vocabulary: 20, embedding: 4), kind: .lstm, hiddenSize: 5, layers: 2,
+                                      bidirectional: true, outputs: 2, layout: &layout)
+        let arena = ParameterArena(layout: layout, seed: 2)
+        let small: [Int32] = [1, 19, 0, 3, 13, 2, 5, 4, 17, 1, 0, 0]
+        let large = small + [7, 7, 8, 9, 10, 11, 12, 14, 15, 16, 18, 6]
+        XCTAssertFalse(model.usesTable(batch: 2, steps: 6))
+        XCTAssertTrue(model.usesTable(batch: 4, steps: 6))
+        var rng = SeededGenerator(seed: 0)
+        var a = [Float](repeating: 0, count: 2 * 6 * 2), b = [Float](repeating: 0, count: 4 * 6 * 2)
+        model.forward(tokens: small, batch: 2, steps: 6, lengths: [6, 4], output: &a, rng: &rng,
+                      workspace: SequenceModelWorkspace(), arena: arena)
+        model.forward(tokens: large, batch: 4, steps: 6, lengths: [6, 4, 6, 6], output: &b, rng: &rng,
+                      workspace: SequenceModelWorkspace(), arena: arena)
+        XCTAssertEqual(a, Array(b.prefix(a.count)))
     }
 }
