@@ -37,7 +37,7 @@
 #include <immintrin.h>
 
 #define A512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,fma")))
-#define A512VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")))
+#define A512VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,fma")))
 #define RN 16 /* rows per pass (int8, w8a8) */
 
 RK_INLINE A512 __mmask16 mask16(long n) {
