@@ -3,7 +3,8 @@
 # (Tests/KernelsC/kernels_test.c): built with the host cc and run here (x86-64: generic, AVX2 and
 # AVX-512 where the CPU has them); then, when aarch64-linux-gnu-gcc and qemu-aarch64 are
 # installed, cross-compiled (static) and run under qemu-aarch64 (generic and NEON).
-# Exits non-zero when either run fails, or when a deliberately perturbed result is not caught.
+# Exits non-zero when either run fails, or when a deliberately perturbed result is not caught, or
+# (with KERNELS_REQUIRE_AARCH64=1, as CI sets it) when the aarch64 run cannot happen.
 #
 # Flags: what SwiftPM's target needs (the include directory; the AVX files carry their own target
 # attributes, so no -m flags) plus -ffp-contract=off. SwiftPM compiles with clang, which never
@@ -68,6 +69,9 @@ elif command -v "$CROSS" >/dev/null && command -v qemu-aarch64 >/dev/null; then
         echo "kernels-c: aarch64 build FAILED"
         status=1
     fi
+elif [ "${KERNELS_REQUIRE_AARCH64:-0}" = 1 ]; then
+    echo "kernels-c: aarch64 FAILED: $CROSS or qemu-aarch64 is not installed, and KERNELS_REQUIRE_AARCH64=1"
+    status=1
 else
     echo "kernels-c: aarch64 skipped ($CROSS or qemu-aarch64 not installed)"
 fi
