@@ -33,8 +33,11 @@ struct CasesBench: ParsableCommand {
     @Option(help: "How generation stores the weights: fp32, bf16, int8 or w8a8.")
     var precision: InferencePrecision = .fp32
 
-    @Flag(help: "One JSON line per case: {\"case\", \"precision\", \"train_tok_s\", \"gen_tok_s\", \"peak_rss_mb\"}.")
+    @Flag(help: "One JSON line per case: {\"case\", \"precision\", \"train_tok_s\", \"gen_tok_s\", \"peak_rss_mb\"} (with --roofline also \"train_share\", \"gen_share\" and the ceilings).")
     var json = false
+
+    @Flag(help: "Also measure this machine's ceilings and print each figure's share of them: training GFLOP/s (the FLOPs the model needs) over the FMA ceiling of all kernel threads, generation tokens/s over the rate at which each core can read its share of the token's weights.")
+    var roofline = false
 
     func validate() throws {
         if let name = `case`, !BenchmarkCase.standard.contains(where: { $0.name == name }) {
@@ -52,6 +55,7 @@ struct CasesBench: ParsableCommand {
                 process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
                 process.arguments = ["bench", "cases", "--case", c.name, "--threads", "\(kernelThreads.threads)", "--seconds", "\(seconds)",
                                      "--tokens", "\(tokens)", "--precision", precision.rawValue] + (json ? ["--json"] : [])
+                    + (roofline ? ["--roofline"] : [])
                 try process.run()
                 process.waitUntilExit()
                 guard process.terminationStatus == 0 else { throw ExitCode(process.terminationStatus) }
@@ -63,15 +67,30 @@ struct CasesBench: ParsableCommand {
         let train = try benchmarkTraining(c, seconds: seconds)
         let generation = try benchmarkGeneration(c, tokens: tokens, precision: precision)
         let rss = peakResidentMegabytes()
+        // The ceilings after the timed runs, so measuring them takes nothing from those.
+        var shares: [(String, String)] = [], line = ""
+        if roofline {
+            let ceiling = Roofline.measure()
+            let trainGFLOPS = try c.trainingFLOPsPerToken() * train.tokensPerSecond * 1e-9
+            let bytes = try c.generationBytesPerToken(precision) / Double(GEMM.threads)
+            let readCeiling = Roofline.readCeiling(bytesPerCore: bytes)
+            let (trainShare, genShare) = (trainGFLOPS / ceiling.fmaGFLOPS, generation.tokensPerSecond / readCeiling)
+            shares = [("threads", "\(GEMM.threads)"), ("train_gflops", String(format: "%.1f", trainGFLOPS)), ("fma_gflops", String(format: "%.1f", ceiling.fmaGFLOPS)),
+                      ("train_share", String(format: "%.3f", trainShare)), ("gen_kb_per_core", String(format: "%.1f", bytes / 1024)),
+                      ("gen_ceiling_tok_s", String(format: "%.0f", readCeiling)), ("gen_share", String(format: "%.3f", genShare))]
+            line = String(format: "\n    train %.1f GFLOP/s = %.0f%% of the FMA ceiling (%.1f GFLOP/s); generate reads %.1f KB a core "
+                          + "a token: ceiling %.0f tok/s, reached %.0f%%", trainGFLOPS, 100 * trainShare, ceiling.fmaGFLOPS,
+                          bytes / 1024, readCeiling, 100 * genShare)
+        }
         if json {
             print(JSON.object([("case", JSON.string(c.name)), ("precision", JSON.string(precision.rawValue)),
                                ("train_tok_s", String(format: "%.0f", train.tokensPerSecond)),
                                ("gen_tok_s", String(format: "%.0f", generation.tokensPerSecond)),
-                               ("peak_rss_mb", String(format: "%.1f", rss))]))
+                               ("peak_rss_mb", String(format: "%.1f", rss))] + shares))
         } else {
             print(String(format: "%@  train %.0f tok/s  generate (%@) %.0f tok/s  peak RSS %.1f MB  (%d threads)",
                          c.name.padding(toLength: 22, withPad: " ", startingAt: 0), train.tokensPerSecond,
-                         precision.rawValue, generation.tokensPerSecond, rss, GEMM.threads))
+                         precision.rawValue, generation.tokensPerSecond, rss, GEMM.threads) + line)
         }
     }
 }

@@ -204,3 +204,27 @@ final class BenchCLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("unknown case 'lstm-9x9'"), bad.stderr)
     }
 }
+
+final class RooflineCLITests: XCTestCase {
+    /// `--roofline` adds the machine's ceilings and each figure's share of them; the model's FLOPs
+    /// and bytes per token are the counts the help states.
+    func testRooflineSharesAndCounts() throws {
+        let r = try runRNN(["bench", "--case", "lstm-128x2-b50-t50", "--seconds", "0.2", "--tokens", "200", "--json", "--roofline"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        for key in ["fma_gflops", "train_gflops", "gen_ceiling_tok_s"] { XCTAssertGreaterThan(o[key] as? Double ?? 0, 0, key) }
+        for key in ["train_share", "gen_share"] {
+            let share = o[key] as? Double ?? -1
+            XCTAssertTrue(share > 0 && share < 2, "\(key) \(share)")
+        }
+        // lstm-128x2 over 65 symbols, per token: recurrent 512×128 twice, layer 1's input 512×128,
+        // the head 65×128 multiply-adds; ×2 FLOPs, ×3 with backward.
+        let flops = Double(3 * 2 * (3 * 512 * 128 + 65 * 128))
+        XCTAssertEqual(try XCTUnwrap(o["train_gflops"] as? Double), flops * (o["train_tok_s"] as? Double ?? 0) * 1e-9, accuracy: 0.06)
+        // Generation reads W_hh twice, layer 1's W_ih and the head in float32, and the symbol's
+        // table row of 512 floats, split over the threads.
+        let bytes = Double((3 * 512 * 128 + 65 * 128) * 4 + 512 * 4)
+        let threads = try XCTUnwrap(o["threads"] as? Double)
+        XCTAssertEqual(try XCTUnwrap(o["gen_kb_per_core"] as? Double), bytes / threads / 1024, accuracy: 0.06)
+    }
+}

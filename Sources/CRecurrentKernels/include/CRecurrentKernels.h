@@ -142,6 +142,13 @@ void rk_min_coefficients_backward(long R, long H, int lstm, const float *da, con
                                   const float *cache, float *dp, long lddp);
 void rk_map(int fn, long n, const float *x, float *y);
 
+/* The machine's ceilings (roofline.c), on the active path and all the kernels' threads at once:
+   rk_fma_gflops: float32 GFLOP/s of independent FMA chains, `iterations` rounds each thread;
+   rk_read_seconds: the seconds the slowest thread takes to read a buffer of `bytes` of its own
+   once (the mean of `sweeps` sweeps after one to warm the caches); -1 when memory runs out. */
+double rk_fma_gflops(long iterations);
+double rk_read_seconds(long bytes, int sweeps);
+
 /* Naive references: one element at a time, libm expf/tanhf, the scalar formulas. */
 void rk_lstm_forward_ref(long B, long H, const float *a, long lda, const float *bias, const float *c_prev, long ldcp,
                          float *h, long ldh, float *c, long ldc, float *y, long ldy, float *cache, long ldk);
