@@ -17,6 +17,6 @@ struct BenchCommand: ParsableCommand {
               rnn bench train --case lstm-512x2-b50-t100
               rnn bench jsonl --data train.jsonl   read speed of a JSONL dataset
             """,
-        subcommands: [CasesBench.self, GEMMBench.self, TrainBench.self, JSONLBench.self],
+        subcommands: [CasesBench.self, GEMMBench.self, TrainBench.self, JSONLBench.self, DeepBenchBench.self],
         defaultSubcommand: CasesBench.self)
 }

@@ -228,3 +228,17 @@ final class RooflineCLITests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(o["gen_kb_per_core"] as? Double), bytes / threads / 1024, accuracy: 0.06)
     }
 }
+
+final class DeepBenchCLITests: XCTestCase {
+    func testDeepBenchCaseJSONAndBadSizes() throws {
+        let r = try runRNN(["bench", "deepbench", "--hidden", "16", "--batch", "2", "--steps", "5", "--runs", "3", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
+        XCTAssertEqual(o["hidden"] as? Int, 16)
+        XCTAssertGreaterThan(o["ms"] as? Double ?? 0, 0)
+        XCTAssertGreaterThan(o["gflops"] as? Double ?? 0, 0)
+        let bad = try runRNN(["bench", "deepbench", "--batch", "0"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("invalid batch '0'"), bad.stderr)
+    }
+}

@@ -184,3 +184,28 @@ package func peakResidentMegabytes() -> Double {
     return Double(usage.ru_maxrss) / 1_048_576     // bytes on Darwin
     #endif
 }
+
+/// The forward pass of one recurrent layer over B sequences of T steps with one input feature
+/// (DeepBench's RNN kernels: the recurrent part, the input product next to nothing): the median
+/// seconds of `runs` passes after a warm-up, and the recurrent products' GFLOP/s (2·P·H·B·T FLOPs
+/// a pass, P the projection width).
+package func benchmarkRecurrentForward(kind: CellKind, hidden: Int, batch: Int, steps: Int,
+                                       runs: Int) throws -> (seconds: Double, gflops: Double) {
+    var layout = ParameterLayout()
+    let stack = try RecurrentStack(kind: kind, inputSize: 1, hiddenSize: hidden, layout: &layout)
+    let arena = ParameterArena(layout: layout, seed: 1)
+    var rng = SeededGenerator(seed: 2)
+    let x = (0..<(batch * steps)).map { _ in rng.nextUniform(-1, 1) }
+    var y = [Float](repeating: 0, count: batch * steps * hidden)
+    let ws = RecurrentStackWorkspace()
+    var times: [Double] = []
+    for run in 0...runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        stack.forward(input: x, batch: batch, steps: steps, initialState: nil, output: &y, finalState: nil, rng: &rng,
+                      workspace: ws, arena: arena)
+        if run > 0 { times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9) }
+    }
+    let median = times.sorted()[times.count / 2]
+    let flops = 2 * Double(stack.cells[0].projectionSize * hidden * batch * steps)
+    return (median, flops / median * 1e-9)
+}
