@@ -161,7 +161,10 @@ double rk_read_seconds(long bytes, int sweeps) {
     job.sweeps = sweeps < 1 ? 1 : sweeps;
     for (int t = 0; t < threads; t++) {
         job.buffers[t] = aligned_alloc(64, (size_t)floats * 4);
-        if (!job.buffers[t]) return -1;
+        if (!job.buffers[t]) {
+            while (t-- > 0) free(job.buffers[t]);
+            return -1;
+        }
         for (long i = 0; i < floats; i++) job.buffers[t][i] = (float)(i & 7);
     }
     rk_parallel_parts(threads, read_part, &job);

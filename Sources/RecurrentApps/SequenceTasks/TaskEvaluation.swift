@@ -107,16 +107,15 @@ public final class TaskPredictor {
         switch output.prediction {
         case nil:
             fields += [("line", "\(output.line)"), ("error", SafetensorsFile.jsonString(output.error ?? "unreadable"))]
-        case let .label(i, p)?:
-            fields += [("prediction", SafetensorsFile.jsonString(spec.labels[i])), ("probability", "\(p)")]
+        case let .label(_, p)?:
+            fields += [("prediction", SafetensorsFile.jsonString(describe(output.prediction!))), ("probability", "\(p)")]
         case let .values(v)?:
             fields.append(("prediction", v.count == 1 && spec.outputs == 1 ? "\(v[0])" : "[" + v.map { "\($0)" }.joined(separator: ", ") + "]"))
         case let .tags(t, p)?:
             fields += [("prediction", "[" + t.map { SafetensorsFile.jsonString(spec.labels[$0]) }.joined(separator: ", ") + "]"),
                        ("probability", "\(p)")]
-        case let .tokens(ids, lp)?:
-            let text = spec.tokenization.join(ids.map { spec.targetVocabulary!.token($0) })
-            fields += [("prediction", SafetensorsFile.jsonString(text)), ("log_probability", "\(lp)")]
+        case let .tokens(_, lp)?:
+            fields += [("prediction", SafetensorsFile.jsonString(describe(output.prediction!))), ("log_probability", "\(lp)")]
         }
         if let u = output.unknownRate { fields.append(("unknown", "\(u)")) }
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
