@@ -211,6 +211,17 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
                                       : g->transA ? g->A + (size_t)p0 * g->lda + ic + ir
                                                   : g->A + (size_t)(ic + ir) * g->lda + p0;
                     float *cr = g->C + (size_t)(ic + ir) * g->ldc + jc;
+                    if (ar->kernel_pair && mr <= ar->pair_max_mr) {
+                        /* Few rows: two panels per call (the next panel NR columns on when B is
+                           read in place, NR * kc floats on when packed). */
+                        for (int jr = 0; jr < nc; jr += 2 * NR) {
+                            const float *b = g->direct ? bp + jr : bp + (size_t)jr * kc;
+                            const float *b1 = nc - jr > NR ? (g->direct ? b + NR : b + (size_t)NR * kc) : b;
+                            ar->kernel_pair(kc, ap, ldak, b, b1, ldbk, cr + jr, g->ldc, mr, imin(2 * NR, nc - jr),
+                                            g->alpha, beta);
+                        }
+                        continue;
+                    }
                     for (int jr = 0; jr < nc; jr += NR) {
                         const float *b = g->direct ? bp + jr : bp + (size_t)jr * kc;
                         ar->kernel(kc, ap, ldak, b, ldbk, cr + jr, g->ldc, mr, imin(NR, nc - jr), g->alpha, beta);

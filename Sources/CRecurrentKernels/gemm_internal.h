@@ -58,6 +58,16 @@
 typedef void (*rk_kernel_fn)(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
                              float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta);
 
+/*
+ * Micro-kernel over two adjacent B panels at once (b0: columns 0..NR-1, b1: NR..2NR-1, each
+ * as b above; nr <= 2NR valid columns, b1 untouched when nr <= NR), for row panels of at most
+ * pair_max_mr rows: twice the FMA chains of a narrow tile. Each element's arithmetic must be
+ * the kernel's own (the same bits).
+ */
+typedef void (*rk_kernel_pair_fn)(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b0,
+                                  const float *RK_RESTRICT b1, long ldbk, float *RK_RESTRICT c, long ldc, int mr,
+                                  int nr, float alpha, float beta);
+
 /* Packs op(A)[i0 : i0+mc, p0 : p0+kc] into ceil(mc/MR) panels of MR x kc. */
 typedef void (*rk_pack_a_fn)(int transA, const float *A, long lda, int i0, int mc, int p0, int kc,
                              int MR, float *RK_RESTRICT out);
@@ -82,6 +92,8 @@ typedef struct {
                            (the kernel must then touch only the nr valid columns) */
     int direct_a;       /* the kernel may read op(A) in place (see rk_kernel_fn) */
     rk_kernel_fn kernel;
+    rk_kernel_pair_fn kernel_pair; /* NULL: none; else used for row panels of <= pair_max_mr rows */
+    int pair_max_mr;
     rk_pack_a_fn pack_a; /* NULL: the portable packers of gemm_pack.c */
     rk_pack_b_fn pack_b;
     rk_gemv_fn gemv;     /* NULL: M == 1 goes through the blocked path */

@@ -162,6 +162,8 @@ static const shape GEMM_SHAPES[] = {
     {33, 127, 7}, {65, 17, 257}, {127, 3, 31}, {3, 65, 300}, {5, 7, 0},    {130, 67, 33}, {600, 13, 20},
     /* big enough to split over threads (M == 1 too), K over two blocks */
     {200, 150, 300}, {1, 700, 600},
+    /* row panels of <= 6 rows: two B panels per micro-kernel call (AVX-512) */
+    {4, 130, 300}, {6, 64, 33}, {2, 96, 17},
 };
 static const float ALPHA_BETA[][2] = {{1, 0}, {-0.7f, 1.3f}, {2, 1}, {0, 0.5f}};
 

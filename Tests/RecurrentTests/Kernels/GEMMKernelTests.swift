@@ -214,7 +214,9 @@ final class GEMMKernelTests: XCTestCase, KernelPathTesting {
         forEachPath { isa in
             var rng = XorShift(seed: 99)
             for (transA, transB) in [(false, false), (false, true), (true, false), (true, true)] {
-                for (m, n, k, beta) in [(37, 45, 29, Float(0)), (50, 70, 500, 1), (20, 300, 900, 0.5), (3, 16, 7, 1)] {
+                // (4, 130, 300) and (6, 64, 33): row panels of <= 6 rows take two B panels at once.
+                for (m, n, k, beta) in [(37, 45, 29, Float(0)), (50, 70, 500, 1), (20, 300, 900, 0.5), (3, 16, 7, 1),
+                                        (4, 130, 300, 0.5), (6, 64, 33, 0)] {
                     let a = rng.fill(m * k), b = rng.fill(k * n), c0 = rng.fill(m * n)
                     var whole = c0
                     rk_sgemm(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), 0.7, a, Int32(transA ? m : k),
