@@ -40,6 +40,15 @@ func atLeast(_ minimum: Int, _ name: String) -> @Sendable (String) throws -> Int
     }
 }
 
+/// A number: "invalid output-dropout 'x': expected a number" rather than the parser's words;
+/// its range is the library's to check.
+func number(_ name: String, expected: String) -> @Sendable (String) throws -> Float {
+    { text in
+        guard let v = Float(text) else { throw ValidationError("invalid \(name) '\(text)': expected \(expected)") }
+        return v
+    }
+}
+
 /// For a `--resume DIR` run: `--out`, when given, must be DIR, and none of the flags the run
 /// fixed may be given.
 func checkResume(_ resume: String, out: String?, fixed flags: [(String, Bool)]) throws {
@@ -75,10 +84,15 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Dropout between layers (default: 0).")
     var dropout: Float?
 
+    @Option(parsing: .unconditional,
+            help: "Dropout on the top layer's output before the output layer, as char-rnn does (default: 0; fit: classify, regress and tag only).",
+            transform: number("output-dropout", expected: "a number 0 <= p < 1"))
+    var outputDropout: Float?
+
     /// Each flag and whether it was given: a resumed run keeps its model, so each is refused then.
     var given: [(String, Bool)] {
         [("--cell", cell != nil), ("--hidden", hidden != nil), ("--proj-size", projSize != nil), ("--layers", layers != nil),
-         ("--embedding", embedding != nil), ("--dropout", dropout != nil)]
+         ("--embedding", embedding != nil), ("--dropout", dropout != nil), ("--output-dropout", outputDropout != nil)]
     }
 }
 

@@ -105,6 +105,7 @@ struct FitCommand: ParsableCommand {
             o.layers = model.layers ?? o.layers
             o.embeddingSize = model.embedding ?? o.embeddingSize
             o.dropout = model.dropout ?? o.dropout
+            o.outputDropout = model.outputDropout ?? o.outputDropout
             o.bidirectional = bidirectional
             o.pooling = pooling ?? o.pooling
             o.attention = attention.map(\.kind) ?? o.attention

@@ -87,6 +87,7 @@ struct TrainCommand: ParsableCommand {
             o.layers = model.layers ?? o.layers
             o.embeddingSize = model.embedding
             o.dropout = model.dropout ?? o.dropout
+            o.outputDropout = model.outputDropout ?? o.outputDropout
             o.batch = batch ?? o.batch
             o.sequence = seq ?? o.sequence
             o.optimizer = optimization.optimizer ?? o.optimizer

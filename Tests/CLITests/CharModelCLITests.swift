@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 import XCTest
 
 /// `rnn train`, `sample` and `score` as a user runs them, on small generated text.
@@ -46,6 +47,55 @@ final class CharModelCLITests: ScratchFolderTestCase {
         let resumed = try run(["train", "--resume", out, "--steps", "60"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertTrue(resumed.stdout.contains("resuming at step 40"), resumed.stdout)
+    }
+
+    /// `--output-dropout`: 0 writes the bytes of a run without it; a value is saved, kept by
+    /// `--resume` (and fixed there), and the model samples; bad values get one line and no folder.
+    func testOutputDropout() throws {
+        let corpus = write("corpus.txt", text(6000))
+        let common = ["train", "--text", corpus, "--hidden", "16", "--layers", "2", "--batch", "8", "--seq", "20",
+                      "--steps", "6", "--eval-every", "3"]
+        func checkpoint(_ run: String, _ name: String = "last.safetensors") throws -> Data {
+            try Data(contentsOf: URL(fileURLWithPath: (path(run) as NSString).appendingPathComponent(name)))
+        }
+        for (run, flags) in [("plain", [String]()), ("zero", ["--output-dropout", "0"]), ("dropped", ["--output-dropout", "0.3"])] {
+            let r = try self.run(common + flags + ["--out", path(run)])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        XCTAssertEqual(try checkpoint("zero"), try checkpoint("plain"))
+        XCTAssertEqual(try checkpoint("zero", "best.safetensors"), try checkpoint("plain", "best.safetensors"))
+        XCTAssertNotEqual(try checkpoint("dropped"), try checkpoint("plain"))
+        func training(_ run: String) throws -> String {
+            try SafetensorsFile(contentsOf: (path(run) as NSString).appendingPathComponent("last.safetensors")).metadata["training"] ?? ""
+        }
+        let saved = "\"output_dropout\": 0.30000001192092896"
+        XCTAssertFalse(try training("plain").contains("output_dropout"))
+        XCTAssertTrue(try training("dropped").contains(saved))
+
+        let resumed = try run(["train", "--resume", path("dropped"), "--steps", "9"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("resuming at step 6"), resumed.stdout)
+        XCTAssertTrue(try training("dropped").contains(saved))
+        let sample = try run(["sample", "--checkpoint", (path("dropped") as NSString).appendingPathComponent("best.safetensors"),
+                              "--length", "40", "--seed", "2"])
+        XCTAssertEqual(sample.status, 0, sample.stderr)
+        XCTAssertEqual(sample.stdout.unicodeScalars.count, 40 + 1)
+
+        let cases: [([String], String)] = [
+            (common + ["--output-dropout", "1.0", "--out", path("b1")], "invalid output-dropout '1.0': expected 0 <= p < 1"),
+            (common + ["--output-dropout", "-0.1", "--out", path("b2")], "invalid output-dropout '-0.1': expected 0 <= p < 1"),
+            (common + ["--output-dropout", "x", "--out", path("b3")], "invalid output-dropout 'x': expected a number 0 <= p < 1"),
+            (["train", "--resume", path("dropped"), "--output-dropout", "0.1"], "--output-dropout is fixed by the run"),
+        ]
+        for (arguments, needle) in cases {
+            let r = try run(arguments)
+            XCTAssertFalse(r.signaled, "\(arguments) crashed")
+            XCTAssertNotEqual(r.status, 0, "\(arguments) succeeded")
+            XCTAssertLessThan(r.status, 128)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(arguments): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr) lacks \(needle)")
+        }
+        for o in ["b1", "b2", "b3"] { XCTAssertFalse(FileManager.default.fileExists(atPath: path(o)), "\(o) was created") }
     }
 
     /// Finite weights whose outputs overflow Float32 (gates biased open, so h ≈ 0.76, into a head of
@@ -178,6 +228,35 @@ final class TaskCLITests: ScratchFolderTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("r2")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("r3")))
+    }
+
+    /// `fit --output-dropout`: classify, regress and tag take it; seq2seq and caption, whose
+    /// --dropout already drops the head's input, refuse it in one line.
+    func testFitOutputDropout() throws {
+        let data = try runRNN(["data", "roommate", "--count", "100", "--seed", "3"])
+        XCTAssertEqual(data.status, 0, data.stderr)
+        _ = FileManager.default.createFile(atPath: path("weeks.jsonl"), contents: Data(data.stdout.utf8))
+        let common = ["fit", "--tokens", "word", "--data", path("weeks.jsonl"), "--hidden", "8", "--epochs", "1"]
+        let fit = try runRNN(common + ["--task", "tag", "--output-dropout", "0.3", "--out", path("run")])
+        XCTAssertEqual(fit.status, 0, fit.stderr)
+        let training = try SafetensorsFile(contentsOf: path("run/last.safetensors")).metadata["training"] ?? ""
+        XCTAssertTrue(training.contains("\"output_dropout\": 0.30000001192092896"), training)
+        let evaluation = try runRNN(["evaluate", "--checkpoint", path("run/best.safetensors"), "--data", path("weeks.jsonl")])
+        XCTAssertEqual(evaluation.status, 0, evaluation.stderr)
+        for (arguments, needle) in [
+            (common + ["--task", "seq2seq", "--output-dropout", "0.2", "--out", path("r1")],
+             "invalid output-dropout '0.2': expected none for seq2seq (--dropout already drops its head's input)"),
+            (common + ["--task", "tag", "--output-dropout", "1", "--out", path("r2")], "invalid output-dropout '1.0'"),
+            (["fit", "--resume", path("run"), "--output-dropout", "0.1"], "--output-dropout is fixed by the run"),
+        ] {
+            let r = try runRNN(arguments)
+            XCTAssertFalse(r.signaled)
+            XCTAssertNotEqual(r.status, 0, "\(arguments)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("r1")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("r2")))
     }
 }
 

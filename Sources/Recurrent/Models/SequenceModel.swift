@@ -8,6 +8,10 @@
 /// `.finalState` to the top layer's final h (both directions concatenated: the forward one
 /// after each row's last valid step, the reverse one after step 0); `.mean` to the mean of the
 /// outputs over each row's valid steps. With `lengths`, rows are variable-length sequences.
+///
+/// `dropout` acts between stacked layers (PyTorch's nn.LSTM(dropout:)); `outputDropout` on the
+/// head's input (char-rnn's dropout before the softmax layer): the top layer's outputs for
+/// `.allSteps`, the pooled vector otherwise. Both only in training.
 public struct SequenceModel: Sendable {
     public enum Input: Sendable, Equatable {
         /// D numeric features per step.
@@ -22,13 +26,22 @@ public struct SequenceModel: Sendable {
     public let embedding: Embedding?
     public let stack: RecurrentStack
     public let head: Linear
+    /// Dropout probability on the head's input, in training only.
+    public let outputDropout: Float
 
     /// Registers `embedding.weight`, `rnn.*` and `head.*`, PyTorch's names for a module with
     /// submodules `embedding`, `rnn` and `head`.
+    /// - Parameters:
+    ///   - dropout: between stacked layers, as `RecurrentStack`.
+    ///   - outputDropout: on the head's input (the top layer's outputs, or the pooled vector).
+    /// - Throws: `RecurrentError.invalidArgument` for sizes below 1 or a dropout outside [0, 1).
     public init(input: Input, kind: CellKind, hiddenSize: Int, projectedSize: Int? = nil, layers: Int = 1, bidirectional: Bool = false,
-                dropout: Float = 0, outputs: Int, initialization: RecurrentInitialization = .pytorch,
+                dropout: Float = 0, outputDropout: Float = 0, outputs: Int, initialization: RecurrentInitialization = .pytorch,
                 layout: inout ParameterLayout) throws {
+        try require(outputDropout >= 0 && outputDropout < 1,
+                    .invalidArgument(name: "output dropout", value: "\(outputDropout)", expected: "0 <= p < 1"))
         self.input = input
+        self.outputDropout = outputDropout
         let stackInput: Int
         switch input {
         case let .features(d):
@@ -56,7 +69,9 @@ public struct SequenceModel: Sendable {
     ///   - features: (B, T, D) for `.features` input.
     ///   - tokens: (B, T) ids for `.tokens` input, each below V.
     ///   - initialState, finalState: (L·dirs, B, S), as `RecurrentStack`.
-    ///   - output: (B, T, O) for `.allSteps`, (B, O) for `.lastStep`.
+    ///   - output: (B, T, O) for `.allSteps`, (B, O) for the other readouts.
+    ///   - training: applies dropout (between layers, and on the head's input), drawing masks
+    ///     from `rng`: the stack's first, then the head input's.
     public func forward(features: UnsafePointer<Float>? = nil, tokens: UnsafePointer<Int32>? = nil,
                         batch b: Int, steps t: Int, lengths: UnsafePointer<Int32>? = nil, readout: Readout = .allSteps,
                         initialState: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>,
@@ -90,10 +105,11 @@ public struct SequenceModel: Sendable {
             stack.forward(input: features!, batch: b, steps: t, lengths: lengths, initialState: initialState, output: y,
                           finalState: finals, training: training, rng: &rng, workspace: ws.stack, arena: arena)
         }
+        ws.outputDropoutActive = training && outputDropout > 0
         let pooled = ws.buffer(.lastStep, b * o)
         switch readout {
         case .allSteps:
-            head.forward(y, rows: b * t, output: output, arena: arena)
+            head.forward(dropOutput(y, count: b * t * o, rng: &rng, workspace: ws), rows: b * t, output: output, arena: arena)
             return
         case .lastStep:
             Elementwise.copy(y + (t - 1) * o, ldx: t * o, to: pooled, ldy: o, rows: b, cols: o)
@@ -117,7 +133,29 @@ public struct SequenceModel: Sendable {
                 for j in 0..<o { row[j] *= scale }
             }
         }
-        head.forward(pooled, rows: b, output: output, arena: arena)
+        head.forward(dropOutput(pooled, count: b * o, rng: &rng, workspace: ws), rows: b, output: output, arena: arena)
+    }
+
+    /// The head's input: `x` itself, or in training with `outputDropout` p > 0 its inverted
+    /// dropout (keep with 1 − p, scale by 1/(1 − p)), the mask kept in the workspace for backward.
+    /// Draws nothing from `rng` when dropout is off, so p = 0 leaves the random stream as it was.
+    private func dropOutput(_ x: UnsafeMutablePointer<Float>, count n: Int, rng: inout SeededGenerator,
+                            workspace ws: SequenceModelWorkspace) -> UnsafeMutablePointer<Float> {
+        guard ws.outputDropoutActive else { return x }
+        let p = outputDropout, scale = 1 / (1 - p)
+        let mask = ws.buffer(.outputMask, n), dropped = ws.buffer(.headInput, n)
+        for i in 0..<n {
+            mask[i] = rng.nextUniform() < p ? 0 : scale
+            dropped[i] = x[i] * mask[i]
+        }
+        return dropped
+    }
+
+    /// Backward of `dropOutput`: the gradient of its input from the gradient of its output, in place.
+    private func dropOutputBackward(_ dx: UnsafeMutablePointer<Float>, count n: Int, workspace ws: SequenceModelWorkspace) {
+        guard ws.outputDropoutActive else { return }
+        let mask = ws.buffer(.outputMask, n)
+        for i in 0..<n { dx[i] *= mask[i] }
     }
 
     /// Backward of `forward`, same argument order; parameter gradients accumulate into the arena.
@@ -137,11 +175,15 @@ public struct SequenceModel: Sendable {
         dy.update(repeating: 0, count: b * t * o)
         var finalGradient = finalStateGradient
         if readout == .allSteps {
-            head.backward(y, rows: b * t, outputGradient: outputGradient, inputGradient: dy, arena: arena)
+            let headInput = ws.outputDropoutActive ? ws.buffer(.headInput, b * t * o) : y
+            head.backward(headInput, rows: b * t, outputGradient: outputGradient, inputGradient: dy, arena: arena)
+            dropOutputBackward(dy, count: b * t * o, workspace: ws)
         } else {
             let pooled = ws.buffer(.lastStep, b * o), dPooled = ws.buffer(.lastStepGradient, b * o)
             dPooled.update(repeating: 0, count: b * o)
-            head.backward(pooled, rows: b, outputGradient: outputGradient, inputGradient: dPooled, arena: arena)
+            let headInput = ws.outputDropoutActive ? ws.buffer(.headInput, b * o) : pooled
+            head.backward(headInput, rows: b, outputGradient: outputGradient, inputGradient: dPooled, arena: arena)
+            dropOutputBackward(dPooled, count: b * o, workspace: ws)
             switch readout {
             case .allSteps:
                 break
@@ -224,9 +266,11 @@ public struct SequenceModel: Sendable {
 public final class SequenceModelWorkspace: @unchecked Sendable {
     enum Slot: Int, CaseIterable {
         case tables, tableGradients, embedded, embeddedGradient, stackOutput, stackOutputGradient, lastStep, lastStepGradient
-        case finalState, finalStateGradient
+        case finalState, finalStateGradient, outputMask, headInput
     }
     let stack = RecurrentStackWorkspace()
+    /// The last forward dropped the head's input (training with `outputDropout` > 0).
+    var outputDropoutActive = false
     /// `buffer(slot, count)`: the slot's buffer with room for `count` scalars; its contents
     /// are kept when it need not grow, so backward reads what forward wrote.
     let buffer = GrowingBuffers<Slot>()

@@ -65,8 +65,8 @@ final class CharModelTask: TrainingTask {
 
     func forward(_ k: Int, training: Bool, rng: inout SeededGenerator) {
         model.model.forward(tokens: x, batch: options.batch, steps: options.sequence, initialState: hidden, output: &logits,
-                            finalState: &next, training: training && options.dropout > 0, rng: &rng, workspace: workspace,
-                            arena: arena)
+                            finalState: &next, training: training && (options.dropout > 0 || options.outputDropout > 0),
+                            rng: &rng, workspace: workspace, arena: arena)
     }
 
     /// The chunk's mean loss per character, counted once per step.

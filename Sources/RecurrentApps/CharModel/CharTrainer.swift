@@ -20,7 +20,10 @@ public struct CharTrainingOptions: Sendable, Equatable {
     public var patience: Int?
     /// Global-norm clipping threshold; 0 turns clipping off.
     public var clip: Float = 5
+    /// Dropout between stacked layers (PyTorch's nn.LSTM(dropout:)).
     public var dropout: Float = 0
+    /// Dropout on the top layer's output before the head (char-rnn's), `--output-dropout`.
+    public var outputDropout: Float = 0
     public var epochs = 10
     /// Total optimiser steps; when set, it wins over `epochs`.
     public var steps: Int?
@@ -44,6 +47,7 @@ public struct CharTrainingOptions: Sendable, Equatable {
         try check(learningRate > 0 && learningRate.isFinite, "lr", learningRate, "a positive number")
         try check(clip >= 0 && clip.isFinite, "clip", clip, "0 (off) or a positive number")
         try check(dropout >= 0 && dropout < 1, "dropout", dropout, "0 <= p < 1")
+        try check(outputDropout >= 0 && outputDropout < 1, "output-dropout", outputDropout, "0 <= p < 1")
         try check(epochs >= 1, "epochs", epochs, "at least 1")
         try check((steps ?? 1) >= 1, "steps", steps ?? 0, "at least 1")
         try check(validationFraction >= 0 && validationFraction < 1, "val-fraction", validationFraction, "0 <= f < 1")
@@ -101,7 +105,8 @@ public final class CharTrainer {
                                             hiddenSize: options.hiddenSize, layers: options.layers,
                                             projectedSize: options.projectedSize)
         var rng = SeededGenerator(seed: options.seed)
-        let model = try CharLanguageModel(configuration: config, dropout: options.dropout, seed: rng.next())
+        let model = try CharLanguageModel(configuration: config, dropout: options.dropout, outputDropout: options.outputDropout,
+                                          seed: rng.next())
         try self.init(text: text, textPath: textPath, options: options, model: model, rng: rng) {
             let folder = try RunFolder(output)
             if folder.holdsCheckpoint {
@@ -172,7 +177,15 @@ public final class CharTrainer {
             return v
         }
         var options = CharTrainingOptions()
-        let model = try CharLanguageModel(checkpoint: file, dropout: Float(try field("dropout", as: Double.self)))
+        // A run saved before --output-dropout, or without it, has none.
+        if object["output_dropout"] != nil {
+            guard let p = object["output_dropout"] as? Double else {
+                throw RecurrentError.invalidFile(path: path, reason: "training state: \"output_dropout\" is not a number")
+            }
+            options.outputDropout = Float(p)
+        }
+        let model = try CharLanguageModel(checkpoint: file, dropout: Float(try field("dropout", as: Double.self)),
+                                          outputDropout: options.outputDropout)
         options.cell = model.configuration.cell
         options.hiddenSize = model.configuration.hiddenSize
         options.projectedSize = model.configuration.projectedSize
@@ -250,8 +263,11 @@ public final class CharTrainer {
             ("clip", "\(Double(options.clip))"),
         ]
         if let patience = options.patience { fields.append(("patience", "\(patience)")) }
+        fields.append(("dropout", "\(Double(options.dropout))"))
+        // Only when set: a run without it writes the bytes it always wrote.
+        if options.outputDropout > 0 { fields.append(("output_dropout", "\(Double(options.outputDropout))")) }
         fields += [
-            ("dropout", "\(Double(options.dropout))"), ("batch", "\(options.batch)"), ("seq_length", "\(options.sequence)"),
+            ("batch", "\(options.batch)"), ("seq_length", "\(options.sequence)"),
             ("val_fraction", "\(options.validationFraction)"), ("eval_every", "\(evaluateEvery)"),
             ("seed", SafetensorsFile.jsonString("\(options.seed)")), ("text", SafetensorsFile.jsonString(textPath)),
             ("text_characters", "\(task.trainIds.count + task.validationIds.count)"),

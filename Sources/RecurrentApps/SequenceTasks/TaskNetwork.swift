@@ -56,14 +56,15 @@ final class SequenceTaskNetwork: TaskNetwork {
     }
     var outputs: Int { spec.kind == .regress ? spec.outputs : spec.labels.count }
 
-    init(spec: TaskSpecification, dropout: Float, seed: UInt64, verify: (ParameterLayout) throws -> Void = { _ in }) throws {
+    init(spec: TaskSpecification, dropout: Float, outputDropout: Float = 0, seed: UInt64,
+         verify: (ParameterLayout) throws -> Void = { _ in }) throws {
         self.spec = spec
         var layout = ParameterLayout()
         let input: SequenceModel.Input = spec.inputVocabulary.map { .tokens(vocabulary: $0.count, embedding: spec.embeddingSize) }
             ?? .features(spec.features!)
         model = try SequenceModel(input: input, kind: spec.cell, hiddenSize: spec.hiddenSize, projectedSize: spec.projectedSize,
                                   layers: spec.layers,
-                                  bidirectional: spec.bidirectional, dropout: dropout,
+                                  bidirectional: spec.bidirectional, dropout: dropout, outputDropout: outputDropout,
                                   outputs: spec.kind == .regress ? spec.outputs : spec.labels.count, layout: &layout)
         try verify(layout)
         arena = ParameterArena(layout: layout, seed: seed)

@@ -33,7 +33,12 @@ public struct TaskTrainingOptions: Sendable {
     /// `.metric("accuracy")` (classify, tag, seq2seq and caption).
     public var monitor: Monitor = .loss
     public var clip: Float = 5
+    /// Dropout between stacked layers (PyTorch's nn.LSTM(dropout:)); seq2seq and caption also
+    /// drop the head's input with it.
     public var dropout: Float = 0
+    /// classify, regress, tag: dropout on the head's input (`--output-dropout`), the top layer's
+    /// outputs for tag, the pooled vector otherwise.
+    public var outputDropout: Float = 0
     public var seed: UInt64 = 1
     /// Held out of the training file when no validation file is given.
     public var validationFraction = 0.1
@@ -61,6 +66,9 @@ public struct TaskTrainingOptions: Sendable {
         try check(clip >= 0 && clip.isFinite, "clip", clip, "0 (off) or a positive number")
         try check(learningRateDecay > 0 && learningRateDecay <= 1, "lr-decay", learningRateDecay, "0 < d <= 1")
         try check(dropout >= 0 && dropout < 1, "dropout", dropout, "0 <= p < 1")
+        try check(outputDropout >= 0 && outputDropout < 1, "output-dropout", outputDropout, "0 <= p < 1")
+        try check(outputDropout == 0 || ![.seq2seq, .caption].contains(kind), "output-dropout", outputDropout,
+                  "none for \(kind.rawValue) (--dropout already drops its head's input)")
         try check(validationFraction > 0 && validationFraction < 1, "validation fraction", validationFraction, "0 < f < 1")
         try check((patience ?? 1) >= 1, "patience", patience ?? 0, "at least 1")
         try schedule?.validate()
@@ -94,10 +102,12 @@ public struct TaskTrainingSummary: Sendable {
 /// Builds the network a spec describes.
 /// `verify` sees the layout before the parameters are allocated (checkpoint loading checks the
 /// file's tensors against it, so a small file cannot make us allocate a huge model).
-func makeTaskNetwork(_ spec: TaskSpecification, dropout: Float, seed: UInt64,
+/// `outputDropout` is for classify, regress and tag (`TaskTrainingOptions.validate` refuses it for the others).
+func makeTaskNetwork(_ spec: TaskSpecification, dropout: Float, outputDropout: Float = 0, seed: UInt64,
                      verify: (ParameterLayout) throws -> Void = { _ in }) throws -> any TaskNetwork {
     switch spec.kind {
-    case .classify, .regress, .tag: return try SequenceTaskNetwork(spec: spec, dropout: dropout, seed: seed, verify: verify)
+    case .classify, .regress, .tag:
+        return try SequenceTaskNetwork(spec: spec, dropout: dropout, outputDropout: outputDropout, seed: seed, verify: verify)
     case .seq2seq, .caption: return try Seq2SeqTaskNetwork(spec: spec, dropout: dropout, seed: seed, verify: verify)
     }
 }
@@ -181,7 +191,7 @@ public final class TaskTrainer {
         let training = try trainExamples.map { try spec.encode($0, path: data, withTarget: true) }
         let validation = try validExamples.map { try spec.encode($0, path: validPath, withTarget: true) }
         self.skipped = skipped
-        let network = try makeTaskNetwork(spec, dropout: options.dropout, seed: rng.next())
+        let network = try makeTaskNetwork(spec, dropout: options.dropout, outputDropout: options.outputDropout, seed: rng.next())
         task = SequenceTrainingTask(network: network, training: training, validation: validation,
                                     batch: options.batch, rng: &rng)
         var trainerOptions = TrainerOptions(totalSteps: options.epochs * task.stepsPerEpoch, evaluateEvery: task.stepsPerEpoch,
@@ -279,7 +289,10 @@ extension TaskTrainingOptions {
         if let schedule { fields.append(("schedule", schedule.json)) }
         if let patience { fields.append(("patience", "\(patience)")) }
         if case .metric(let name) = monitor { fields.append(("monitor", JSONText.string(name))) }
-        fields += [("clip", "\(Double(clip))"), ("dropout", "\(Double(dropout))"), ("seed", JSONText.string("\(seed)")),
+        fields += [("clip", "\(Double(clip))"), ("dropout", "\(Double(dropout))")]
+        // Only when set: a run without it writes the bytes it always wrote.
+        if outputDropout > 0 { fields.append(("output_dropout", "\(Double(outputDropout))")) }
+        fields += [("seed", JSONText.string("\(seed)")),
                    ("val_fraction", "\(validationFraction)"), ("on_error", JSONText.string(onError.rawValue))]
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
@@ -308,6 +321,11 @@ extension TaskTrainingOptions {
         guard let onError = (o["on_error"] as? String).flatMap(OnError.init(rawValue:)) else { throw bad("on_error") }
         (epochs, batch, optimizer, learningRate, learningRateDecay) = (e, b, opt, Float(lr), Float(decay))
         (clip, dropout, seed, validationFraction, self.onError) = (Float(c), Float(d), s, f, onError)
+        // A run saved before --output-dropout, or without it, has none.
+        if o["output_dropout"] != nil {
+            guard let p = o["output_dropout"] as? Double else { throw bad("output_dropout") }
+            outputDropout = Float(p)
+        }
         // What the run saved, not today's defaults: a run saved without them had none.
         schedule = nil
         if let schedule = o["schedule"] as? [String: Any] {

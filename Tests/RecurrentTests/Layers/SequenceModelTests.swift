@@ -35,6 +35,87 @@ final class SequenceModelTests: XCTestCase {
         }
     }
 
+    /// Dropout on the head's input, with dropout between the layers too, for every readout and both
+    /// token paths: every parameter against finite differences under the same masks (a fixed seed).
+    func testGradientsWithOutputDropout() throws {
+        let cases: [(SequenceModel.Input, CellKind, Bool, SequenceModel.Readout)] = [
+            (.features(3), .lstm, true, .allSteps), (.features(3), .gru, false, .lastStep),
+            (.features(3), .lstm, true, .finalState), (.features(3), .gru, true, .mean),
+            (.tokens(vocabulary: 6, embedding: 3), .lstm, false, .allSteps), (.tokens(vocabulary: 40, embedding: 3), .gru, true, .mean),
+        ]
+        for (input, kind, bidirectional, readout) in cases {
+            var layout = ParameterLayout()
+            let model = try SequenceModel(input: input, kind: kind, hiddenSize: 4, layers: 2, bidirectional: bidirectional,
+                                          dropout: 0.3, outputDropout: 0.4, outputs: 2, layout: &layout)
+            let arena = ParameterArena(layout: layout, seed: 4)
+            let (b, t) = (3, 5)
+            let lengths: [Int32]? = readout == .lastStep ? nil : [5, 2, 4]
+            let x = TestBuffer(randomArray(b * t * 3, seed: 5))
+            let tokens: [Int32] = [0, 5, 2, 2, 1, 3, 3, 4, 0, 0, 5, 1, 2, 0, 0]
+            let isTokens = input != .features(3)
+            let rows = readout == .allSteps ? b * t : b
+            let w = randomArray(rows * 2, seed: 6)
+            var out = [Float](repeating: 0, count: rows * 2)
+            let ws = SequenceModelWorkspace()
+            func loss(training: Bool = true) -> Double {
+                var rng = SeededGenerator(seed: 11)   // the same masks every time
+                model.forward(features: isTokens ? nil : x.pointer, tokens: isTokens ? tokens : nil, batch: b, steps: t,
+                              lengths: lengths, readout: readout, output: &out, training: training, rng: &rng, workspace: ws,
+                              arena: arena)
+                return zip(w, out).reduce(0) { $0 + Double($1.0 * $1.1) }
+            }
+            XCTAssertNotEqual(loss(training: false), loss(), "\(readout): the masks drop something")
+            arena.zeroGradients()
+            model.backward(features: isTokens ? nil : x.pointer, tokens: isTokens ? tokens : nil, batch: b, steps: t,
+                           lengths: lengths, readout: readout, outputGradient: w, workspace: ws, arena: arena)
+            let report = GradientChecker(entriesPerTensor: 10).check(arena, loss: { loss() })
+            XCTAssertTrue(report.passed, "\(input) \(readout) \(kind) bi \(bidirectional): \(report)")
+        }
+    }
+
+    /// Inverted dropout on the head's input in training only: each input kept with 1 − p and scaled
+    /// by 1/(1 − p), the masks seeded; evaluation gives the model without it, and p = 0 (or no
+    /// training) draws nothing from the random stream.
+    func testOutputDropoutOnlyInTrainingAndSeeded() throws {
+        func model(_ p: Float) throws -> (SequenceModel, ParameterArena) {
+            var layout = ParameterLayout()
+            let m = try SequenceModel(input: .tokens(vocabulary: 5, embedding: 3), kind: .gru, hiddenSize: 8, layers: 2,
+                                      outputDropout: p, outputs: 4, layout: &layout)
+            return (m, ParameterArena(layout: layout, seed: 2))
+        }
+        let (plain, plainArena) = try model(0), (dropped, arena) = try model(0.5)
+        XCTAssertEqual(Array(UnsafeBufferPointer(start: plainArena.values, count: plainArena.count)),
+                       Array(UnsafeBufferPointer(start: arena.values, count: arena.count)), "no parameters of its own")
+        let (b, t) = (4, 6)
+        let tokens = (0..<(b * t)).map { Int32($0 * 7 % 5) }
+        let ws = SequenceModelWorkspace()
+        func run(_ m: SequenceModel, _ a: ParameterArena, training: Bool, seed: UInt64) -> (out: [Float], next: UInt64) {
+            var out = [Float](repeating: 0, count: b * t * 4)
+            var rng = SeededGenerator(seed: seed)
+            m.forward(tokens: tokens, batch: b, steps: t, output: &out, training: training, rng: &rng, workspace: ws, arena: a)
+            return (out, rng.next())
+        }
+        var untouched = SeededGenerator(seed: 1)
+        let fresh = untouched.next()
+        XCTAssertEqual(run(dropped, arena, training: false, seed: 1).out, run(plain, plainArena, training: false, seed: 1).out)
+        XCTAssertEqual(run(dropped, arena, training: false, seed: 1).next, fresh, "evaluation draws nothing")
+        XCTAssertEqual(run(plain, plainArena, training: true, seed: 1).out, run(plain, plainArena, training: false, seed: 1).out)
+        XCTAssertEqual(run(plain, plainArena, training: true, seed: 1).next, fresh, "p = 0 draws nothing")
+        XCTAssertEqual(run(dropped, arena, training: true, seed: 1).out, run(dropped, arena, training: true, seed: 1).out)
+        XCTAssertNotEqual(run(dropped, arena, training: true, seed: 1).out, run(dropped, arena, training: true, seed: 2).out)
+        XCTAssertNotEqual(run(dropped, arena, training: true, seed: 1).next, fresh)
+        // The mask of the last run: 0 or 1/(1 − p) = 2, about half of each.
+        let n = b * t * dropped.stack.outputSize
+        let mask = Array(UnsafeBufferPointer(start: ws.buffer(.outputMask, n), count: n))
+        XCTAssertTrue(mask.allSatisfy { $0 == 0 || $0 == 2 }, "\(mask)")
+        XCTAssertEqual(Double(mask.filter { $0 == 0 }.count) / Double(n), 0.5, accuracy: 0.1)
+        var layout = ParameterLayout()
+        for p: Float in [1, -0.1, .nan] {
+            XCTAssertThrowsError(try SequenceModel(input: .features(2), kind: .gru, hiddenSize: 3, outputDropout: p, outputs: 1,
+                                                   layout: &layout)) { XCTAssertTrue("\($0)".contains("invalid output dropout"), "\($0)") }
+        }
+    }
+
     /// Mean pooling ignores the padding: a row's output is the same whatever follows its end.
     func testPaddingDoesNotLeakIntoPooledOutputs() throws {
         var layout = ParameterLayout()

@@ -210,6 +210,66 @@ final class CharTrainerTests: XCTestCase {
         }
     }
 
+    /// --output-dropout: saved in the training state, kept by a resume (bit-exact with the run
+    /// straight through); a run without it saves no such field, and one saved without it reads as 0.
+    func testOutputDropoutIsSavedAndResumed() throws {
+        let dir = TemporaryFolder()
+        let text = dir.write("text.txt", generatedText(3000))
+        var o = options(steps: 40)
+        o.outputDropout = 0.3
+        let straight = dir.file("straight"), split = dir.file("split")
+        _ = try CharTrainer(text: text, options: o, output: straight).run()
+        o.steps = 20
+        _ = try CharTrainer(text: text, options: o, output: split).run()
+        let resumed = try CharTrainer(resume: split, text: nil, steps: 40, epochs: nil)
+        XCTAssertEqual(resumed.options.outputDropout, 0.3)
+        XCTAssertEqual(resumed.model.model.outputDropout, 0.3)
+        _ = try resumed.run()
+        for name in ["last.safetensors", "best.safetensors"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: (straight as NSString).appendingPathComponent(name)))
+            let b = try Data(contentsOf: URL(fileURLWithPath: (split as NSString).appendingPathComponent(name)))
+            XCTAssertEqual(a, b, "\(name) differs")
+        }
+        func training(_ folder: String) throws -> String {
+            try XCTUnwrap(SafetensorsFile(contentsOf: (folder as NSString).appendingPathComponent("last.safetensors")).metadata["training"])
+        }
+        let saved = try training(split)
+        XCTAssertTrue(saved.contains("\"dropout\": 0.10000000149011612, \"output_dropout\": 0.30000001192092896, "), saved)
+        let plain = dir.file("plain")
+        _ = try CharTrainer(text: text, options: options(steps: 2), output: plain).run()
+        let plainSaved = try training(plain)
+        XCTAssertFalse(plainSaved.contains("output_dropout"), plainSaved)
+        XCTAssertEqual(try CharTrainer(resume: plain, text: nil, steps: 4, epochs: nil).options.outputDropout, 0)
+    }
+
+    /// The dropout changes training only: validation, scoring and sampling give what the same
+    /// weights give without it.
+    func testOutputDropoutLeavesEvaluationAlone() throws {
+        let text = generatedText(3000)
+        let config = CharModelConfiguration(cell: .lstm, vocabulary: Vocabulary(text: text), embeddingSize: 8, hiddenSize: 16, layers: 2)
+        var o = options(steps: 10)
+        (o.dropout, o.outputDropout) = (0, 0.5)
+        let dropped = try CharLanguageModel(configuration: config, outputDropout: 0.5, seed: 3)
+        let plain = try CharLanguageModel(configuration: config, seed: 3)
+        let withDropout = try CharModelTask(model: dropped, text: text, textPath: "text", options: o)
+        o.outputDropout = 0
+        let without = try CharModelTask(model: plain, text: text, textPath: "text", options: o)
+        XCTAssertEqual(withDropout.validationLoss(), without.validationLoss())
+        let ids = try config.vocabulary.encode(String(text.prefix(500)), source: "text")
+        XCTAssertEqual(dropped.negativeLogLikelihood(ids).nats, plain.negativeLogLikelihood(ids).nats)
+        var a = "", b = ""
+        try dropped.sample(length: 100, seed: 4) { a.append($0) }
+        try plain.sample(length: 100, seed: 4) { b.append($0) }
+        XCTAssertEqual(a, b)
+        // In training it does act.
+        var rng = SeededGenerator(seed: 1)
+        for task in [withDropout, without] {
+            let k = task.batch(step: 0, rng: &rng)
+            task.forward(k, training: true, rng: &rng)
+        }
+        XCTAssertNotEqual(withDropout.loss(0).sum, without.loss(0).sum)
+    }
+
     func testStopWritesTheLastCheckpoint() throws {
         let dir = TemporaryFolder()
         let text = dir.write("text.txt", generatedText(3000))
@@ -246,5 +306,13 @@ final class CharTrainerTests: XCTestCase {
         var bad = options(steps: 10)
         bad.dropout = 1
         XCTAssertThrowsError(try CharTrainer(text: text, options: bad, output: dir.file("b")))
+        for p: Float in [1, -0.1] {
+            bad = options(steps: 10)
+            bad.outputDropout = p
+            XCTAssertThrowsError(try CharTrainer(text: text, options: bad, output: dir.file("c"))) {
+                XCTAssertEqual("\($0)", "invalid output-dropout '\(p)': expected 0 <= p < 1")
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.file("c")))
     }
 }

@@ -6,7 +6,8 @@ import XCTest
 /// `TaskTrainer(resume:)`: a run stopped mid-epoch and resumed gives the same checkpoints, byte
 /// for byte, as the run straight through, for each network kind, with dropout, a schedule that
 /// depends on the run's length, and early stopping's counters in flight (seq2seq by its defaults:
-/// attention, judged by accuracy, whose ties need the best score restored to the bit).
+/// attention, judged by accuracy, whose ties need the best score restored to the bit), and with
+/// dropout on the head's input (classify's pooled vector, tag's every step) kept by the resume.
 final class TaskResumeTests: XCTestCase {
     func lines(_ kind: SequenceTaskKind, _ n: Int) -> [String] {
         var rng = SeededGenerator(seed: 7)
@@ -26,11 +27,12 @@ final class TaskResumeTests: XCTestCase {
     }
 
     func testAResumeMidEpochEqualsOneRun() throws {
-        for kind in [SequenceTaskKind.classify, .tag, .seq2seq] {
+        for (kind, outputDropout) in [(SequenceTaskKind.classify, Float(0)), (.tag, 0), (.seq2seq, 0), (.classify, 0.3), (.tag, 0.3)] {
             let dir = TemporaryFolder()
             let data = dir.write("data.jsonl", lines(kind, 120).joined(separator: "\n"))
             var o = TaskTrainingOptions(kind: kind)
             (o.hiddenSize, o.embeddingSize, o.layers, o.batch, o.epochs, o.dropout) = (8, 4, 2, 16, 3, 0.2)
+            o.outputDropout = outputDropout
             o.tokenization = kind == .tag ? .word : .char
             o.schedule = .cosine(warmup: 4, minimum: 0.1)
             o.patience = 5
@@ -46,13 +48,31 @@ final class TaskResumeTests: XCTestCase {
             XCTAssertEqual(part.steps, stopAt)
             let resumed = try TaskTrainer(resume: dir.file("split"))
             XCTAssertEqual(resumed.step, stopAt)
+            XCTAssertEqual(resumed.options.outputDropout, outputDropout)
             XCTAssertEqual(try resumed.run().steps, straight.totalSteps)
             for name in ["last.safetensors", "best.safetensors"] {
                 let a = try XCTUnwrap(FileManager.default.contents(atPath: dir.file("straight/" + name)))
                 let b = try XCTUnwrap(FileManager.default.contents(atPath: dir.file("split/" + name)))
-                XCTAssertEqual(a, b, "\(kind): \(name)")
+                XCTAssertEqual(a, b, "\(kind) output dropout \(outputDropout): \(name)")
             }
         }
+    }
+
+    /// seq2seq and caption drop their head's input with --dropout: --output-dropout is refused there.
+    func testOutputDropoutIsRefusedWhereDropoutAlreadyActsOnTheHead() throws {
+        for kind in [SequenceTaskKind.seq2seq, .caption] {
+            var o = TaskTrainingOptions(kind: kind)
+            o.outputDropout = 0.2
+            XCTAssertThrowsError(try o.validate()) {
+                XCTAssertEqual("\($0)", "invalid output-dropout '0.2': expected none for \(kind.rawValue) "
+                               + "(--dropout already drops its head's input)")
+            }
+        }
+        var o = TaskTrainingOptions(kind: .regress)
+        o.outputDropout = 0.2
+        XCTAssertNoThrow(try o.validate())
+        o.outputDropout = 1
+        XCTAssertThrowsError(try o.validate())
     }
 
     func testAResumeMayChangeTheEpochsAndTheRateAndRefusesOtherData() throws {
