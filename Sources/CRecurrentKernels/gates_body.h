@@ -298,6 +298,264 @@ static void FN(min_coefficients_backward)(long R, long H, int lstm, const float 
     }
 }
 
+/* ---- layer-normalised LSTM and GRU (Ba et al. 2016) ---------------------------------- */
+
+/*
+ * The statistics of two layer norms over n values each, x and z side by side (two dependency
+ * chains): the mean, then the mean squared deviation from it (two passes, so a large mean does
+ * not cancel), and 1/√(var + ε). Lane sums, then vhsum: a fixed order for a given n.
+ */
+static inline void FN(ln_stats2)(long n, const float *x, const float *z, float eps, float *mean_x, float *rstd_x,
+                                 float *mean_z, float *rstd_z) {
+    vf sx = vset1(0.0f), sz = vset1(0.0f);
+    for (long j = 0; j < n; j += VW) {
+        const vm m = vmask(n - j);
+        sx = vadd(sx, vload(x + j, m));
+        sz = vadd(sz, vload(z + j, m));
+    }
+    const float mx = vhsum(sx) / (float)n, mz = vhsum(sz) / (float)n;
+    const vf mxv = vset1(mx), mzv = vset1(mz);
+    vf vx = vset1(0.0f), vz = vset1(0.0f);
+    for (long j = 0; j < n; j += VW) {
+        const vm m = vmask(n - j);
+        const vf dx = vkeep(vsub(vload(x + j, m), mxv), m), dz = vkeep(vsub(vload(z + j, m), mzv), m);
+        vx = vfma(dx, dx, vx);
+        vz = vfma(dz, dz, vz);
+    }
+    *mean_x = mx, *mean_z = mz;
+    *rstd_x = 1.0f / sqrtf(vhsum(vx) / (float)n + eps);
+    *rstd_z = 1.0f / sqrtf(vhsum(vz) / (float)n + eps);
+}
+
+/* x̂ = (x − mean)·rstd, stored at xhat (the cache); returns it. */
+static inline vf FN(ln_hat)(const float *x, float *xhat, vm m, vf mean, vf rstd) {
+    const vf v = vmul(vsub(vload(x, m), mean), rstd);
+    vstore(xhat, v, m);
+    return v;
+}
+
+/*
+ * One vector of a normalisation's backward, first half: ∂v at the normalised side's offset o
+ * of a gate block. Adds ∂v·x̂ to the gain's sum and ∂v to the bias's (when there is one), writes
+ * ∂x̂ = ∂v ⊙ γ to dx and adds it to the row's Σ ∂x̂ and Σ ∂x̂ ⊙ x̂ (masked lanes kept out).
+ */
+static inline void FN(ln_gate_gradient)(vf dv, vm m, long o, const float *xhat, const float *gain, float *dgain,
+                                        float *dbias, float *dx, vf *s, vf *sx) {
+    dv = vkeep(dv, m);
+    const vf x = vload(xhat + o, m);
+    if (dbias) vstore(dbias + o, vadd(vload(dbias + o, m), dv), m);
+    vstore(dgain + o, vfma(dv, x, vload(dgain + o, m)), m);
+    const vf g = vmul(dv, vload(gain + o, m));
+    vstore(dx + o, g, m);
+    *s = vadd(*s, g);
+    *sx = vfma(g, x, *sx);
+}
+
+/* The second half, in place over n values: ∂x ← rstd·(∂x̂ − mean ∂x̂ − x̂·mean(∂x̂ ⊙ x̂)). */
+static inline void FN(ln_input_gradient)(long n, float *dx, const float *xhat, float rstd, vf s, vf sx) {
+    const vf mg = vset1(vhsum(s) / (float)n), mgx = vset1(vhsum(sx) / (float)n), rv = vset1(rstd);
+    for (long j = 0; j < n; j += VW) {
+        const vm m = vmask(n - j);
+        const vf v = vsub(vsub(vload(dx + j, m), mg), vmul(vload(xhat + j, m), mgx));
+        vstore(dx + j, vmul(rv, v), m);
+    }
+}
+
+/*
+ * Layer-normalised LSTM, gate order i, f, g, o: p, q (B, 4H) the input and recurrent products;
+ * a = γ_p ⊙ x̂_p + γ_q ⊙ x̂_q + b; c = σ(a_f) ⊙ c_prev + σ(a_i) ⊙ tanh(a_g);
+ * h = y = σ(a_o) ⊙ tanh(γ_c ⊙ x̂_c + β_c). Cache (B, ≥ 14H + 3) = [x̂_p x̂_q | i f g o | x̂_c |
+ * tanh(ĉ) | rstd_p rstd_q rstd_c]. Per row: the products' statistics, one pass for the gates
+ * and c (summing c), c's variance, one pass for h.
+ */
+static void FN(lnlstm_forward)(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                               const float *gain_q, const float *bias, const float *gain_c, const float *bias_c,
+                               float eps, const float *c_prev, long ldcp, float *h, long ldh, float *c, long ldc,
+                               float *y, long ldy, float *cache, long ldk) {
+    const long G = 4 * H;
+    for (long r = 0; r < B; r++) {
+        const float *pr = p + r * ldp, *qr = q + r * ldq, *cp = c_prev + r * ldcp;
+        float *hr = h + r * ldh, *cr = c + r * ldc, *yr = y + r * ldy, *k = cache + r * ldk;
+        float *xp = k, *xq = k + G, *gates = k + 2 * G, *xc = k + 3 * G, *tc = xc + H, *rstd = tc + H;
+        float mp, mq;
+        FN(ln_stats2)(G, pr, qr, eps, &mp, &rstd[0], &mq, &rstd[1]);
+        const vf mpv = vset1(mp), rpv = vset1(rstd[0]), mqv = vset1(mq), rqv = vset1(rstd[1]);
+        vf sc = vset1(0.0f);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            vf a[4];
+            for (int b = 0; b < 4; b++) {
+                const long o = b * H + j;
+                const vf x1 = FN(ln_hat)(pr + o, xp + o, m, mpv, rpv), x2 = FN(ln_hat)(qr + o, xq + o, m, mqv, rqv);
+                a[b] = vfma(vload(gain_p + o, m), x1, vfma(vload(gain_q + o, m), x2, vload(bias + o, m)));
+            }
+            const vf i = FN(v_sigmoid)(a[0]), f = FN(v_sigmoid)(a[1]), g = FN(v_tanh)(a[2]), o = FN(v_sigmoid)(a[3]);
+            vstore(gates + j, i, m);
+            vstore(gates + H + j, f, m);
+            vstore(gates + 2 * H + j, g, m);
+            vstore(gates + 3 * H + j, o, m);
+            const vf cn = vfma(f, vload(cp + j, m), vmul(i, g));
+            vstore(cr + j, cn, m);
+            sc = vadd(sc, vkeep(cn, m));
+        }
+        const float mc = vhsum(sc) / (float)H;
+        const vf mcv = vset1(mc);
+        vf vc = vset1(0.0f);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf d = vkeep(vsub(vload(cr + j, m), mcv), m);
+            vc = vfma(d, d, vc);
+        }
+        rstd[2] = 1.0f / sqrtf(vhsum(vc) / (float)H + eps);
+        const vf rcv = vset1(rstd[2]);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf x = FN(ln_hat)(cr + j, xc + j, m, mcv, rcv);
+            const vf t = FN(v_tanh)(vfma(vload(gain_c + j, m), x, vload(bias_c + j, m)));
+            const vf hn = vmul(vload(gates + 3 * H + j, m), t);
+            vstore(tc + j, t, m);
+            vstore(hr + j, hn, m);
+            vstore(yr + j, hn, m);
+        }
+    }
+}
+
+/*
+ * Backward of lnlstm_forward. dy (B, H); dh (B, H): ∂L/∂h_t on entry, 0 on return (h_{t−1}
+ * reaches the loss through W_hh only); dc (B, H): ∂L/∂c_t on entry, ∂L/∂c_{t−1} on return.
+ * Writes dp, dq (B, 4H) and adds to each row's sums (B, ≥ 14H) = [∂γ_p | ∂γ_q | ∂b | ∂γ_c | ∂β_c].
+ * dh holds the cell norm's ∂x̂ between the two passes over H; dp and dq hold the products'
+ * ∂x̂ until the last pass turns them into ∂p and ∂q.
+ */
+static void FN(lnlstm_backward)(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                                float *dh, long lddh, float *dc, long lddc, const float *cache, long ldk,
+                                const float *c_prev, long ldcp, const float *gain_p, const float *gain_q,
+                                const float *gain_c, float *sums, long ldsums) {
+    const long G = 4 * H;
+    const vf one = vset1(1.0f), zero = vset1(0.0f);
+    for (long r = 0; r < B; r++) {
+        const float *k = cache + r * ldk, *dyr = dy + r * ldy, *cp = c_prev + r * ldcp;
+        const float *xp = k, *xq = k + G, *gates = k + 2 * G, *xc = k + 3 * G, *tc = xc + H, *rstd = tc + H;
+        float *dpr = dp + r * lddp, *dqr = dq + r * lddq, *dhr = dh + r * lddh, *dcr = dc + r * lddc;
+        float *s = sums + r * ldsums;
+        float *dgp = s, *dgq = s + G, *db = s + 2 * G, *dgc = s + 3 * G, *dbc = s + 3 * G + H;
+        vf sp = zero, spx = zero, sq = zero, sqx = zero, sc = zero, scx = zero;
+        /* ∂ĉ, the cell norm's ∂x̂ (into dh, read first) and the output gate's ∂a */
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf d = vadd(vload(dyr + j, m), vload(dhr + j, m));
+            const vf o = vload(gates + 3 * H + j, m), t = vload(tc + j, m), x = vload(xc + j, m);
+            const vf dchat = vmul(vmul(d, o), vsub(one, vmul(t, t)));
+            vstore(dgc + j, vfma(dchat, x, vload(dgc + j, m)), m);
+            vstore(dbc + j, vadd(vload(dbc + j, m), dchat), m);
+            const vf dx = vmul(dchat, vload(gain_c + j, m));
+            vstore(dhr + j, dx, m);
+            sc = vadd(sc, dx);
+            scx = vfma(dx, x, scx);
+            const vf dao = vmul(vmul(d, t), vmul(o, vsub(one, o)));
+            FN(ln_gate_gradient)(dao, m, 3 * H + j, xp, gain_p, dgp, db, dpr, &sp, &spx);
+            FN(ln_gate_gradient)(dao, m, 3 * H + j, xq, gain_q, dgq, NULL, dqr, &sq, &sqx);
+        }
+        /* ∂c through the cell norm, then the gates i, f, g */
+        const vf mg = vset1(vhsum(sc) / (float)H), mgx = vset1(vhsum(scx) / (float)H), rc = vset1(rstd[2]);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf dx = vsub(vsub(vload(dhr + j, m), mg), vmul(vload(xc + j, m), mgx));
+            const vf dct = vfma(rc, dx, vload(dcr + j, m));
+            const vf i = vload(gates + j, m), f = vload(gates + H + j, m), g = vload(gates + 2 * H + j, m);
+            const vf dai = vmul(vmul(dct, g), vmul(i, vsub(one, i)));
+            const vf daf = vmul(vmul(dct, vload(cp + j, m)), vmul(f, vsub(one, f)));
+            const vf dag = vmul(vmul(dct, i), vsub(one, vmul(g, g)));
+            vstore(dcr + j, vmul(dct, f), m);
+            vstore(dhr + j, zero, m);
+            FN(ln_gate_gradient)(dai, m, j, xp, gain_p, dgp, db, dpr, &sp, &spx);
+            FN(ln_gate_gradient)(dai, m, j, xq, gain_q, dgq, NULL, dqr, &sq, &sqx);
+            FN(ln_gate_gradient)(daf, m, H + j, xp, gain_p, dgp, db, dpr, &sp, &spx);
+            FN(ln_gate_gradient)(daf, m, H + j, xq, gain_q, dgq, NULL, dqr, &sq, &sqx);
+            FN(ln_gate_gradient)(dag, m, 2 * H + j, xp, gain_p, dgp, db, dpr, &sp, &spx);
+            FN(ln_gate_gradient)(dag, m, 2 * H + j, xq, gain_q, dgq, NULL, dqr, &sq, &sqx);
+        }
+        FN(ln_input_gradient)(G, dpr, xp, rstd[0], sp, spx);
+        FN(ln_input_gradient)(G, dqr, xq, rstd[1], sq, sqx);
+    }
+}
+
+/*
+ * Layer-normalised GRU, gate order r, z, n: u = γ_p ⊙ x̂_p + b_p, v = γ_q ⊙ x̂_q + b_q;
+ * r = σ(u_r + v_r), z = σ(u_z + v_z), n = tanh(u_n + r ⊙ v_n), h = y = (1 − z) ⊙ n + z ⊙ h_prev.
+ * Cache (B, ≥ 10H + 2) = [x̂_p x̂_q | r z n | v_n | rstd_p rstd_q].
+ */
+static void FN(lngru_forward)(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                              const float *gain_q, const float *bias_p, const float *bias_q, float eps,
+                              const float *h_prev, long ldhp, float *h, long ldh, float *y, long ldy, float *cache,
+                              long ldk) {
+    const long G = 3 * H;
+    const vf one = vset1(1.0f);
+    for (long row = 0; row < B; row++) {
+        const float *pr = p + row * ldp, *qr = q + row * ldq, *hp = h_prev + row * ldhp;
+        float *hr = h + row * ldh, *yr = y + row * ldy, *k = cache + row * ldk;
+        float *xp = k, *xq = k + G, *gates = k + 2 * G, *vn = k + 3 * G, *rstd = vn + H;
+        float mp, mq;
+        FN(ln_stats2)(G, pr, qr, eps, &mp, &rstd[0], &mq, &rstd[1]);
+        const vf mpv = vset1(mp), rpv = vset1(rstd[0]), mqv = vset1(mq), rqv = vset1(rstd[1]);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            vf u[3], v[3];
+            for (int b = 0; b < 3; b++) {
+                const long o = b * H + j;
+                const vf x1 = FN(ln_hat)(pr + o, xp + o, m, mpv, rpv), x2 = FN(ln_hat)(qr + o, xq + o, m, mqv, rqv);
+                u[b] = vfma(vload(gain_p + o, m), x1, vload(bias_p + o, m));
+                v[b] = vfma(vload(gain_q + o, m), x2, vload(bias_q + o, m));
+            }
+            const vf r = FN(v_sigmoid)(vadd(u[0], v[0])), z = FN(v_sigmoid)(vadd(u[1], v[1]));
+            const vf n = FN(v_tanh)(vfma(r, v[2], u[2]));
+            const vf hn = vfma(vsub(one, z), n, vmul(z, vload(hp + j, m)));
+            vstore(gates + j, r, m);
+            vstore(gates + H + j, z, m);
+            vstore(gates + 2 * H + j, n, m);
+            vstore(vn + j, v[2], m);
+            vstore(hr + j, hn, m);
+            vstore(yr + j, hn, m);
+        }
+    }
+}
+
+/*
+ * Backward of lngru_forward. dy (B, H); dh (B, H): ∂L/∂h_t on entry, z ⊙ ∂h (the direct part of
+ * ∂L/∂h_{t−1}) on return. Writes dp, dq (B, 3H) and adds to each row's sums (B, ≥ 12H) =
+ * [∂γ_p | ∂γ_q | ∂b_p | ∂b_q]. dp and dq hold ∂x̂ until the last pass.
+ */
+static void FN(lngru_backward)(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                               float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp,
+                               const float *gain_p, const float *gain_q, float *sums, long ldsums) {
+    const long G = 3 * H;
+    const vf one = vset1(1.0f), zero = vset1(0.0f);
+    for (long row = 0; row < B; row++) {
+        const float *k = cache + row * ldk, *dyr = dy + row * ldy, *hp = h_prev + row * ldhp;
+        const float *xp = k, *xq = k + G, *gates = k + 2 * G, *vn = k + 3 * G, *rstd = vn + H;
+        float *dpr = dp + row * lddp, *dqr = dq + row * lddq, *dhr = dh + row * lddh, *s = sums + row * ldsums;
+        float *dgp = s, *dgq = s + G, *dbp = s + 2 * G, *dbq = s + 3 * G;
+        vf sp = zero, spx = zero, sq = zero, sqx = zero;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf r = vload(gates + j, m), z = vload(gates + H + j, m), n = vload(gates + 2 * H + j, m);
+            const vf d = vadd(vload(dyr + j, m), vload(dhr + j, m));
+            const vf dan = vmul(vmul(d, vsub(one, z)), vsub(one, vmul(n, n)));
+            const vf dar = vmul(vmul(dan, vload(vn + j, m)), vmul(r, vsub(one, r)));
+            const vf daz = vmul(vmul(d, vsub(vload(hp + j, m), n)), vmul(z, vsub(one, z)));
+            vstore(dhr + j, vmul(d, z), m);
+            FN(ln_gate_gradient)(dar, m, j, xp, gain_p, dgp, dbp, dpr, &sp, &spx);
+            FN(ln_gate_gradient)(dar, m, j, xq, gain_q, dgq, dbq, dqr, &sq, &sqx);
+            FN(ln_gate_gradient)(daz, m, H + j, xp, gain_p, dgp, dbp, dpr, &sp, &spx);
+            FN(ln_gate_gradient)(daz, m, H + j, xq, gain_q, dgq, dbq, dqr, &sq, &sqx);
+            FN(ln_gate_gradient)(dan, m, 2 * H + j, xp, gain_p, dgp, dbp, dpr, &sp, &spx);
+            FN(ln_gate_gradient)(vmul(dan, r), m, 2 * H + j, xq, gain_q, dgq, dbq, dqr, &sq, &sqx);
+        }
+        FN(ln_input_gradient)(G, dpr, xp, rstd[0], sp, spx);
+        FN(ln_input_gradient)(G, dqr, xq, rstd[1], sq, sqx);
+    }
+}
+
 /* ---- softmax cross-entropy ----------------------------------------------------------- */
 
 /*
@@ -449,6 +707,10 @@ const rk_gates_arch FN(rk_gates) = {
     .rnn_backward = FN(rnn_backward),
     .min_coefficients = FN(min_coefficients),
     .min_coefficients_backward = FN(min_coefficients_backward),
+    .lnlstm_forward = FN(lnlstm_forward),
+    .lnlstm_backward = FN(lnlstm_backward),
+    .lngru_forward = FN(lngru_forward),
+    .lngru_backward = FN(lngru_backward),
     .softmax_xent = FN(softmax_xent),
     .adam = FN(adam),
     .sum_squares = FN(sum_squares),
