@@ -226,6 +226,13 @@ static void layer_norm_backward_ref(long n, const float *dxhat, const float *xha
     for (long j = 0; j < n; j++) dv[j] = (float)(rstd * ((double)dxhat[j] - g - (double)xhat[j] * gx));
 }
 
+/* An LSTM gate from the cache: σ, or tanh for the g block (j in [2H, 3H)). */
+static float lnlstm_gate_ref(long H, long j, const float *xp, const float *xq, const float *gain_p,
+                             const float *gain_q, const float *bias) {
+    const float a = gain_p[j] * xp[j] + gain_q[j] * xq[j] + bias[j];
+    return j >= 2 * H && j < 3 * H ? tanhf(a) : sigmoid_ref(a);
+}
+
 void rk_lnlstm_forward_ref(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
                            const float *gain_q, const float *bias, const float *gain_c, const float *bias_c, float eps,
                            const float *c_prev, long ldcp, float *h, long ldh, float *c, long ldc, float *y, long ldy,
@@ -233,45 +240,59 @@ void rk_lnlstm_forward_ref(long B, long H, const float *p, long ldp, const float
     const long G = 4 * H;
     for (long r = 0; r < B; r++) {
         float *k = cache + r * ldk, *cr = c + r * ldc;
-        float *xp = k, *xq = k + G, *gates = k + 2 * G, *xc = k + 3 * G, *tc = xc + H, *rstd = tc + H;
-        rstd[0] = layer_norm_ref(G, p + r * ldp, eps, xp);
-        rstd[1] = layer_norm_ref(G, q + r * ldq, eps, xq);
-        for (long j = 0; j < G; j++) {
-            const float a = gain_p[j] * xp[j] + gain_q[j] * xq[j] + bias[j];
-            gates[j] = j >= 2 * H && j < 3 * H ? tanhf(a) : sigmoid_ref(a);
-        }
-        for (long j = 0; j < H; j++) cr[j] = gates[H + j] * c_prev[r * ldcp + j] + gates[j] * gates[2 * H + j];
-        rstd[2] = layer_norm_ref(H, cr, eps, xc);
+        float *xp = k, *xq = k + G, *stats = k + 2 * G;
+        stats[0] = layer_norm_ref(G, p + r * ldp, eps, xp);
+        stats[1] = layer_norm_ref(G, q + r * ldq, eps, xq);
         for (long j = 0; j < H; j++) {
-            tc[j] = tanhf(gain_c[j] * xc[j] + bias_c[j]);
-            h[r * ldh + j] = gates[3 * H + j] * tc[j];
-            y[r * ldy + j] = gates[3 * H + j] * tc[j];
+            const float i = lnlstm_gate_ref(H, j, xp, xq, gain_p, gain_q, bias);
+            const float f = lnlstm_gate_ref(H, H + j, xp, xq, gain_p, gain_q, bias);
+            const float g = lnlstm_gate_ref(H, 2 * H + j, xp, xq, gain_p, gain_q, bias);
+            cr[j] = f * c_prev[r * ldcp + j] + i * g;
+        }
+        double mean = 0, var = 0;
+        for (long j = 0; j < H; j++) mean += cr[j];
+        mean /= (double)H;
+        for (long j = 0; j < H; j++) var += ((double)cr[j] - mean) * ((double)cr[j] - mean);
+        stats[2] = (float)mean;
+        stats[3] = (float)(1.0 / sqrt(var / (double)H + eps));
+        for (long j = 0; j < H; j++) {
+            const float o = lnlstm_gate_ref(H, 3 * H + j, xp, xq, gain_p, gain_q, bias);
+            const float v = o * tanhf(gain_c[j] * (cr[j] - stats[2]) * stats[3] + bias_c[j]);
+            h[r * ldh + j] = v;
+            y[r * ldy + j] = v;
         }
     }
 }
 
 void rk_lnlstm_backward_ref(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
                             float *dh, long lddh, float *dc, long lddc, const float *cache, long ldk,
-                            const float *c_prev, long ldcp, const float *gain_p, const float *gain_q,
-                            const float *gain_c, float *sums, long ldsums) {
+                            const float *c_prev, long ldcp, const float *c, long ldc, const float *gain_p,
+                            const float *gain_q, const float *bias, const float *gain_c, const float *bias_c,
+                            float *sums, long ldsums) {
     const long G = 4 * H;
     for (long r = 0; r < B; r++) {
-        const float *k = cache + r * ldk;
-        const float *xp = k, *xq = k + G, *gates = k + 2 * G, *xc = k + 3 * G, *tc = xc + H, *rstd = tc + H;
+        const float *k = cache + r * ldk, *cr = c + r * ldc;
+        const float *xp = k, *xq = k + G, *stats = k + 2 * G;
         float *dpr = dp + r * lddp, *da = dq + r * lddq, *dhr = dh + r * lddh, *dcr = dc + r * lddc;
         float *dgp = sums + r * ldsums, *dgq = dgp + G, *db = dgp + 2 * G, *dgc = dgp + 3 * G, *dbc = dgc + H;
         /* ∂a_o, and the cell norm's ∂x̂ into dh (spent), then ∂c through that norm */
+        float *xc = dpr; /* x̂_c, while dp's row is free */
+        for (long j = 0; j < H; j++) xc[j] = (cr[j] - stats[2]) * stats[3];
         for (long j = 0; j < H; j++) {
-            const float d = dy[r * ldy + j] + dhr[j], o = gates[3 * H + j], t = tc[j];
+            const float o = lnlstm_gate_ref(H, 3 * H + j, xp, xq, gain_p, gain_q, bias);
+            const float t = tanhf(gain_c[j] * xc[j] + bias_c[j]);
+            const float d = dy[r * ldy + j] + dhr[j];
             const float dchat = d * o * (1 - t * t);
             dgc[j] += dchat * xc[j];
             dbc[j] += dchat;
             dhr[j] = dchat * gain_c[j];
             da[3 * H + j] = d * t * o * (1 - o);
         }
-        layer_norm_backward_ref(H, dhr, xc, rstd[2], dhr);
+        layer_norm_backward_ref(H, dhr, xc, stats[3], dhr);
         for (long j = 0; j < H; j++) {
-            const float i = gates[j], f = gates[H + j], g = gates[2 * H + j];
+            const float i = lnlstm_gate_ref(H, j, xp, xq, gain_p, gain_q, bias);
+            const float f = lnlstm_gate_ref(H, H + j, xp, xq, gain_p, gain_q, bias);
+            const float g = lnlstm_gate_ref(H, 2 * H + j, xp, xq, gain_p, gain_q, bias);
             const float dct = dcr[j] + dhr[j];
             da[j] = dct * g * i * (1 - i);
             da[H + j] = dct * c_prev[r * ldcp + j] * f * (1 - f);
@@ -287,9 +308,19 @@ void rk_lnlstm_backward_ref(long B, long H, float *dp, long lddp, float *dq, lon
             dpr[j] = da[j] * gain_p[j];
             da[j] *= gain_q[j];
         }
-        layer_norm_backward_ref(G, dpr, xp, rstd[0], dpr);
-        layer_norm_backward_ref(G, da, xq, rstd[1], da);
+        layer_norm_backward_ref(G, dpr, xp, stats[0], dpr);
+        layer_norm_backward_ref(G, da, xq, stats[1], da);
     }
+}
+
+/* The GRU's gates r, z, n and v_n at j (< H) from the cache. */
+static void lngru_gates_ref(long H, long j, const float *xp, const float *xq, const float *gain_p, const float *gain_q,
+                            const float *bias_p, const float *bias_q, float *r, float *z, float *n, float *vn) {
+    const long jz = H + j, jn = 2 * H + j;
+    *r = sigmoid_ref(gain_p[j] * xp[j] + bias_p[j] + gain_q[j] * xq[j] + bias_q[j]);
+    *z = sigmoid_ref(gain_p[jz] * xp[jz] + bias_p[jz] + gain_q[jz] * xq[jz] + bias_q[jz]);
+    *vn = gain_q[jn] * xq[jn] + bias_q[jn];
+    *n = tanhf(gain_p[jn] * xp[jn] + bias_p[jn] + *r * *vn);
 }
 
 void rk_lngru_forward_ref(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
@@ -299,18 +330,13 @@ void rk_lngru_forward_ref(long B, long H, const float *p, long ldp, const float 
     const long G = 3 * H;
     for (long row = 0; row < B; row++) {
         float *k = cache + row * ldk;
-        float *xp = k, *xq = k + G, *gates = k + 2 * G, *vn = k + 3 * G, *rstd = vn + H;
-        rstd[0] = layer_norm_ref(G, p + row * ldp, eps, xp);
-        rstd[1] = layer_norm_ref(G, q + row * ldq, eps, xq);
+        float *xp = k, *xq = k + G, *stats = k + 2 * G;
+        stats[0] = layer_norm_ref(G, p + row * ldp, eps, xp);
+        stats[1] = layer_norm_ref(G, q + row * ldq, eps, xq);
         for (long j = 0; j < H; j++) {
-            const long z = H + j, n = 2 * H + j;
-            const float ur = gain_p[j] * xp[j] + bias_p[j], vr = gain_q[j] * xq[j] + bias_q[j];
-            const float uz = gain_p[z] * xp[z] + bias_p[z], vz = gain_q[z] * xq[z] + bias_q[z];
-            gates[j] = sigmoid_ref(ur + vr);
-            gates[z] = sigmoid_ref(uz + vz);
-            vn[j] = gain_q[n] * xq[n] + bias_q[n];
-            gates[n] = tanhf(gain_p[n] * xp[n] + bias_p[n] + gates[j] * vn[j]);
-            const float v = (1 - gates[z]) * gates[n] + gates[z] * h_prev[row * ldhp + j];
+            float r, z, n, vn;
+            lngru_gates_ref(H, j, xp, xq, gain_p, gain_q, bias_p, bias_q, &r, &z, &n, &vn);
+            const float v = (1 - z) * n + z * h_prev[row * ldhp + j];
             h[row * ldh + j] = v;
             y[row * ldy + j] = v;
         }
@@ -319,18 +345,20 @@ void rk_lngru_forward_ref(long B, long H, const float *p, long ldp, const float 
 
 void rk_lngru_backward_ref(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
                            float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp,
-                           const float *gain_p, const float *gain_q, float *sums, long ldsums) {
+                           const float *gain_p, const float *gain_q, const float *bias_p, const float *bias_q,
+                           float *sums, long ldsums) {
     const long G = 3 * H;
     for (long row = 0; row < B; row++) {
         const float *k = cache + row * ldk;
-        const float *xp = k, *xq = k + G, *gates = k + 2 * G, *vn = k + 3 * G, *rstd = vn + H;
+        const float *xp = k, *xq = k + G, *stats = k + 2 * G;
         float *du = dp + row * lddp, *dv = dq + row * lddq, *dhr = dh + row * lddh;
         float *dgp = sums + row * ldsums, *dgq = dgp + G, *dbp = dgp + 2 * G, *dbq = dgp + 3 * G;
         for (long j = 0; j < H; j++) {
-            const float r = gates[j], z = gates[H + j], n = gates[2 * H + j];
+            float r, z, n, vn;
+            lngru_gates_ref(H, j, xp, xq, gain_p, gain_q, bias_p, bias_q, &r, &z, &n, &vn);
             const float d = dy[row * ldy + j] + dhr[j];
             const float dan = d * (1 - z) * (1 - n * n);
-            const float dar = dan * vn[j] * r * (1 - r);
+            const float dar = dan * vn * r * (1 - r);
             const float daz = d * (h_prev[row * ldhp + j] - n) * z * (1 - z);
             du[j] = dar, du[H + j] = daz, du[2 * H + j] = dan;
             dv[j] = dar, dv[H + j] = daz, dv[2 * H + j] = dan * r;
@@ -344,7 +372,7 @@ void rk_lngru_backward_ref(long B, long H, float *dp, long lddp, float *dq, long
             du[j] *= gain_p[j];
             dv[j] *= gain_q[j];
         }
-        layer_norm_backward_ref(G, du, xp, rstd[0], du);
-        layer_norm_backward_ref(G, dv, xq, rstd[1], dv);
+        layer_norm_backward_ref(G, du, xp, stats[0], du);
+        layer_norm_backward_ref(G, dv, xq, stats[1], dv);
     }
 }

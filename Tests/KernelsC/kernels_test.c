@@ -285,7 +285,7 @@ static void test_lnlstm(void) {
         for (long hi = 0; hi < NSIZES; hi++) {
             const long B = BATCHES[bi], H = SIZES[hi], G = 4 * H;
             const long ldp = G + 3, ldq = G + 1, ldcp = H + 2, ldh = H + 1, ldc = H + 4, ldy = H + 5;
-            const long ldk = 14 * H + 3 + 2, lds = 14 * H + 1;
+            const long ldk = 8 * H + 4 + 2, lds = 14 * H + 1;
             snprintf(where, sizeof where, "B=%ld H=%ld", B, H);
             float *p = rbuf(B * ldp, 4), *q = rbuf(B * ldq, 2), *cp = rbuf(B * ldcp, 2);
             float *gp = rbuf(G, 1.5f), *gq = rbuf(G, 1.5f), *bias = rbuf(G, 1), *gc = rbuf(H, 1.5f), *bc = rbuf(H, 1);
@@ -307,10 +307,10 @@ static void test_lnlstm(void) {
             float *dpf = dup(dp0, B * lddp), *dpr = dup(dp0, B * lddp), *dqf = dup(dq0, B * lddq), *dqr = dup(dq0, B * lddq);
             float *dhf = dup(dh0, B * lddh), *dhr = dup(dh0, B * lddh), *dcf = dup(dc0, B * lddc), *dcr = dup(dc0, B * lddc);
             float *sf = dup(s0, B * lds), *sr = dup(s0, B * lds);
-            rk_lnlstm_backward(B, H, dpf, lddp, dqf, lddq, dy, lddy, dhf, lddh, dcf, lddc, kr, ldk, cp, ldcp, gp, gq, gc,
-                               sf, lds);
-            rk_lnlstm_backward_ref(B, H, dpr, lddp, dqr, lddq, dy, lddy, dhr, lddh, dcr, lddc, kr, ldk, cp, ldcp, gp, gq,
-                                   gc, sr, lds);
+            rk_lnlstm_backward(B, H, dpf, lddp, dqf, lddq, dy, lddy, dhf, lddh, dcf, lddc, kr, ldk, cp, ldcp, cr, ldc, gp,
+                               gq, bias, gc, bc, sf, lds);
+            rk_lnlstm_backward_ref(B, H, dpr, lddp, dqr, lddq, dy, lddy, dhr, lddh, dcr, lddc, kr, ldk, cp, ldcp, cr, ldc,
+                                   gp, gq, bias, gc, bc, sr, lds);
             cmp("lnlstm_backward", TOL, where, dpf, dpr, NULL, B * lddp, 1);
             cmp("lnlstm_backward", TOL, where, dqf, dqr, NULL, B * lddq, 1);
             cmp("lnlstm_backward", TOL, where, dhf, dhr, NULL, B * lddh, 1);
@@ -330,7 +330,7 @@ static void test_lngru(void) {
     for (long bi = 0; bi < NBATCHES; bi++)
         for (long hi = 0; hi < NSIZES; hi++) {
             const long B = BATCHES[bi], H = SIZES[hi], G = 3 * H;
-            const long ldp = G + 2, ldq = G + 5, ldhp = H + 3, ldh = H + 1, ldy = H + 2, ldk = 10 * H + 2 + 3;
+            const long ldp = G + 2, ldq = G + 5, ldhp = H + 3, ldh = H + 1, ldy = H + 2, ldk = 6 * H + 2 + 3;
             const long lds = 12 * H + 2;
             snprintf(where, sizeof where, "B=%ld H=%ld", B, H);
             float *p = rbuf(B * ldp, 4), *q = rbuf(B * ldq, 2), *hp = rbuf(B * ldhp, 1);
@@ -348,8 +348,9 @@ static void test_lngru(void) {
             float *s0 = rbuf(B * lds, 1);
             float *dpf = dup(dp0, B * lddp), *dpr = dup(dp0, B * lddp), *dqf = dup(dq0, B * lddq), *dqr = dup(dq0, B * lddq);
             float *dhf = dup(dh0, B * lddh), *dhr = dup(dh0, B * lddh), *sf = dup(s0, B * lds), *sr = dup(s0, B * lds);
-            rk_lngru_backward(B, H, dpf, lddp, dqf, lddq, dy, lddy, dhf, lddh, kr, ldk, hp, ldhp, gp, gq, sf, lds);
-            rk_lngru_backward_ref(B, H, dpr, lddp, dqr, lddq, dy, lddy, dhr, lddh, kr, ldk, hp, ldhp, gp, gq, sr, lds);
+            rk_lngru_backward(B, H, dpf, lddp, dqf, lddq, dy, lddy, dhf, lddh, kr, ldk, hp, ldhp, gp, gq, bp, bq, sf, lds);
+            rk_lngru_backward_ref(B, H, dpr, lddp, dqr, lddq, dy, lddy, dhr, lddh, kr, ldk, hp, ldhp, gp, gq, bp, bq, sr,
+                                  lds);
             cmp("lngru_backward", TOL, where, dpf, dpr, NULL, B * lddp, 1);
             cmp("lngru_backward", TOL, where, dqf, dqr, NULL, B * lddq, 1);
             cmp("lngru_backward", TOL, where, dhf, dhr, NULL, B * lddh, 1);

@@ -29,8 +29,9 @@ public struct LayerNormGRUCell: RecurrentCell {
     public var outputSize: Int { hiddenSize }
     public var stateSize: Int { hiddenSize }
     public var projectionSize: Int { 3 * hiddenSize }
-    /// x̂_ih (3H), x̂_hh (3H), r, z, n (3H), v_n (H), and the two 1/σ (`rk_lngru_forward`'s layout).
-    public var cacheSize: Int { 10 * hiddenSize + 2 }
+    /// x̂_ih (3H), x̂_hh (3H) and the two 1/σ (`rk_lngru_forward`'s layout): backward recomputes
+    /// the gates from them.
+    public var cacheSize: Int { 6 * hiddenSize + 2 }
     /// Backward: the step parameters' gradient sums (12H); forward uses none.
     public var scratchSize: Int { 12 * hiddenSize }
     public var stepParameters: [Parameter] { [inputGain, recurrentGain, normalizedInputBias, normalizedRecurrentBias] }
@@ -50,7 +51,7 @@ public struct LayerNormGRUCell: RecurrentCell {
         normalizedRecurrentBias = layout.add(names.biasHH, rows: 3 * hiddenSize, initializer: .zeros)
     }
 
-    /// The element-wise step forward (see `RecurrentCell`), one fused kernel per row: the two
+    /// The element-wise step forward (see `RecurrentCell`) in one fused kernel; per row: the two
     /// products' statistics, then the gates and h_t.
     public func forward(projection p: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                         recurrent q: UnsafePointer<Float>?, recurrentStride ldq: Int,
@@ -75,7 +76,8 @@ public struct LayerNormGRUCell: RecurrentCell {
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let h = hiddenSize
         rk_lngru_backward(batch, h, dp, lda, dq!, ldq, dy, ldy, ds, h, cache, cacheSize, previous, h,
-                          arena.value(inputGain), arena.value(recurrentGain), scratch, scratchSize)
+                          arena.value(inputGain), arena.value(recurrentGain), arena.value(normalizedInputBias),
+                          arena.value(normalizedRecurrentBias), scratch, scratchSize)
     }
 }
 

@@ -32,9 +32,9 @@ public struct LayerNormLSTMCell: RecurrentCell {
     public var outputSize: Int { hiddenSize }
     public var stateSize: Int { 2 * hiddenSize }
     public var projectionSize: Int { 4 * hiddenSize }
-    /// x̂_ih (4H), x̂_hh (4H), gates i, f, g, o (4H), x̂_c (H), tanh(ĉ) (H), and the three 1/σ
-    /// (`rk_lnlstm_forward`'s layout).
-    public var cacheSize: Int { 14 * hiddenSize + 3 }
+    /// x̂_ih (4H), x̂_hh (4H), the three 1/σ and c_t's mean (`rk_lnlstm_forward`'s layout): backward
+    /// recomputes the gates and x̂_c from them and c_t.
+    public var cacheSize: Int { 8 * hiddenSize + 4 }
     /// Backward: the step parameters' gradient sums (14H); forward uses none.
     public var scratchSize: Int { 14 * hiddenSize }
     public var stepParameters: [Parameter] { [inputGain, recurrentGain, bias, cellGain, cellBias] }
@@ -58,7 +58,7 @@ public struct LayerNormLSTMCell: RecurrentCell {
                               initializer: .zeros)
     }
 
-    /// The element-wise step forward (see `RecurrentCell`), one fused kernel per row: the two
+    /// The element-wise step forward (see `RecurrentCell`) in one fused kernel; per row: the two
     /// products' statistics, the gates and c_t, c_t's statistics, then h_t.
     public func forward(projection p: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                         recurrent q: UnsafePointer<Float>?, recurrentStride ldq: Int,
@@ -84,8 +84,8 @@ public struct LayerNormLSTMCell: RecurrentCell {
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
         let (h, s) = (hiddenSize, stateSize)
         rk_lnlstm_backward(batch, h, dp, lda, dq!, ldq, dy, ldy, ds, s, ds + h, s, cache, cacheSize, previous + h, s,
-                           arena.value(inputGain), arena.value(recurrentGain), arena.value(cellGain), scratch,
-                           scratchSize)
+                           state + h, s, arena.value(inputGain), arena.value(recurrentGain), arena.value(bias),
+                           arena.value(cellGain), arena.value(cellBias), scratch, scratchSize)
     }
 }
 

@@ -50,11 +50,11 @@ final class LayerNormKernelTests: XCTestCase, KernelPathTesting {
                 for b in Self.batches {
                     let name = "lnlstm \(String(cString: rk_isa_name(isa))) H=\(h) B=\(b)"
                     let (g, pad) = (4 * h, Self.pad)
-                    let (lp, ls, lh, lk, lsum) = (g + pad, 2 * h + pad, h + pad, 14 * h + 3 + pad, 14 * h + pad)
+                    let (lp, ls, lh, lk, lsum) = (g + pad, 2 * h + pad, h + pad, 8 * h + 4 + pad, 14 * h + pad)
                     let w = Parameters(g: g, h: h, &rng)
                     let p = block(b, g, &rng, scale: 3), q = block(b, g, &rng, scale: 2)
                     let prev = Buf(block(b, 2 * h, &rng)), cp = prev.p + h
-                    let outs = [block(b, 2 * h, &rng), block(b, h, &rng), block(b, 14 * h + 3, &rng)] // state, y, cache
+                    let outs = [block(b, 2 * h, &rng), block(b, h, &rng), block(b, 8 * h + 4, &rng)] // state, y, cache
                     compare(name + " forward", outs, tolerance: 1e-5, fast: { o in
                         rk_lnlstm_forward(b, h, p, lp, q, lp, w.gainP, w.gainQ, w.biasP, w.gainC, w.biasC, Self.epsilon,
                                           cp, ls, o[0], ls, o[0] + h, ls, o[1], lh, o[2], lk)
@@ -63,7 +63,7 @@ final class LayerNormKernelTests: XCTestCase, KernelPathTesting {
                                               Self.epsilon, cp, ls, o[0], ls, o[0] + h, ls, o[1], lh, o[2], lk)
                     })
                     // Backward from a cache the reference wrote.
-                    let st = Buf(block(b, 2 * h, &rng)), y = Buf(block(b, h, &rng)), cache = Buf(block(b, 14 * h + 3, &rng))
+                    let st = Buf(block(b, 2 * h, &rng)), y = Buf(block(b, h, &rng)), cache = Buf(block(b, 8 * h + 4, &rng))
                     rk_lnlstm_forward_ref(b, h, p, lp, q, lp, w.gainP, w.gainQ, w.biasP, w.gainC, w.biasC, Self.epsilon,
                                           cp, ls, st.p, ls, st.p + h, ls, y.p, lh, cache.p, lk)
                     let dy = block(b, h, &rng)
@@ -71,10 +71,10 @@ final class LayerNormKernelTests: XCTestCase, KernelPathTesting {
                     let bouts = [block(b, g, &rng), block(b, g, &rng), block(b, 2 * h, &rng), block(b, 14 * h, &rng)]
                     compare(name + " backward", bouts, tolerance: 1e-5, fast: { o in
                         rk_lnlstm_backward(b, h, o[0], lp, o[1], lp, dy, lh, o[2], ls, o[2] + h, ls, cache.p, lk, cp, ls,
-                                           w.gainP, w.gainQ, w.gainC, o[3], lsum)
+                                           st.p + h, ls, w.gainP, w.gainQ, w.biasP, w.gainC, w.biasC, o[3], lsum)
                     }, reference: { o in
                         rk_lnlstm_backward_ref(b, h, o[0], lp, o[1], lp, dy, lh, o[2], ls, o[2] + h, ls, cache.p, lk, cp,
-                                               ls, w.gainP, w.gainQ, w.gainC, o[3], lsum)
+                                               ls, st.p + h, ls, w.gainP, w.gainQ, w.biasP, w.gainC, w.biasC, o[3], lsum)
                     })
                 }
             }
@@ -88,10 +88,10 @@ final class LayerNormKernelTests: XCTestCase, KernelPathTesting {
                 for b in Self.batches {
                     let name = "lngru \(String(cString: rk_isa_name(isa))) H=\(h) B=\(b)"
                     let (g, pad) = (3 * h, Self.pad)
-                    let (lp, lh, lk, lsum) = (g + pad, h + pad, 10 * h + 2 + pad, 12 * h + pad)
+                    let (lp, lh, lk, lsum) = (g + pad, h + pad, 6 * h + 2 + pad, 12 * h + pad)
                     let w = Parameters(g: g, h: h, &rng)
                     let p = block(b, g, &rng, scale: 3), q = block(b, g, &rng, scale: 2), prev = block(b, h, &rng)
-                    let outs = [block(b, h, &rng), block(b, h, &rng), block(b, 10 * h + 2, &rng)] // h, y, cache
+                    let outs = [block(b, h, &rng), block(b, h, &rng), block(b, 6 * h + 2, &rng)] // h, y, cache
                     compare(name + " forward", outs, tolerance: 1e-5, fast: { o in
                         rk_lngru_forward(b, h, p, lp, q, lp, w.gainP, w.gainQ, w.biasP, w.biasQ, Self.epsilon, prev, lh,
                                          o[0], lh, o[1], lh, o[2], lk)
@@ -99,7 +99,7 @@ final class LayerNormKernelTests: XCTestCase, KernelPathTesting {
                         rk_lngru_forward_ref(b, h, p, lp, q, lp, w.gainP, w.gainQ, w.biasP, w.biasQ, Self.epsilon, prev, lh,
                                              o[0], lh, o[1], lh, o[2], lk)
                     })
-                    let hs = Buf(block(b, h, &rng)), y = Buf(block(b, h, &rng)), cache = Buf(block(b, 10 * h + 2, &rng))
+                    let hs = Buf(block(b, h, &rng)), y = Buf(block(b, h, &rng)), cache = Buf(block(b, 6 * h + 2, &rng))
                     rk_lngru_forward_ref(b, h, p, lp, q, lp, w.gainP, w.gainQ, w.biasP, w.biasQ, Self.epsilon, prev, lh,
                                          hs.p, lh, y.p, lh, cache.p, lk)
                     let dy = block(b, h, &rng)
@@ -107,10 +107,10 @@ final class LayerNormKernelTests: XCTestCase, KernelPathTesting {
                     let bouts = [block(b, g, &rng), block(b, g, &rng), block(b, h, &rng), block(b, 12 * h, &rng)]
                     compare(name + " backward", bouts, tolerance: 1e-5, fast: { o in
                         rk_lngru_backward(b, h, o[0], lp, o[1], lp, dy, lh, o[2], lh, cache.p, lk, prev, lh, w.gainP,
-                                          w.gainQ, o[3], lsum)
+                                          w.gainQ, w.biasP, w.biasQ, o[3], lsum)
                     }, reference: { o in
                         rk_lngru_backward_ref(b, h, o[0], lp, o[1], lp, dy, lh, o[2], lh, cache.p, lk, prev, lh, w.gainP,
-                                              w.gainQ, o[3], lsum)
+                                              w.gainQ, w.biasP, w.biasQ, o[3], lsum)
                     })
                 }
             }
@@ -124,7 +124,7 @@ final class LayerNormKernelTests: XCTestCase, KernelPathTesting {
         var results: [Float] = []
         for lstm in [true, false] {
             let g = (lstm ? 4 : 3) * h
-            let (s, c, n) = (lstm ? 2 * h : h, lstm ? 14 * h + 3 : 10 * h + 2, lstm ? 14 * h : 12 * h)
+            let (s, c, n) = (lstm ? 2 * h : h, lstm ? 8 * h + 4 : 6 * h + 2, lstm ? 14 * h : 12 * h)
             let w = Parameters(g: g, h: h, &rng)
             let p = Buf(rng.fill(b * g).map { $0 * 3 }), q = Buf(rng.fill(b * g).map { $0 * 2 })
             let prev = Buf(rng.fill(b * s)), dy = Buf(rng.fill(b * h)), ds = Buf(rng.fill(b * s))
@@ -140,12 +140,13 @@ final class LayerNormKernelTests: XCTestCase, KernelPathTesting {
                 if lstm {
                     rk_lnlstm_forward(rows, h, pr, g, qr, g, w.gainP, w.gainQ, w.biasP, w.gainC, w.biasC, Self.epsilon,
                                       hp + h, s, sr, s, sr + h, s, yr, h, kr, c)
-                    rk_lnlstm_backward(rows, h, dpr, g, dqr, g, dyr, h, dsr, s, dsr + h, s, kr, c, hp + h, s, w.gainP,
-                                       w.gainQ, w.gainC, sumr, n)
+                    rk_lnlstm_backward(rows, h, dpr, g, dqr, g, dyr, h, dsr, s, dsr + h, s, kr, c, hp + h, s, sr + h, s,
+                                       w.gainP, w.gainQ, w.biasP, w.gainC, w.biasC, sumr, n)
                 } else {
                     rk_lngru_forward(rows, h, pr, g, qr, g, w.gainP, w.gainQ, w.biasP, w.biasQ, Self.epsilon, hp, s, sr, s,
                                      yr, h, kr, c)
-                    rk_lngru_backward(rows, h, dpr, g, dqr, g, dyr, h, dsr, s, kr, c, hp, s, w.gainP, w.gainQ, sumr, n)
+                    rk_lngru_backward(rows, h, dpr, g, dqr, g, dyr, h, dsr, s, kr, c, hp, s, w.gainP, w.gainQ, w.biasP,
+                                      w.biasQ, sumr, n)
                 }
             }
             results += state.array + y.array + cache.array + ds.array + dp.array + dq.array + sums.array
