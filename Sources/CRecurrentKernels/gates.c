@@ -27,7 +27,7 @@ static const rk_gates_arch *gates(void) {
 #define RK_GATES_MIN_PER_THREAD 2048 /* elements (rows x H): a few microseconds of exp/tanh */
 #endif
 
-enum { LSTM_F, LSTM_B, GRU_F, GRU_B, RNN_F, RNN_B };
+enum { LSTM_F, LSTM_B, GRU_F, GRU_B, RNN_F, RNN_B, LNLSTM_F, LNLSTM_B, LNGRU_F, LNGRU_B };
 
 typedef struct {
     const rk_gates_arch *g;
@@ -36,6 +36,11 @@ typedef struct {
     const float *a, *bias, *q, *prev, *dy, *dh_in, *cache, *h_in;
     float *da, *dq, *h, *c, *y, *k, *dh, *dc;
     long lda, ldq, ldprev, ldh, ldc, ldy, ldk, lddh, lddc;
+    /* the layer-normalised cells: a, q (da, dq backward) are the products p, q; c_in is c_t */
+    const float *gain_p, *gain_q, *bias_q, *gain_c, *bias_c, *c_in;
+    float eps;
+    float *sums;
+    long ldsums;
 } step_job;
 
 static void step_rows(const step_job *j, long r0, long r1) {
@@ -62,6 +67,30 @@ static void step_rows(const step_job *j, long r0, long r1) {
         j->g->gru_backward(n, j->H, ROW(j->da, j->lda), j->lda, ROW(j->dq, j->ldq), j->ldq, ROW(j->dy, j->ldy),
                            j->ldy, ROW(j->dh, j->lddh), j->lddh, ROW(j->cache, j->ldk), j->ldk,
                            ROW(j->prev, j->ldprev), j->ldprev);
+        break;
+    case LNLSTM_F:
+        j->g->lnlstm_forward(n, j->H, ROW(j->a, j->lda), j->lda, ROW(j->q, j->ldq), j->ldq, j->gain_p, j->gain_q,
+                             j->bias, j->gain_c, j->bias_c, j->eps, ROW(j->prev, j->ldprev), j->ldprev,
+                             ROW(j->h, j->ldh), j->ldh, ROW(j->c, j->ldc), j->ldc, ROW(j->y, j->ldy), j->ldy,
+                             ROW(j->k, j->ldk), j->ldk);
+        break;
+    case LNLSTM_B:
+        j->g->lnlstm_backward(n, j->H, ROW(j->da, j->lda), j->lda, ROW(j->dq, j->ldq), j->ldq, ROW(j->dy, j->ldy),
+                              j->ldy, ROW(j->dh, j->lddh), j->lddh, ROW(j->dc, j->lddc), j->lddc,
+                              ROW(j->cache, j->ldk), j->ldk, ROW(j->prev, j->ldprev), j->ldprev, ROW(j->c_in, j->ldc),
+                              j->ldc, j->gain_p, j->gain_q, j->bias, j->gain_c, j->bias_c, ROW(j->sums, j->ldsums),
+                              j->ldsums);
+        break;
+    case LNGRU_F:
+        j->g->lngru_forward(n, j->H, ROW(j->a, j->lda), j->lda, ROW(j->q, j->ldq), j->ldq, j->gain_p, j->gain_q,
+                            j->bias, j->bias_q, j->eps, ROW(j->prev, j->ldprev), j->ldprev, ROW(j->h, j->ldh), j->ldh,
+                            ROW(j->y, j->ldy), j->ldy, ROW(j->k, j->ldk), j->ldk);
+        break;
+    case LNGRU_B:
+        j->g->lngru_backward(n, j->H, ROW(j->da, j->lda), j->lda, ROW(j->dq, j->ldq), j->ldq, ROW(j->dy, j->ldy),
+                             j->ldy, ROW(j->dh, j->lddh), j->lddh, ROW(j->cache, j->ldk), j->ldk,
+                             ROW(j->prev, j->ldprev), j->ldprev, j->gain_p, j->gain_q, j->bias, j->bias_q,
+                             ROW(j->sums, j->ldsums), j->ldsums);
         break;
     case RNN_F:
         j->g->rnn_forward(n, j->H, j->relu, ROW(j->a, j->lda), j->lda, j->bias, ROW(j->h, j->ldh), j->ldh,
@@ -127,6 +156,47 @@ void rk_rnn_backward(long B, long H, int relu, float *da, long lda, const float 
                      long ldy, const float *dh, long lddh) {
     step_job j = {.kind = RNN_B, .relu = relu, .B = B, .H = H, .da = da, .lda = lda, .h_in = h, .ldh = ldh,
                   .dy = dy, .ldy = ldy, .dh_in = dh, .lddh = lddh};
+    run_step(&j);
+}
+
+void rk_lnlstm_forward(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                       const float *gain_q, const float *bias, const float *gain_c, const float *bias_c, float eps,
+                       const float *c_prev, long ldcp, float *h, long ldh, float *c, long ldc, float *y, long ldy,
+                       float *cache, long ldk) {
+    step_job j = {.kind = LNLSTM_F, .B = B, .H = H, .a = p, .lda = ldp, .q = q, .ldq = ldq, .gain_p = gain_p,
+                  .gain_q = gain_q, .bias = bias, .gain_c = gain_c, .bias_c = bias_c, .eps = eps, .prev = c_prev,
+                  .ldprev = ldcp, .h = h, .ldh = ldh, .c = c, .ldc = ldc, .y = y, .ldy = ldy, .k = cache, .ldk = ldk};
+    run_step(&j);
+}
+
+void rk_lnlstm_backward(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                        float *dh, long lddh, float *dc, long lddc, const float *cache, long ldk, const float *c_prev,
+                        long ldcp, const float *c, long ldc, const float *gain_p, const float *gain_q,
+                        const float *bias, const float *gain_c, const float *bias_c, float *sums, long ldsums) {
+    step_job j = {.kind = LNLSTM_B, .B = B, .H = H, .da = dp, .lda = lddp, .dq = dq, .ldq = lddq, .dy = dy,
+                  .ldy = ldy, .dh = dh, .lddh = lddh, .dc = dc, .lddc = lddc, .cache = cache, .ldk = ldk,
+                  .prev = c_prev, .ldprev = ldcp, .c_in = c, .ldc = ldc, .gain_p = gain_p, .gain_q = gain_q,
+                  .bias = bias, .gain_c = gain_c, .bias_c = bias_c, .sums = sums, .ldsums = ldsums};
+    run_step(&j);
+}
+
+void rk_lngru_forward(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                      const float *gain_q, const float *bias_p, const float *bias_q, float eps, const float *h_prev,
+                      long ldhp, float *h, long ldh, float *y, long ldy, float *cache, long ldk) {
+    step_job j = {.kind = LNGRU_F, .B = B, .H = H, .a = p, .lda = ldp, .q = q, .ldq = ldq, .gain_p = gain_p,
+                  .gain_q = gain_q, .bias = bias_p, .bias_q = bias_q, .eps = eps, .prev = h_prev, .ldprev = ldhp,
+                  .h = h, .ldh = ldh, .y = y, .ldy = ldy, .k = cache, .ldk = ldk};
+    run_step(&j);
+}
+
+void rk_lngru_backward(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                       float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp,
+                       const float *gain_p, const float *gain_q, const float *bias_p, const float *bias_q,
+                       float *sums, long ldsums) {
+    step_job j = {.kind = LNGRU_B, .B = B, .H = H, .da = dp, .lda = lddp, .dq = dq, .ldq = lddq, .dy = dy,
+                  .ldy = ldy, .dh = dh, .lddh = lddh, .cache = cache, .ldk = ldk, .prev = h_prev, .ldprev = ldhp,
+                  .gain_p = gain_p, .gain_q = gain_q, .bias = bias_p, .bias_q = bias_q, .sums = sums,
+                  .ldsums = ldsums};
     run_step(&j);
 }
 

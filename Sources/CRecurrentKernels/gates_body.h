@@ -298,6 +298,342 @@ static void FN(min_coefficients_backward)(long R, long H, int lstm, const float 
     }
 }
 
+/* ---- layer-normalised LSTM and GRU (Ba et al. 2016) ---------------------------------- */
+
+/*
+ * These steps are bound by memory rather than arithmetic: a row's cache is written once per step
+ * and read back a whole sequence later, from memory, and its blocks (p, the cache, ∂p, ∂q) are a
+ * few KB each, laid out a sequence apart. So the cache keeps only the normalised products x̂_p,
+ * x̂_q and the statistics, and backward recomputes the gates from them (the same operations on
+ * the same values: the same bits); and each row's main loop prefetches the next row's blocks
+ * (the hardware prefetchers stop at page boundaries, and one row's block is about a page).
+ */
+
+/* Prefetches [c·j, c·(j + VW)) of a row of c·H floats, one cache line at a time: over a loop
+   j = 0, VW, ... < H, the whole row. */
+static inline void FN(prefetch_share)(const float *p, long c, long j, int write) {
+    for (long e = (c * j + 15) & ~15L; e < c * (j + VW); e += 16) {
+        if (write) __builtin_prefetch(p + e, 1, 3);
+        else __builtin_prefetch(p + e, 0, 3);
+    }
+}
+
+/*
+ * The statistics of two layer norms over n values each, x and z side by side: the mean, then the
+ * mean squared deviation from it (two passes, so a large mean does not cancel), and 1/√(var + ε).
+ * Two accumulators per vector (whole pairs of vectors, then the rest into the first), then vhsum:
+ * a fixed order for a given n.
+ */
+static inline void FN(ln_stats2)(long n, const float *x, const float *z, float eps, float *mean_x, float *rstd_x,
+                                 float *mean_z, float *rstd_z) {
+    const vm all = vmask(VW);
+    vf sx0 = vset1(0.0f), sx1 = sx0, sz0 = sx0, sz1 = sx0;
+    long j = 0;
+    for (; j + 2 * VW <= n; j += 2 * VW) {
+        sx0 = vadd(sx0, vload(x + j, all)), sx1 = vadd(sx1, vload(x + j + VW, all));
+        sz0 = vadd(sz0, vload(z + j, all)), sz1 = vadd(sz1, vload(z + j + VW, all));
+    }
+    for (; j < n; j += VW) {
+        const vm m = vmask(n - j);
+        sx0 = vadd(sx0, vload(x + j, m)), sz0 = vadd(sz0, vload(z + j, m));
+    }
+    const float mx = vhsum(vadd(sx0, sx1)) / (float)n, mz = vhsum(vadd(sz0, sz1)) / (float)n;
+    const vf mxv = vset1(mx), mzv = vset1(mz);
+    vf vx0 = vset1(0.0f), vx1 = vx0, vz0 = vx0, vz1 = vx0;
+    for (j = 0; j + 2 * VW <= n; j += 2 * VW) {
+        const vf dx0 = vsub(vload(x + j, all), mxv), dx1 = vsub(vload(x + j + VW, all), mxv);
+        const vf dz0 = vsub(vload(z + j, all), mzv), dz1 = vsub(vload(z + j + VW, all), mzv);
+        vx0 = vfma(dx0, dx0, vx0), vx1 = vfma(dx1, dx1, vx1);
+        vz0 = vfma(dz0, dz0, vz0), vz1 = vfma(dz1, dz1, vz1);
+    }
+    for (; j < n; j += VW) {
+        const vm m = vmask(n - j);
+        const vf dx = vkeep(vsub(vload(x + j, m), mxv), m), dz = vkeep(vsub(vload(z + j, m), mzv), m);
+        vx0 = vfma(dx, dx, vx0), vz0 = vfma(dz, dz, vz0);
+    }
+    *mean_x = mx, *mean_z = mz;
+    *rstd_x = 1.0f / sqrtf(vhsum(vadd(vx0, vx1)) / (float)n + eps);
+    *rstd_z = 1.0f / sqrtf(vhsum(vadd(vz0, vz1)) / (float)n + eps);
+}
+
+/* x̂ = (x − mean)·rstd. */
+static inline vf FN(ln_hat)(vf x, vf mean, vf rstd) { return vmul(vsub(x, mean), rstd); }
+
+/* γ_p ⊙ x̂_p + γ_q ⊙ x̂_q + b at offset o: an LSTM gate's pre-activation, forward and backward alike. */
+static inline vf FN(ln_preact)(vf xp, vf xq, const float *gain_p, const float *gain_q, const float *bias, long o,
+                               vm m) {
+    return vfma(vload(gain_p + o, m), xp, vfma(vload(gain_q + o, m), xq, vload(bias + o, m)));
+}
+
+/*
+ * One vector of ∂a (∂u, ∂v) at offset o, x̂_p and x̂_q there: stored at da, dv (masked lanes kept
+ * out), and ∂x̂ = ∂a ⊙ γ added to the row's Σ ∂x̂ and Σ ∂x̂ ⊙ x̂ of each normalisation.
+ */
+static inline void FN(ln_gate_gradient)(vf du, vf dv, vm m, long o, vf xp, vf xq, const float *gain_p,
+                                        const float *gain_q, float *da, float *dva, vf *sp, vf *spx, vf *sq,
+                                        vf *sqx) {
+    du = vkeep(du, m), dv = vkeep(dv, m);
+    vstore(da + o, du, m);
+    if (dva) vstore(dva + o, dv, m);
+    const vf gp = vmul(du, vload(gain_p + o, m)), gq = vmul(dv, vload(gain_q + o, m));
+    *sp = vadd(*sp, gp), *spx = vfma(gp, xp, *spx);
+    *sq = vadd(*sq, gq), *sqx = vfma(gq, xq, *sqx);
+}
+
+/*
+ * The last pass over a row's G values: from ∂u in dp and ∂v in dq (∂a in dp for both when dq
+ * holds nothing yet, dv_apart 0), the step parameters' sums (∂γ_p += ∂u ⊙ x̂_p, ∂γ_q += ∂v ⊙ x̂_q,
+ * ∂b_p += ∂u, ∂b_q += ∂v, one ∂b when db_q is NULL) and the normalisations' input gradients
+ * ∂p = rstd_p·(∂x̂_p − mean ∂x̂_p − x̂_p·mean(∂x̂_p ⊙ x̂_p)) with ∂x̂_p = ∂u ⊙ γ_p, the same for q.
+ */
+static inline void FN(ln_input_gradients)(long G, float *dp, float *dq, int dv_apart, const float *xp,
+                                          const float *xq, const float *gain_p, const float *gain_q, float rstd_p,
+                                          float rstd_q, vf sp, vf spx, vf sq, vf sqx, float *dgp, float *dgq,
+                                          float *dbp, float *dbq) {
+    const vf mp = vset1(vhsum(sp) / (float)G), mpx = vset1(vhsum(spx) / (float)G), rp = vset1(rstd_p);
+    const vf mq = vset1(vhsum(sq) / (float)G), mqx = vset1(vhsum(sqx) / (float)G), rq = vset1(rstd_q);
+    for (long j = 0; j < G; j += VW) {
+        const vm m = vmask(G - j);
+        const vf du = vload(dp + j, m), dv = dv_apart ? vload(dq + j, m) : du;
+        const vf x1 = vload(xp + j, m), x2 = vload(xq + j, m);
+        vstore(dbp + j, vadd(vload(dbp + j, m), du), m);
+        if (dbq) vstore(dbq + j, vadd(vload(dbq + j, m), dv), m);
+        vstore(dgp + j, vfma(du, x1, vload(dgp + j, m)), m);
+        vstore(dgq + j, vfma(dv, x2, vload(dgq + j, m)), m);
+        const vf g1 = vmul(du, vload(gain_p + j, m)), g2 = vmul(dv, vload(gain_q + j, m));
+        vstore(dp + j, vmul(rp, vsub(vsub(g1, mp), vmul(x1, mpx))), m);
+        vstore(dq + j, vmul(rq, vsub(vsub(g2, mq), vmul(x2, mqx))), m);
+    }
+}
+
+/*
+ * Layer-normalised LSTM, gate order i, f, g, o: p, q (B, 4H) the input and recurrent products;
+ * a = γ_p ⊙ x̂_p + γ_q ⊙ x̂_q + b; c = σ(a_f) ⊙ c_prev + σ(a_i) ⊙ tanh(a_g);
+ * h = y = σ(a_o) ⊙ tanh(γ_c ⊙ x̂_c + β_c). Cache (B, ≥ 8H + 4) = [x̂_p | x̂_q | rstd_p rstd_q
+ * mean_c rstd_c]. Per row: the products' statistics; one pass for x̂, the gates and c (summing
+ * c; σ(a_o) waits in h); c's variance; one pass for h.
+ */
+static void FN(lnlstm_forward)(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                               const float *gain_q, const float *bias, const float *gain_c, const float *bias_c,
+                               float eps, const float *c_prev, long ldcp, float *h, long ldh, float *c, long ldc,
+                               float *y, long ldy, float *cache, long ldk) {
+    const long G = 4 * H;
+    for (long r = 0; r < B; r++) {
+        const float *pr = p + r * ldp, *qr = q + r * ldq, *cp = c_prev + r * ldcp;
+        float *hr = h + r * ldh, *cr = c + r * ldc, *yr = y + r * ldy, *k = cache + r * ldk;
+        float *xp = k, *xq = k + G, *stats = k + 2 * G;
+        const int next = r + 1 < B;
+        float mp, mq;
+        FN(ln_stats2)(G, pr, qr, eps, &mp, &stats[0], &mq, &stats[1]);
+        const vf mpv = vset1(mp), rpv = vset1(stats[0]), mqv = vset1(mq), rqv = vset1(stats[1]);
+        vf sc = vset1(0.0f);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            if (next) FN(prefetch_share)(pr + ldp, 4, j, 0), FN(prefetch_share)(k + ldk, 8, j, 1);
+            vf a[4];
+            for (int b = 0; b < 4; b++) {
+                const long o = b * H + j;
+                const vf x1 = FN(ln_hat)(vload(pr + o, m), mpv, rpv), x2 = FN(ln_hat)(vload(qr + o, m), mqv, rqv);
+                vstore(xp + o, x1, m);
+                vstore(xq + o, x2, m);
+                a[b] = FN(ln_preact)(x1, x2, gain_p, gain_q, bias, o, m);
+            }
+            const vf i = FN(v_sigmoid)(a[0]), f = FN(v_sigmoid)(a[1]), g = FN(v_tanh)(a[2]);
+            const vf cn = vfma(f, vload(cp + j, m), vmul(i, g));
+            vstore(cr + j, cn, m);
+            vstore(hr + j, FN(v_sigmoid)(a[3]), m);
+            sc = vadd(sc, vkeep(cn, m));
+        }
+        const float mc = vhsum(sc) / (float)H;
+        const vf mcv = vset1(mc);
+        vf vc = vset1(0.0f);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf d = vkeep(vsub(vload(cr + j, m), mcv), m);
+            vc = vfma(d, d, vc);
+        }
+        const float rc = 1.0f / sqrtf(vhsum(vc) / (float)H + eps);
+        stats[2] = mc, stats[3] = rc;
+        const vf rcv = vset1(rc);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const vf x = FN(ln_hat)(vload(cr + j, m), mcv, rcv);
+            const vf t = FN(v_tanh)(vfma(vload(gain_c + j, m), x, vload(bias_c + j, m)));
+            const vf hn = vmul(vload(hr + j, m), t);
+            vstore(hr + j, hn, m);
+            vstore(yr + j, hn, m);
+        }
+    }
+}
+
+/*
+ * Backward of lnlstm_forward. c (B, H): c_t as forward wrote it. dy (B, H); dh (B, H): ∂L/∂h_t on
+ * entry, 0 on return (h_{t−1} reaches the loss through W_hh only); dc (B, H): ∂L/∂c_t on entry,
+ * ∂L/∂c_{t−1} on return. Writes dp, dq (B, 4H) and adds to each row's sums (B, ≥ 14H) =
+ * [∂γ_p | ∂γ_q | ∂b | ∂γ_c | ∂β_c]. dh holds the cell norm's ∂x̂ between the two passes over H,
+ * dp holds ∂a until the last pass (ln_input_gradients).
+ */
+static void FN(lnlstm_backward)(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                                float *dh, long lddh, float *dc, long lddc, const float *cache, long ldk,
+                                const float *c_prev, long ldcp, const float *c, long ldc, const float *gain_p,
+                                const float *gain_q, const float *bias, const float *gain_c, const float *bias_c,
+                                float *sums, long ldsums) {
+    const long G = 4 * H;
+    const vf one = vset1(1.0f), zero = vset1(0.0f);
+    for (long r = 0; r < B; r++) {
+        const float *k = cache + r * ldk, *dyr = dy + r * ldy, *cp = c_prev + r * ldcp, *cr = c + r * ldc;
+        const float *xp = k, *xq = k + G, *stats = k + 2 * G;
+        float *dpr = dp + r * lddp, *dqr = dq + r * lddq, *dhr = dh + r * lddh, *dcr = dc + r * lddc;
+        float *s = sums + r * ldsums;
+        const int next = r + 1 < B;
+        const vf mc = vset1(stats[2]), rc = vset1(stats[3]);
+        vf sp = zero, spx = zero, sq = zero, sqx = zero, sc = zero, scx = zero;
+        /* ∂ĉ, the cell norm's ∂x̂ (into dh, read first) and the output gate's ∂a */
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            const long jo = 3 * H + j;
+            const vf x1 = vload(xp + jo, m), x2 = vload(xq + jo, m);
+            const vf o = FN(v_sigmoid)(FN(ln_preact)(x1, x2, gain_p, gain_q, bias, jo, m));
+            const vf x = FN(ln_hat)(vload(cr + j, m), mc, rc);
+            const vf t = FN(v_tanh)(vfma(vload(gain_c + j, m), x, vload(bias_c + j, m)));
+            const vf d = vadd(vload(dyr + j, m), vload(dhr + j, m));
+            const vf dchat = vmul(vmul(d, o), vsub(one, vmul(t, t)));
+            vstore(s + 3 * G + j, vfma(dchat, x, vload(s + 3 * G + j, m)), m);      /* ∂γ_c */
+            vstore(s + 3 * G + H + j, vadd(vload(s + 3 * G + H + j, m), dchat), m); /* ∂β_c */
+            const vf dx = vkeep(vmul(dchat, vload(gain_c + j, m)), m);
+            vstore(dhr + j, dx, m);
+            sc = vadd(sc, dx), scx = vfma(dx, x, scx);
+            const vf dao = vmul(vmul(d, t), vmul(o, vsub(one, o)));
+            FN(ln_gate_gradient)(dao, dao, m, jo, x1, x2, gain_p, gain_q, dpr, NULL, &sp, &spx, &sq, &sqx);
+        }
+        /* ∂c through the cell norm, then the gates i, f, g */
+        const vf mg = vset1(vhsum(sc) / (float)H), mgx = vset1(vhsum(scx) / (float)H);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            if (next) {
+                FN(prefetch_share)(k + ldk, 8, j, 0);
+                FN(prefetch_share)(dpr + lddp, 4, j, 1), FN(prefetch_share)(dqr + lddq, 4, j, 1);
+            }
+            const vf x = FN(ln_hat)(vload(cr + j, m), mc, rc);
+            const vf dct = vfma(rc, vsub(vsub(vload(dhr + j, m), mg), vmul(x, mgx)), vload(dcr + j, m));
+            const vf xi1 = vload(xp + j, m), xi2 = vload(xq + j, m);
+            const vf xf1 = vload(xp + H + j, m), xf2 = vload(xq + H + j, m);
+            const vf xg1 = vload(xp + 2 * H + j, m), xg2 = vload(xq + 2 * H + j, m);
+            const vf i = FN(v_sigmoid)(FN(ln_preact)(xi1, xi2, gain_p, gain_q, bias, j, m));
+            const vf f = FN(v_sigmoid)(FN(ln_preact)(xf1, xf2, gain_p, gain_q, bias, H + j, m));
+            const vf g = FN(v_tanh)(FN(ln_preact)(xg1, xg2, gain_p, gain_q, bias, 2 * H + j, m));
+            const vf dai = vmul(vmul(dct, g), vmul(i, vsub(one, i)));
+            const vf daf = vmul(vmul(dct, vload(cp + j, m)), vmul(f, vsub(one, f)));
+            const vf dag = vmul(vmul(dct, i), vsub(one, vmul(g, g)));
+            vstore(dcr + j, vmul(dct, f), m);
+            vstore(dhr + j, zero, m);
+            FN(ln_gate_gradient)(dai, dai, m, j, xi1, xi2, gain_p, gain_q, dpr, NULL, &sp, &spx, &sq, &sqx);
+            FN(ln_gate_gradient)(daf, daf, m, H + j, xf1, xf2, gain_p, gain_q, dpr, NULL, &sp, &spx, &sq, &sqx);
+            FN(ln_gate_gradient)(dag, dag, m, 2 * H + j, xg1, xg2, gain_p, gain_q, dpr, NULL, &sp, &spx, &sq, &sqx);
+        }
+        FN(ln_input_gradients)(G, dpr, dqr, 0, xp, xq, gain_p, gain_q, stats[0], stats[1], sp, spx, sq, sqx, s, s + G,
+                               s + 2 * G, NULL);
+    }
+}
+
+/*
+ * Layer-normalised GRU's gates at offset j from x̂_p, x̂_q there: u = γ_p ⊙ x̂_p + b_p,
+ * v = γ_q ⊙ x̂_q + b_q, r = σ(u_r + v_r), z = σ(u_z + v_z), n = tanh(u_n + r ⊙ v_n); forward and
+ * backward alike. x1, x2: x̂_p, x̂_q of blocks r, z, n.
+ */
+static inline void FN(lngru_gates)(const vf *x1, const vf *x2, const float *gain_p, const float *gain_q,
+                                   const float *bias_p, const float *bias_q, long H, long j, vm m, vf *r, vf *z, vf *n,
+                                   vf *vn) {
+    vf u[3], v[3];
+    for (int b = 0; b < 3; b++) {
+        const long o = b * H + j;
+        u[b] = vfma(vload(gain_p + o, m), x1[b], vload(bias_p + o, m));
+        v[b] = vfma(vload(gain_q + o, m), x2[b], vload(bias_q + o, m));
+    }
+    *r = FN(v_sigmoid)(vadd(u[0], v[0]));
+    *z = FN(v_sigmoid)(vadd(u[1], v[1]));
+    *n = FN(v_tanh)(vfma(*r, v[2], u[2]));
+    *vn = v[2];
+}
+
+/*
+ * Layer-normalised GRU, gate order r, z, n (lngru_gates), h = y = (1 − z) ⊙ n + z ⊙ h_prev.
+ * Cache (B, ≥ 6H + 2) = [x̂_p | x̂_q | rstd_p rstd_q].
+ */
+static void FN(lngru_forward)(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                              const float *gain_q, const float *bias_p, const float *bias_q, float eps,
+                              const float *h_prev, long ldhp, float *h, long ldh, float *y, long ldy, float *cache,
+                              long ldk) {
+    const long G = 3 * H;
+    const vf one = vset1(1.0f);
+    for (long row = 0; row < B; row++) {
+        const float *pr = p + row * ldp, *qr = q + row * ldq, *hp = h_prev + row * ldhp;
+        float *hr = h + row * ldh, *yr = y + row * ldy, *k = cache + row * ldk;
+        float *xp = k, *xq = k + G, *stats = k + 2 * G;
+        const int next = row + 1 < B;
+        float mp, mq;
+        FN(ln_stats2)(G, pr, qr, eps, &mp, &stats[0], &mq, &stats[1]);
+        const vf mpv = vset1(mp), rpv = vset1(stats[0]), mqv = vset1(mq), rqv = vset1(stats[1]);
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            if (next) FN(prefetch_share)(pr + ldp, 3, j, 0), FN(prefetch_share)(k + ldk, 6, j, 1);
+            vf x1[3], x2[3], r, z, n, vn;
+            for (int b = 0; b < 3; b++) {
+                const long o = b * H + j;
+                x1[b] = FN(ln_hat)(vload(pr + o, m), mpv, rpv);
+                x2[b] = FN(ln_hat)(vload(qr + o, m), mqv, rqv);
+                vstore(xp + o, x1[b], m);
+                vstore(xq + o, x2[b], m);
+            }
+            FN(lngru_gates)(x1, x2, gain_p, gain_q, bias_p, bias_q, H, j, m, &r, &z, &n, &vn);
+            const vf hn = vfma(vsub(one, z), n, vmul(z, vload(hp + j, m)));
+            vstore(hr + j, hn, m);
+            vstore(yr + j, hn, m);
+        }
+    }
+}
+
+/*
+ * Backward of lngru_forward. dy (B, H); dh (B, H): ∂L/∂h_t on entry, z ⊙ ∂h (the direct part of
+ * ∂L/∂h_{t−1}) on return. Writes dp, dq (B, 3H) and adds to each row's sums (B, ≥ 12H) =
+ * [∂γ_p | ∂γ_q | ∂b_p | ∂b_q]. dp and dq hold ∂u and ∂v until the last pass (ln_input_gradients).
+ */
+static void FN(lngru_backward)(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                               float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp,
+                               const float *gain_p, const float *gain_q, const float *bias_p, const float *bias_q,
+                               float *sums, long ldsums) {
+    const long G = 3 * H;
+    const vf one = vset1(1.0f), zero = vset1(0.0f);
+    for (long row = 0; row < B; row++) {
+        const float *k = cache + row * ldk, *dyr = dy + row * ldy, *hp = h_prev + row * ldhp;
+        const float *xp = k, *xq = k + G, *stats = k + 2 * G;
+        float *dpr = dp + row * lddp, *dqr = dq + row * lddq, *dhr = dh + row * lddh, *s = sums + row * ldsums;
+        const int next = row + 1 < B;
+        vf sp = zero, spx = zero, sq = zero, sqx = zero;
+        for (long j = 0; j < H; j += VW) {
+            const vm m = vmask(H - j);
+            if (next) {
+                FN(prefetch_share)(k + ldk, 6, j, 0);
+                FN(prefetch_share)(dpr + lddp, 3, j, 1), FN(prefetch_share)(dqr + lddq, 3, j, 1);
+            }
+            vf x1[3], x2[3], r, z, n, vn;
+            for (int b = 0; b < 3; b++) x1[b] = vload(xp + b * H + j, m), x2[b] = vload(xq + b * H + j, m);
+            FN(lngru_gates)(x1, x2, gain_p, gain_q, bias_p, bias_q, H, j, m, &r, &z, &n, &vn);
+            const vf d = vadd(vload(dyr + j, m), vload(dhr + j, m));
+            const vf dan = vmul(vmul(d, vsub(one, z)), vsub(one, vmul(n, n)));
+            const vf dar = vmul(vmul(dan, vn), vmul(r, vsub(one, r)));
+            const vf daz = vmul(vmul(d, vsub(vload(hp + j, m), n)), vmul(z, vsub(one, z)));
+            vstore(dhr + j, vmul(d, z), m);
+            FN(ln_gate_gradient)(dar, dar, m, j, x1[0], x2[0], gain_p, gain_q, dpr, dqr, &sp, &spx, &sq, &sqx);
+            FN(ln_gate_gradient)(daz, daz, m, H + j, x1[1], x2[1], gain_p, gain_q, dpr, dqr, &sp, &spx, &sq, &sqx);
+            FN(ln_gate_gradient)(dan, vmul(dan, r), m, 2 * H + j, x1[2], x2[2], gain_p, gain_q, dpr, dqr, &sp, &spx,
+                                 &sq, &sqx);
+        }
+        FN(ln_input_gradients)(G, dpr, dqr, 1, xp, xq, gain_p, gain_q, stats[0], stats[1], sp, spx, sq, sqx, s, s + G,
+                               s + 2 * G, s + 3 * G);
+    }
+}
+
 /* ---- softmax cross-entropy ----------------------------------------------------------- */
 
 /*
@@ -449,6 +785,10 @@ const rk_gates_arch FN(rk_gates) = {
     .rnn_backward = FN(rnn_backward),
     .min_coefficients = FN(min_coefficients),
     .min_coefficients_backward = FN(min_coefficients_backward),
+    .lnlstm_forward = FN(lnlstm_forward),
+    .lnlstm_backward = FN(lnlstm_backward),
+    .lngru_forward = FN(lngru_forward),
+    .lngru_backward = FN(lngru_backward),
     .softmax_xent = FN(softmax_xent),
     .adam = FN(adam),
     .sum_squares = FN(sum_squares),

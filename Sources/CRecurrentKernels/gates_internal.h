@@ -40,6 +40,23 @@ typedef struct {
                              float *cache);
     void (*min_coefficients_backward)(long R, long H, int lstm, const float *da, const float *db, long ldab,
                                       const float *cache, float *dp, long lddp);
+    void (*lnlstm_forward)(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                           const float *gain_q, const float *bias, const float *gain_c, const float *bias_c, float eps,
+                           const float *c_prev, long ldcp, float *h, long ldh, float *c, long ldc, float *y, long ldy,
+                           float *cache, long ldk);
+    void (*lnlstm_backward)(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                            float *dh, long lddh, float *dc, long lddc, const float *cache, long ldk,
+                            const float *c_prev, long ldcp, const float *c, long ldc, const float *gain_p,
+                            const float *gain_q, const float *bias, const float *gain_c, const float *bias_c,
+                            float *sums, long ldsums);
+    void (*lngru_forward)(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                          const float *gain_q, const float *bias_p, const float *bias_q, float eps,
+                          const float *h_prev, long ldhp, float *h, long ldh, float *y, long ldy, float *cache,
+                          long ldk);
+    void (*lngru_backward)(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                           float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp,
+                           const float *gain_p, const float *gain_q, const float *bias_p, const float *bias_q,
+                           float *sums, long ldsums);
     double (*softmax_xent)(long R, long V, const float *z, long ldz, const int32_t *targets, float scale,
                            float *dz, long lddz);
     void (*adam)(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2,

@@ -280,6 +280,90 @@ static void test_gru(void) {
         }
 }
 
+static void test_lnlstm(void) {
+    rng_seed(21);
+    char where[96];
+    for (long bi = 0; bi < NBATCHES; bi++)
+        for (long hi = 0; hi < NSIZES; hi++) {
+            const long B = BATCHES[bi], H = SIZES[hi], G = 4 * H;
+            const long ldp = G + 3, ldq = G + 1, ldcp = H + 2, ldh = H + 1, ldc = H + 4, ldy = H + 5;
+            const long ldk = 8 * H + 4 + 2, lds = 14 * H + 1;
+            snprintf(where, sizeof where, "B=%ld H=%ld", B, H);
+            float *p = rbuf(B * ldp, 4), *q = rbuf(B * ldq, 2), *cp = rbuf(B * ldcp, 2);
+            float *gp = rbuf(G, 1.5f), *gq = rbuf(G, 1.5f), *bias = rbuf(G, 1), *gc = rbuf(H, 1.5f), *bc = rbuf(H, 1);
+            float *h0 = rbuf(B * ldh, 1), *c0 = rbuf(B * ldc, 1), *y0 = rbuf(B * ldy, 1), *k0 = rbuf(B * ldk, 1);
+            float *hf = dup(h0, B * ldh), *cf = dup(c0, B * ldc), *yf = dup(y0, B * ldy), *kf = dup(k0, B * ldk);
+            float *hr = dup(h0, B * ldh), *cr = dup(c0, B * ldc), *yr = dup(y0, B * ldy), *kr = dup(k0, B * ldk);
+            rk_lnlstm_forward(B, H, p, ldp, q, ldq, gp, gq, bias, gc, bc, 1e-5f, cp, ldcp, hf, ldh, cf, ldc, yf, ldy, kf,
+                              ldk);
+            rk_lnlstm_forward_ref(B, H, p, ldp, q, ldq, gp, gq, bias, gc, bc, 1e-5f, cp, ldcp, hr, ldh, cr, ldc, yr, ldy,
+                                  kr, ldk);
+            cmp("lnlstm_forward", TOL, where, hf, hr, NULL, B * ldh, 1);
+            cmp("lnlstm_forward", TOL, where, cf, cr, NULL, B * ldc, 1);
+            cmp("lnlstm_forward", TOL, where, yf, yr, NULL, B * ldy, 1);
+            cmp("lnlstm_forward", TOL, where, kf, kr, NULL, B * ldk, 1);
+            /* backward from the reference's (genuine) cache */
+            const long lddp = G + 2, lddq = G + 5, lddy = H + 3, lddh = H + 2, lddc = H + 1;
+            float *dy = rbuf(B * lddy, 1), *dh0 = rbuf(B * lddh, 1), *dc0 = rbuf(B * lddc, 1);
+            float *dp0 = rbuf(B * lddp, 1), *dq0 = rbuf(B * lddq, 1), *s0 = rbuf(B * lds, 1);
+            float *dpf = dup(dp0, B * lddp), *dpr = dup(dp0, B * lddp), *dqf = dup(dq0, B * lddq), *dqr = dup(dq0, B * lddq);
+            float *dhf = dup(dh0, B * lddh), *dhr = dup(dh0, B * lddh), *dcf = dup(dc0, B * lddc), *dcr = dup(dc0, B * lddc);
+            float *sf = dup(s0, B * lds), *sr = dup(s0, B * lds);
+            rk_lnlstm_backward(B, H, dpf, lddp, dqf, lddq, dy, lddy, dhf, lddh, dcf, lddc, kr, ldk, cp, ldcp, cr, ldc, gp,
+                               gq, bias, gc, bc, sf, lds);
+            rk_lnlstm_backward_ref(B, H, dpr, lddp, dqr, lddq, dy, lddy, dhr, lddh, dcr, lddc, kr, ldk, cp, ldcp, cr, ldc,
+                                   gp, gq, bias, gc, bc, sr, lds);
+            cmp("lnlstm_backward", TOL, where, dpf, dpr, NULL, B * lddp, 1);
+            cmp("lnlstm_backward", TOL, where, dqf, dqr, NULL, B * lddq, 1);
+            cmp("lnlstm_backward", TOL, where, dhf, dhr, NULL, B * lddh, 1);
+            cmp("lnlstm_backward", TOL, where, dcf, dcr, NULL, B * lddc, 1);
+            cmp("lnlstm_backward", TOL, where, sf, sr, NULL, B * lds, 1);
+            free(p), free(q), free(cp), free(gp), free(gq), free(bias), free(gc), free(bc);
+            free(h0), free(c0), free(y0), free(k0), free(hf), free(cf), free(yf), free(kf), free(hr), free(cr), free(yr),
+                free(kr);
+            free(dy), free(dh0), free(dc0), free(dp0), free(dq0), free(s0), free(dpf), free(dpr), free(dqf), free(dqr);
+            free(dhf), free(dhr), free(dcf), free(dcr), free(sf), free(sr);
+        }
+}
+
+static void test_lngru(void) {
+    rng_seed(22);
+    char where[96];
+    for (long bi = 0; bi < NBATCHES; bi++)
+        for (long hi = 0; hi < NSIZES; hi++) {
+            const long B = BATCHES[bi], H = SIZES[hi], G = 3 * H;
+            const long ldp = G + 2, ldq = G + 5, ldhp = H + 3, ldh = H + 1, ldy = H + 2, ldk = 6 * H + 2 + 3;
+            const long lds = 12 * H + 2;
+            snprintf(where, sizeof where, "B=%ld H=%ld", B, H);
+            float *p = rbuf(B * ldp, 4), *q = rbuf(B * ldq, 2), *hp = rbuf(B * ldhp, 1);
+            float *gp = rbuf(G, 1.5f), *gq = rbuf(G, 1.5f), *bp = rbuf(G, 1), *bq = rbuf(G, 1);
+            float *h0 = rbuf(B * ldh, 1), *y0 = rbuf(B * ldy, 1), *k0 = rbuf(B * ldk, 1);
+            float *hf = dup(h0, B * ldh), *yf = dup(y0, B * ldy), *kf = dup(k0, B * ldk);
+            float *hr = dup(h0, B * ldh), *yr = dup(y0, B * ldy), *kr = dup(k0, B * ldk);
+            rk_lngru_forward(B, H, p, ldp, q, ldq, gp, gq, bp, bq, 1e-5f, hp, ldhp, hf, ldh, yf, ldy, kf, ldk);
+            rk_lngru_forward_ref(B, H, p, ldp, q, ldq, gp, gq, bp, bq, 1e-5f, hp, ldhp, hr, ldh, yr, ldy, kr, ldk);
+            cmp("lngru_forward", TOL, where, hf, hr, NULL, B * ldh, 1);
+            cmp("lngru_forward", TOL, where, yf, yr, NULL, B * ldy, 1);
+            cmp("lngru_forward", TOL, where, kf, kr, NULL, B * ldk, 1);
+            const long lddp = G + 4, lddq = G + 1, lddy = H + 2, lddh = H + 3;
+            float *dy = rbuf(B * lddy, 1), *dh0 = rbuf(B * lddh, 1), *dp0 = rbuf(B * lddp, 1), *dq0 = rbuf(B * lddq, 1);
+            float *s0 = rbuf(B * lds, 1);
+            float *dpf = dup(dp0, B * lddp), *dpr = dup(dp0, B * lddp), *dqf = dup(dq0, B * lddq), *dqr = dup(dq0, B * lddq);
+            float *dhf = dup(dh0, B * lddh), *dhr = dup(dh0, B * lddh), *sf = dup(s0, B * lds), *sr = dup(s0, B * lds);
+            rk_lngru_backward(B, H, dpf, lddp, dqf, lddq, dy, lddy, dhf, lddh, kr, ldk, hp, ldhp, gp, gq, bp, bq, sf, lds);
+            rk_lngru_backward_ref(B, H, dpr, lddp, dqr, lddq, dy, lddy, dhr, lddh, kr, ldk, hp, ldhp, gp, gq, bp, bq, sr,
+                                  lds);
+            cmp("lngru_backward", TOL, where, dpf, dpr, NULL, B * lddp, 1);
+            cmp("lngru_backward", TOL, where, dqf, dqr, NULL, B * lddq, 1);
+            cmp("lngru_backward", TOL, where, dhf, dhr, NULL, B * lddh, 1);
+            cmp("lngru_backward", TOL, where, sf, sr, NULL, B * lds, 1);
+            free(p), free(q), free(hp), free(gp), free(gq), free(bp), free(bq), free(h0), free(y0), free(k0);
+            free(hf), free(yf), free(kf), free(hr), free(yr), free(kr);
+            free(dy), free(dh0), free(dp0), free(dq0), free(s0), free(dpf), free(dpr), free(dqf), free(dqr);
+            free(dhf), free(dhr), free(sf), free(sr);
+        }
+}
+
 static void test_rnn(void) {
     rng_seed(4);
     char where[96];
@@ -520,6 +604,8 @@ int main(void) {
         test_sgemm();
         test_lstm();
         test_gru();
+        test_lnlstm();
+        test_lngru();
         test_rnn();
         test_min_coefficients();
         test_softmax_xent();

@@ -100,6 +100,41 @@ void rk_gru_forward(long B, long H, const float *a, long lda, const float *q, lo
 void rk_gru_backward(long B, long H, float *da, long lda, float *dq, long ldq, const float *dy, long ldy,
                      float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp);
 
+/*
+ * Layer-normalised steps (Ba et al. 2016): LN(v) = (v - mean v)/sqrt(var v + eps) over a row's
+ * whole block (two passes: the mean, then the variance of the deviations), then the gain and bias.
+ * p, q (B, G*H): the input and recurrent products x*W_ih^T, h_{t-1}*W_hh^T, each normalised over
+ * all its G*H values. The cache keeps LN(p), LN(q) and the statistics; backward recomputes the
+ * gates from them (the same bits as forward's). Backward writes dp, dq and adds the gains' and
+ * biases' gradients to each row's own sums (row b at sums + b*ldsums), which the caller adds up.
+ */
+/* LSTM, gate order i, f, g, o (G = 4): a = gain_p*LN(p) + gain_q*LN(q) + bias; c = f*c_prev + i*g;
+   h = y = o*tanh(gain_c*LN(c) + bias_c). Writes h, c, y (B, H) and cache (B, >= 8H + 4) =
+   [LN(p) | LN(q) | 1/sigma of p, 1/sigma of q, mean of c, 1/sigma of c]. */
+void rk_lnlstm_forward(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                       const float *gain_q, const float *bias, const float *gain_c, const float *bias_c, float eps,
+                       const float *c_prev, long ldcp, float *h, long ldh, float *c, long ldc, float *y, long ldy,
+                       float *cache, long ldk);
+/* Backward of rk_lnlstm_forward; c (B, H): c_t as it wrote it. dy (B, H); dh (B, H): dL/dh_t on entry,
+   0 on return (it is spent); dc (B, H): dL/dc_t on entry, dL/dc_{t-1} on return. Writes dp, dq (B, 4H);
+   sums (B, >= 14H) += [d gain_p (4H) | d gain_q (4H) | d bias (4H) | d gain_c (H) | d bias_c (H)]. */
+void rk_lnlstm_backward(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                        float *dh, long lddh, float *dc, long lddc, const float *cache, long ldk, const float *c_prev,
+                        long ldcp, const float *c, long ldc, const float *gain_p, const float *gain_q,
+                        const float *bias, const float *gain_c, const float *bias_c, float *sums, long ldsums);
+/* GRU, gate order r, z, n (G = 3): u = gain_p*LN(p) + bias_p, v = gain_q*LN(q) + bias_q; r = sigma(u_r + v_r),
+   z = sigma(u_z + v_z), n = tanh(u_n + r*v_n), h = y = (1 - z)*n + z*h_prev. Writes h, y (B, H) and
+   cache (B, >= 6H + 2) = [LN(p) | LN(q) | 1/sigma of p, 1/sigma of q]. */
+void rk_lngru_forward(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                      const float *gain_q, const float *bias_p, const float *bias_q, float eps, const float *h_prev,
+                      long ldhp, float *h, long ldh, float *y, long ldy, float *cache, long ldk);
+/* Backward of rk_lngru_forward. dh (B, H): dL/dh_t on entry, z*dL/dh_t (the direct part of dL/dh_{t-1})
+   on return. Writes dp, dq (B, 3H); sums (B, >= 12H) += [d gain_p | d gain_q | d bias_p | d bias_q]. */
+void rk_lngru_backward(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                       float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp,
+                       const float *gain_p, const float *gain_q, const float *bias_p, const float *bias_q,
+                       float *sums, long ldsums);
+
 /* Vanilla RNN step, h = phi(a + b_hh), phi = relu when relu != 0, else tanh. Writes h and y (B, H). */
 void rk_rnn_forward(long B, long H, int relu, const float *a, long lda, const float *bias, float *h, long ldh,
                     float *y, long ldy);
@@ -163,6 +198,23 @@ void rk_rnn_forward_ref(long B, long H, int relu, const float *a, long lda, cons
                         float *y, long ldy);
 void rk_rnn_backward_ref(long B, long H, int relu, float *da, long lda, const float *h, long ldh, const float *dy,
                          long ldy, const float *dh, long lddh);
+void rk_lnlstm_forward_ref(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                           const float *gain_q, const float *bias, const float *gain_c, const float *bias_c, float eps,
+                           const float *c_prev, long ldcp, float *h, long ldh, float *c, long ldc, float *y, long ldy,
+                           float *cache, long ldk);
+void rk_lnlstm_backward_ref(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                            float *dh, long lddh, float *dc, long lddc, const float *cache, long ldk,
+                            const float *c_prev, long ldcp, const float *c, long ldc, const float *gain_p,
+                            const float *gain_q, const float *bias, const float *gain_c, const float *bias_c,
+                            float *sums, long ldsums);
+void rk_lngru_forward_ref(long B, long H, const float *p, long ldp, const float *q, long ldq, const float *gain_p,
+                          const float *gain_q, const float *bias_p, const float *bias_q, float eps,
+                          const float *h_prev, long ldhp, float *h, long ldh, float *y, long ldy, float *cache,
+                          long ldk);
+void rk_lngru_backward_ref(long B, long H, float *dp, long lddp, float *dq, long lddq, const float *dy, long ldy,
+                           float *dh, long lddh, const float *cache, long ldk, const float *h_prev, long ldhp,
+                           const float *gain_p, const float *gain_q, const float *bias_p, const float *bias_q,
+                           float *sums, long ldsums);
 double rk_softmax_xent_ref(long R, long V, const float *z, long ldz, const int32_t *targets, float scale, float *dz,
                            long lddz);
 void rk_adam_ref(long n, float *w, const float *g, float *m, float *v, float lr, float beta1, float beta2, float eps,

@@ -1,3 +1,5 @@
+import CRecurrentKernels
+
 /// Layer-normalised LSTM (Ba et al. 2016, "Layer Normalization", eq. 20–22): the input and the
 /// recurrent products are each normalised over all 4H gate pre-activations, and the cell state
 /// over its H values before the output's tanh:
@@ -30,10 +32,11 @@ public struct LayerNormLSTMCell: RecurrentCell {
     public var outputSize: Int { hiddenSize }
     public var stateSize: Int { 2 * hiddenSize }
     public var projectionSize: Int { 4 * hiddenSize }
-    /// x̂_ih (4H), x̂_hh (4H), gates i, f, g, o (4H), x̂_c (H), tanh(ĉ) (H), and the three 1/σ.
-    public var cacheSize: Int { 14 * hiddenSize + 3 }
-    /// Backward: the step parameters' gradient sums (14H), then ∂a (4H); forward: a (4H).
-    public var scratchSize: Int { 18 * hiddenSize }
+    /// x̂_ih (4H), x̂_hh (4H), the three 1/σ and c_t's mean (`rk_lnlstm_forward`'s layout): backward
+    /// recomputes the gates and x̂_c from them and c_t.
+    public var cacheSize: Int { 8 * hiddenSize + 4 }
+    /// Backward: the step parameters' gradient sums (14H); forward uses none.
+    public var scratchSize: Int { 14 * hiddenSize }
     public var stepParameters: [Parameter] { [inputGain, recurrentGain, bias, cellGain, cellBias] }
     public var recurrence: Recurrence? { Recurrence(weight: recurrentWeight, bias: nil, product: .apart) }
 
@@ -55,93 +58,34 @@ public struct LayerNormLSTMCell: RecurrentCell {
                               initializer: .zeros)
     }
 
+    /// The element-wise step forward (see `RecurrentCell`) in one fused kernel; per row: the two
+    /// products' statistics, the gates and c_t, c_t's statistics, then h_t.
     public func forward(projection p: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                         recurrent q: UnsafePointer<Float>?, recurrentStride ldq: Int,
                         previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output y: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                         batch: Int, arena: ParameterArena) {
-        let (h, g) = (hiddenSize, 4 * hiddenSize)
-        let (gx, gh, b) = (arena.value(inputGain), arena.value(recurrentGain), arena.value(bias))
-        let (gc, bc) = (arena.value(cellGain), arena.value(cellBias))
-        for r in 0..<batch {
-            let k = cache + r * cacheSize
-            let (xp, xq, gates, xc, tc) = (k, k + g, k + 2 * g, k + 3 * g, k + 3 * g + h)
-            let rstd = k + 3 * g + 2 * h
-            let a = scratch + r * scratchSize
-            rstd[0] = LayerNormalization.normalize(p + r * lda, count: g, into: xp)
-            rstd[1] = LayerNormalization.normalize(q! + r * ldq, count: g, into: xq)
-            for j in 0..<g { a[j] = gx[j] * xp[j] + gh[j] * xq[j] + b[j] }
-            LayerNormalization.sigmoid(a, count: 2 * h, into: gates)                  // i, f
-            LayerNormalization.tanh(a + 2 * h, count: h, into: gates + 2 * h)         // g
-            LayerNormalization.sigmoid(a + 3 * h, count: h, into: gates + 3 * h)      // o
-            let (cPrevious, h1, c1) = (previous + r * 2 * h + h, state + r * 2 * h, state + r * 2 * h + h)
-            for j in 0..<h { c1[j] = gates[h + j] * cPrevious[j] + gates[j] * gates[2 * h + j] }
-            rstd[2] = LayerNormalization.normalize(c1, count: h, into: xc)
-            for j in 0..<h { tc[j] = gc[j] * xc[j] + bc[j] }
-            LayerNormalization.tanh(tc, count: h, into: tc)
-            let yr = y + r * ldy
-            for j in 0..<h {
-                let v = gates[3 * h + j] * tc[j]
-                h1[j] = v
-                yr[j] = v
-            }
-        }
+        let (h, s) = (hiddenSize, stateSize)
+        rk_lnlstm_forward(batch, h, p, lda, q!, ldq, arena.value(inputGain), arena.value(recurrentGain),
+                          arena.value(bias), arena.value(cellGain), arena.value(cellBias), LayerNormalization.epsilon,
+                          previous + h, s, state, s, state + h, s, y, ldy, cache, cacheSize)
     }
 
+    /// The element-wise step backward (see `RecurrentCell`): ∂a from ∂h = ∂y + ∂h_t through the
+    /// cell norm and the gates, ∂c_{t−1} = ∂c·f in place of ∂c_t, ∂p and ∂q through the two
+    /// normalisations; this row's step-parameter sums grow in its scratch. h_{t−1} reaches the
+    /// loss through W_hh only, so its direct part is zero.
     public func backward(projectionGradient dp: UnsafeMutablePointer<Float>, projectionStride lda: Int,
                          recurrentGradient dq: UnsafeMutablePointer<Float>?, recurrentStride ldq: Int,
                          previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, outputStride ldy: Int,
                          cache: UnsafePointer<Float>, stateGradient ds: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>, batch: Int, arena: ParameterArena) {
-        let (h, g) = (hiddenSize, 4 * hiddenSize)
-        let (gx, gh, gc) = (arena.value(inputGain), arena.value(recurrentGain), arena.value(cellGain))
-        for r in 0..<batch {
-            let k = cache + r * cacheSize
-            let (xp, xq, gates, xc, tc) = (k, k + g, k + 2 * g, k + 3 * g, k + 3 * g + h)
-            let rstd = k + 3 * g + 2 * h
-            // This row's gradient sums, in `stepParameters` order, then ∂a.
-            let sums = scratch + r * scratchSize
-            let (dgx, dgh, db, dgc, dbc) = (sums, sums + g, sums + 2 * g, sums + 3 * g, sums + 3 * g + h)
-            let da = sums + 14 * h
-            let (dh, dc) = (ds + r * 2 * h, ds + r * 2 * h + h)
-            let (dyr, cPrevious) = (dy + r * ldy, previous + r * 2 * h + h)
-            // ∂ĉ and ∂o from ∂h; ∂ĉ's ∂x̂_c goes into da's first H (free until the gates' turn).
-            let dxc = da
-            for j in 0..<h {
-                let dhj = dyr[j] + dh[j], o = gates[3 * h + j]
-                let dchat = dhj * o * (1 - tc[j] * tc[j])
-                dgc[j] += dchat * xc[j]
-                dbc[j] += dchat
-                dxc[j] = dchat * gc[j]
-                da[3 * h + j] = dhj * tc[j] * o * (1 - o)
-            }
-            // dc += LN's backward; written into dh (spent) for the moment.
-            LayerNormalization.backward(dxc, xhat: xc, rstd: rstd[2], count: h, into: dh)
-            for j in 0..<h {
-                let (i, f, gg) = (gates[j], gates[h + j], gates[2 * h + j])
-                let dct = dc[j] + dh[j]
-                da[j] = dct * gg * i * (1 - i)
-                da[h + j] = dct * cPrevious[j] * f * (1 - f)
-                da[2 * h + j] = dct * i * (1 - gg * gg)
-                dc[j] = dct * f
-                dh[j] = 0   // h_{t−1} reaches the loss through W_hh only
-            }
-            for j in 0..<g {
-                db[j] += da[j]
-                dgx[j] += da[j] * xp[j]
-                dgh[j] += da[j] * xq[j]
-            }
-            // ∂p and ∂q through the two normalisations: ∂x̂ = ∂a ⊙ γ, built in place in the outputs.
-            let (dpr, dqr) = (dp + r * lda, dq! + r * ldq)
-            for j in 0..<g {
-                dpr[j] = da[j] * gx[j]
-                da[j] *= gh[j]
-            }
-            LayerNormalization.backward(dpr, xhat: xp, rstd: rstd[0], count: g, into: dpr)
-            LayerNormalization.backward(da, xhat: xq, rstd: rstd[1], count: g, into: dqr)
-        }
+        let (h, s) = (hiddenSize, stateSize)
+        rk_lnlstm_backward(batch, h, dp, lda, dq!, ldq, dy, ldy, ds, s, ds + h, s, cache, cacheSize, previous + h, s,
+                           state + h, s, arena.value(inputGain), arena.value(recurrentGain), arena.value(bias),
+                           arena.value(cellGain), arena.value(cellBias), scratch, scratchSize)
     }
 }
 
