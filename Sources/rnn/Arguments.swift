@@ -40,7 +40,7 @@ func atLeast(_ minimum: Int, _ name: String) -> @Sendable (String) throws -> Int
     }
 }
 
-/// A number: "invalid output-dropout 'x': expected a number" rather than the parser's words;
+/// A number: "invalid dropout 'x': expected a number" rather than the parser's words;
 /// its range is the library's to check.
 func number(_ name: String, expected: String) -> @Sendable (String) throws -> Float {
     { text in
@@ -81,7 +81,8 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Embedding size (default: the hidden size for train, 64 for fit).", transform: atLeast(1, "embedding"))
     var embedding: Int?
 
-    @Option(parsing: .unconditional, help: "Dropout between layers (default: 0).")
+    @Option(parsing: .unconditional, help: "Dropout between layers (default: 0).",
+            transform: number("dropout", expected: "a number 0 <= p < 1"))
     var dropout: Float?
 
     @Option(parsing: .unconditional,

@@ -130,7 +130,7 @@ final class BadInputCatalogueTests: ScratchFolderTestCase {
         while let relative = e.nextObject() as? String {
             let p = path(relative)
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: p, isDirectory: &isDirectory)
             if relative.hasSuffix("oversized.safetensors") { files[relative] = Data(); continue }
             files[relative] = isDirectory.boolValue ? Data("<dir>".utf8) : FileManager.default.contents(atPath: p) ?? Data()
         }

@@ -85,6 +85,7 @@ final class CharModelCLITests: ScratchFolderTestCase {
             (common + ["--output-dropout", "1.0", "--out", path("b1")], "invalid output-dropout '1.0': expected 0 <= p < 1"),
             (common + ["--output-dropout", "-0.1", "--out", path("b2")], "invalid output-dropout '-0.1': expected 0 <= p < 1"),
             (common + ["--output-dropout", "x", "--out", path("b3")], "invalid output-dropout 'x': expected a number 0 <= p < 1"),
+            (common + ["--dropout", "x", "--out", path("b4")], "invalid dropout 'x': expected a number 0 <= p < 1"),
             (["train", "--resume", path("dropped"), "--output-dropout", "0.1"], "--output-dropout is fixed by the run"),
         ]
         for (arguments, needle) in cases {
@@ -95,7 +96,7 @@ final class CharModelCLITests: ScratchFolderTestCase {
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(arguments): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr) lacks \(needle)")
         }
-        for o in ["b1", "b2", "b3"] { XCTAssertFalse(FileManager.default.fileExists(atPath: path(o)), "\(o) was created") }
+        for o in ["b1", "b2", "b3", "b4"] { XCTAssertFalse(FileManager.default.fileExists(atPath: path(o)), "\(o) was created") }
     }
 
     /// Finite weights whose outputs overflow Float32 (gates biased open, so h ≈ 0.76, into a head of
