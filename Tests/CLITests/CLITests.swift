@@ -178,6 +178,25 @@ final class ChildProcess {
     }
 }
 
+extension XCTestCase {
+    /// Checks that `r` failed with exactly one line on standard error holding every needle and
+    /// no Foundation error text; returns that line.
+    @discardableResult
+    func expectOneLineError(_ r: CLIResult, _ needles: [String], file: StaticString = #filePath, line: UInt = #line) -> String {
+        XCTAssertFalse(r.signaled, file: file, line: line)
+        XCTAssertNotEqual(r.status, 0, "succeeded: \(r.stdout)", file: file, line: line)
+        XCTAssertLessThan(r.status, 128, file: file, line: line)
+        let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
+        XCTAssertEqual(lines.count, 1, r.stderr.debugDescription, file: file, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("error: "), r.stderr, file: file, line: line)
+        for needle in needles { XCTAssertTrue(r.stderr.contains(needle), "\(r.stderr) lacks \(needle)", file: file, line: line) }
+        for foundation in ["NSCocoaErrorDomain", "NSPOSIXErrorDomain", "could not be completed", "Error Domain="] {
+            XCTAssertFalse(r.stderr.contains(foundation), r.stderr, file: file, line: line)
+        }
+        return lines.first.map(String.init) ?? ""
+    }
+}
+
 /// Runs `rnn` with `arguments` (and `environment` added to this process's) and collects
 /// everything it did.
 func runRNN(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {

@@ -88,14 +88,7 @@ final class CharModelCLITests: ScratchFolderTestCase {
             (common + ["--dropout", "x", "--out", path("b4")], "invalid dropout 'x': expected a number 0 <= p < 1"),
             (["train", "--resume", path("dropped"), "--output-dropout", "0.1"], "--output-dropout is fixed by the run"),
         ]
-        for (arguments, needle) in cases {
-            let r = try run(arguments)
-            XCTAssertFalse(r.signaled, "\(arguments) crashed")
-            XCTAssertNotEqual(r.status, 0, "\(arguments) succeeded")
-            XCTAssertLessThan(r.status, 128)
-            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(arguments): \(r.stderr)")
-            XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr) lacks \(needle)")
-        }
+        for (arguments, needle) in cases { expectOneLineError(try run(arguments), [needle]) }
         for o in ["b1", "b2", "b3", "b4"] { XCTAssertFalse(FileManager.default.fileExists(atPath: path(o)), "\(o) was created") }
     }
 
@@ -149,14 +142,7 @@ final class CharModelCLITests: ScratchFolderTestCase {
             (["sample", "--checkpoint", path("x"), "--temperature", "0"], "temperature '0.0'"),
             (["score", "--checkpoint", path("junk.safetensors"), "--text", corpus], "not a safetensors file"),
         ]
-        for (arguments, needle) in cases {
-            let r = try run(arguments)
-            XCTAssertFalse(r.signaled, "\(arguments) crashed")
-            XCTAssertNotEqual(r.status, 0, "\(arguments) succeeded")
-            XCTAssertLessThan(r.status, 128)
-            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(arguments): \(r.stderr)")
-            XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr) lacks \(needle)")
-        }
+        for (arguments, needle) in cases { expectOneLineError(try run(arguments), [needle]) }
         for o in ["o1", "o2", "o3", "o4", "o5", "o6", "o7"] {
             XCTAssertFalse(FileManager.default.fileExists(atPath: path(o)), "\(o) was created")
         }
@@ -221,11 +207,7 @@ final class TaskCLITests: ScratchFolderTestCase {
             (["evaluate", "--checkpoint", path("weeks.jsonl"), "--data", path("weeks.jsonl")], "not a safetensors file"),
             (["data", "poems"], "poems"),
         ] {
-            let r = try runRNN(arguments)
-            XCTAssertFalse(r.signaled)
-            XCTAssertNotEqual(r.status, 0, "\(arguments)")
-            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
-            XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr)")
+            expectOneLineError(try runRNN(arguments), [needle])
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("r2")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("r3")))
@@ -250,11 +232,7 @@ final class TaskCLITests: ScratchFolderTestCase {
             (common + ["--task", "tag", "--output-dropout", "1", "--out", path("r2")], "invalid output-dropout '1.0'"),
             (["fit", "--resume", path("run"), "--output-dropout", "0.1"], "--output-dropout is fixed by the run"),
         ] {
-            let r = try runRNN(arguments)
-            XCTAssertFalse(r.signaled)
-            XCTAssertNotEqual(r.status, 0, "\(arguments)")
-            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
-            XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr)")
+            expectOneLineError(try runRNN(arguments), [needle])
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("r1")))
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("r2")))

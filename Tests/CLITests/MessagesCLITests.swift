@@ -6,23 +6,6 @@ import XCTest
 /// other family's commands, results kept when a chart cannot be written, `--version`, and help
 /// text wrapped once.
 final class MessagesCLITests: ScratchFolderTestCase {
-    /// Checks that `r` failed with exactly one line on standard error holding every needle and
-    /// no Foundation error text; returns that line.
-    @discardableResult
-    func expectOneLineError(_ r: CLIResult, _ needles: [String], file: StaticString = #filePath, line: UInt = #line) -> String {
-        XCTAssertFalse(r.signaled, file: file, line: line)
-        XCTAssertNotEqual(r.status, 0, "succeeded: \(r.stdout)", file: file, line: line)
-        XCTAssertLessThan(r.status, 128, file: file, line: line)
-        let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
-        XCTAssertEqual(lines.count, 1, r.stderr.debugDescription, file: file, line: line)
-        XCTAssertTrue(r.stderr.hasPrefix("error: "), r.stderr, file: file, line: line)
-        for needle in needles { XCTAssertTrue(r.stderr.contains(needle), "\(r.stderr) lacks \(needle)", file: file, line: line) }
-        for foundation in ["NSCocoaErrorDomain", "NSPOSIXErrorDomain", "could not be completed", "Error Domain="] {
-            XCTAssertFalse(r.stderr.contains(foundation), r.stderr, file: file, line: line)
-        }
-        return lines.first.map(String.init) ?? ""
-    }
-
     func write(_ name: String, _ data: Data) -> String {
         _ = FileManager.default.createFile(atPath: path(name), contents: data)
         return path(name)
