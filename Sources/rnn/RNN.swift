@@ -21,7 +21,8 @@ struct RNN: ParsableCommand {
             """,
         version: recurrentVersion,
         subcommands: [RoommateCommand.self, CompareCommand.self, TrainCommand.self, SampleCommand.self, ScoreCommand.self,
-                      FitCommand.self, PredictCommand.self, EvaluateCommand.self, DataCommand.self, InspectCommand.self,
+                      ExplainCommand.self, FitCommand.self, PredictCommand.self, EvaluateCommand.self, DataCommand.self,
+                      InspectCommand.self,
                       ImportCommand.self, ExportCommand.self, BenchCommand.self])
 
     /// Runs the tool; every failure ends as one line on standard error and a non-zero status.

@@ -65,6 +65,18 @@ public struct GRUCell: RecurrentCell {
         rk_gru_backward(batch, hiddenSize, da, lda, dq!, ldq, dy, ldy, ds, hiddenSize, cache, 4 * hiddenSize, previous,
                         hiddenSize)
     }
+
+    /// r, z and n (H each), from the cache.
+    public var gates: [CellGate] {
+        [CellGate("r", .sigmoid, width: hiddenSize), CellGate("z", .sigmoid, width: hiddenSize),
+         CellGate("n", .tanh, width: hiddenSize)]
+    }
+
+    /// r, z, n as the step cached them.
+    public func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                                arena: ParameterArena, into gates: UnsafeMutablePointer<Float>) {
+        gates.update(from: cache, count: 3 * hiddenSize)
+    }
 }
 
 extension GRUCell {

@@ -93,6 +93,20 @@ public struct LSTMCell: RecurrentCell {
         }
         for r in 0..<batch { (ds + r * s).update(repeating: 0, count: o) }
     }
+
+    /// i, f, g, o (H each) from the cache, and the cell state c_t (H) from the state.
+    public var gates: [CellGate] {
+        [CellGate("i", .sigmoid, width: hiddenSize), CellGate("f", .sigmoid, width: hiddenSize),
+         CellGate("g", .tanh, width: hiddenSize), CellGate("o", .sigmoid, width: hiddenSize),
+         CellGate("c", .identity, width: hiddenSize)]
+    }
+
+    /// i, f, g, o as the step cached them, then c_t.
+    public func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                                arena: ParameterArena, into gates: UnsafeMutablePointer<Float>) {
+        gates.update(from: cache, count: 4 * hiddenSize)
+        (gates + 4 * hiddenSize).update(from: state + outputSize, count: hiddenSize)
+    }
 }
 
 extension LSTMCell {

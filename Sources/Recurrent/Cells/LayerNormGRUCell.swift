@@ -1,4 +1,5 @@
 import CRecurrentKernels
+import Foundation
 
 /// Layer-normalised GRU: PyTorch's GRU with the input and the recurrent products each normalised
 /// over all 3H gate pre-activations (as Ba et al. 2016 do for the LSTM; a GRU has no cell state
@@ -78,6 +79,29 @@ public struct LayerNormGRUCell: RecurrentCell {
         rk_lngru_backward(batch, h, dp, lda, dq!, ldq, dy, ldy, ds, h, cache, cacheSize, previous, h,
                           arena.value(inputGain), arena.value(recurrentGain), arena.value(normalizedInputBias),
                           arena.value(normalizedRecurrentBias), scratch, scratchSize)
+    }
+
+    /// r, z and n (H each), recomputed from the cache.
+    public var gates: [CellGate] {
+        [CellGate("r", .sigmoid, width: hiddenSize), CellGate("z", .sigmoid, width: hiddenSize),
+         CellGate("n", .tanh, width: hiddenSize)]
+    }
+
+    /// The gates from the cached x̂_p, x̂_q as the kernel forms them, u = γ_p·x̂_p + b_p and
+    /// v = γ_q·x̂_q + b_q (the same pre-activations; σ and tanh to rounding).
+    public func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                                arena: ParameterArena, into gates: UnsafeMutablePointer<Float>) {
+        let h = hiddenSize, g = 3 * hiddenSize
+        let (gp, gq) = (arena.value(inputGain), arena.value(recurrentGain))
+        let (bp, bq) = (arena.value(normalizedInputBias), arena.value(normalizedRecurrentBias))
+        for j in 0..<h {
+            func u(_ o: Int) -> Float { bp[o].addingProduct(gp[o], cache[o]) }
+            func v(_ o: Int) -> Float { bq[o].addingProduct(gq[o], cache[g + o]) }
+            let r = Elementwise.sigmoid(u(j) + v(j))
+            gates[j] = r
+            gates[h + j] = Elementwise.sigmoid(u(h + j) + v(h + j))
+            gates[2 * h + j] = Foundation.tanh(u(2 * h + j).addingProduct(r, v(2 * h + j)))
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import CRecurrentKernels
+import Foundation
 
 /// Layer-normalised LSTM (Ba et al. 2016, "Layer Normalization", eq. 20–22): the input and the
 /// recurrent products are each normalised over all 4H gate pre-activations, and the cell state
@@ -86,6 +87,27 @@ public struct LayerNormLSTMCell: RecurrentCell {
         rk_lnlstm_backward(batch, h, dp, lda, dq!, ldq, dy, ldy, ds, s, ds + h, s, cache, cacheSize, previous + h, s,
                            state + h, s, arena.value(inputGain), arena.value(recurrentGain), arena.value(bias),
                            arena.value(cellGain), arena.value(cellBias), scratch, scratchSize)
+    }
+
+    /// i, f, g, o (H each), recomputed from the cache, and the cell state c_t (H, before its
+    /// normalisation) from the state.
+    public var gates: [CellGate] {
+        [CellGate("i", .sigmoid, width: hiddenSize), CellGate("f", .sigmoid, width: hiddenSize),
+         CellGate("g", .tanh, width: hiddenSize), CellGate("o", .sigmoid, width: hiddenSize),
+         CellGate("c", .identity, width: hiddenSize)]
+    }
+
+    /// The gates from the cached x̂_p, x̂_q as the kernel forms them, a = γ_p·x̂_p + (γ_q·x̂_q + b)
+    /// (the same pre-activations; σ and tanh to rounding), then c_t.
+    public func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                                arena: ParameterArena, into gates: UnsafeMutablePointer<Float>) {
+        let h = hiddenSize, g = 4 * hiddenSize
+        let (gp, gq, b) = (arena.value(inputGain), arena.value(recurrentGain), arena.value(bias))
+        for j in 0..<g {
+            let a = b[j].addingProduct(gq[j], cache[g + j]).addingProduct(gp[j], cache[j])
+            gates[j] = j / h == 2 ? Foundation.tanh(a) : Elementwise.sigmoid(a)
+        }
+        (gates + g).update(from: state + h, count: h)
     }
 }
 

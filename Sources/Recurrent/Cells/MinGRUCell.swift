@@ -59,6 +59,17 @@ public struct MinGRUCell: RecurrentCell {
 }
 
 extension MinGRUCell {
+    /// z (H) and the candidate g(W_h·x_t + b_h) (H), from the cache.
+    public var gates: [CellGate] {
+        [CellGate("z", .sigmoid, width: hiddenSize), CellGate("candidate", .identity, width: hiddenSize)]
+    }
+
+    /// z and the candidate as the step cached them.
+    public func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                                arena: ParameterArena, into gates: UnsafeMutablePointer<Float>) {
+        gates.update(from: cache, count: 2 * hiddenSize)
+    }
+
     /// h_t = (1 − z) ⊙ h_{t−1} + z ⊙ h̃: a = 1 − z, b = z ⊙ h̃.
     public var isLinearInState: Bool { true }
 

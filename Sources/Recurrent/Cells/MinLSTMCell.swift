@@ -56,6 +56,19 @@ public struct MinLSTMCell: RecurrentCell {
         LinearStateStep.backward(hidden: hiddenSize, lstm: 1, projectionGradient: dp, ldp: lda, previous: previous,
                                  outputGradient: dy, ldy: ldy, cache: cache, stateGradient: ds, scratch: scratch, batch: batch)
     }
+
+    /// f and i (H each, before their normalisation f/(f + i), i/(f + i)) and the candidate
+    /// g(W_h·x_t + b_h) (H), from the cache.
+    public var gates: [CellGate] {
+        [CellGate("f", .sigmoid, width: hiddenSize), CellGate("i", .sigmoid, width: hiddenSize),
+         CellGate("candidate", .identity, width: hiddenSize)]
+    }
+
+    /// f, i and the candidate as the step cached them.
+    public func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                                arena: ParameterArena, into gates: UnsafeMutablePointer<Float>) {
+        gates.update(from: cache, count: 3 * hiddenSize)
+    }
 }
 
 extension MinLSTMCell {

@@ -60,6 +60,17 @@ public struct RNNCell: RecurrentCell {
         rk_rnn_backward(batch, h, nonlinearity == .relu ? 1 : 0, da, lda, state, h, dy, ldy, ds, h)
         ds.update(repeating: 0, count: batch * h)
     }
+
+    /// φ(a) (H), named after φ: the cell's only activation, which is h_t itself.
+    public var gates: [CellGate] {
+        [CellGate(nonlinearity.rawValue, nonlinearity == .relu ? .relu : .tanh, width: hiddenSize)]
+    }
+
+    /// h_t = φ(a), from the state.
+    public func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                                arena: ParameterArena, into gates: UnsafeMutablePointer<Float>) {
+        gates.update(from: state, count: hiddenSize)
+    }
 }
 
 extension RNNCell {

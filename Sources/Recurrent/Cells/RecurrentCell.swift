@@ -56,6 +56,16 @@ public protocol RecurrentCell: Sendable {
     /// the step then writes m_t (B, M) where `output` points, and the unroller makes the layer's
     /// output and the state's first O values h_t = m_t·W_hrᵀ (O = `outputSize`). Nil for most cells.
     var outputProjection: Parameter? { get }
+    /// The blocks `gateActivations` writes per row, in order (empty: the cell shows none).
+    var gates: [CellGate] { get }
+
+    /// The gate activations of one batch row after `forward`, read off (or recomputed from) what
+    /// that step left: `cache` (cacheSize), `previous` and `state` (S) of that row. Writes
+    /// Σ `gates`' widths values to `gates`, block after block in the order of `gates`. Nothing the
+    /// step computes depends on it; a cell whose cache keeps normalised products recomputes its
+    /// gates in Swift, equal to the kernel's to rounding.
+    func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                         arena: ParameterArena, into gates: UnsafeMutablePointer<Float>)
 
     /// For a cell linear in its state: a and b (R, S) from p (R, P) for R rows at once (the whole
     /// B·T of a sequence), keeping in `cache` (R, cacheSize) what `scanCoefficientsBackward` needs.
@@ -107,6 +117,12 @@ extension RecurrentCell {
     public var stepParameters: [Parameter] { [] }
     public var isLinearInState: Bool { false }
     public var outputProjection: Parameter? { nil }
+    /// None, unless the cell says otherwise.
+    public var gates: [CellGate] { [] }
+
+    /// Nothing to write for a cell without `gates`.
+    public func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,
+                                arena: ParameterArena, into gates: UnsafeMutablePointer<Float>) {}
 
     /// Only a cell linear in its state has scan coefficients.
     public func scanCoefficients(projection: UnsafePointer<Float>, rows: Int, a: UnsafeMutablePointer<Float>,

@@ -286,7 +286,7 @@ public struct RecurrentStack: Sendable {
     ///   `RecurrentError.shapeMismatch` for a state of another batch size.
     public func step(input x: UnsafePointer<Float>, state: inout RecurrentState, output y: UnsafeMutablePointer<Float>,
                      workspace ws: StepWorkspace, arena: ParameterArena) throws {
-        try step(input: x, firstLayerProjection: nil, state: &state, output: y, workspace: ws, arena: arena)
+        try step(input: x, firstLayerProjection: nil, state: &state, output: y, gates: nil, workspace: ws, arena: arena)
     }
 
     /// `step` for callers that already have the first layer's input projection
@@ -294,7 +294,32 @@ public struct RecurrentStack: Sendable {
     /// `firstLayerProjections`, computed once. The same results, bit for bit, as `step` with x_t.
     public func step(firstLayerProjection p: UnsafePointer<Float>, state: inout RecurrentState,
                      output y: UnsafeMutablePointer<Float>, workspace ws: StepWorkspace, arena: ParameterArena) throws {
-        try step(input: p, firstLayerProjection: p, state: &state, output: y, workspace: ws, arena: arena)
+        try step(input: p, firstLayerProjection: p, state: &state, output: y, gates: nil, workspace: ws, arena: arena)
+    }
+
+    // MARK: Looking inside
+
+    /// The blocks each layer's cell shows per step (`RecurrentCell.gates`); the same for every layer.
+    public var gates: [CellGate] { cells[0].gates }
+    /// G: the gate values of one layer and batch row, Σ of `gates`' widths.
+    public var gateValueCount: Int { gates.reduce(0) { $0 + $1.width } }
+
+    /// `step`, also writing every layer's gate activations: the same state and output, bit for bit.
+    /// - Parameters:
+    ///   - input: x_t (B, D).
+    ///   - gates: (L, B, G), written: layer l, row b holds `gates`' blocks in order (G = `gateValueCount`).
+    /// - Throws: as `step`.
+    public func step(input x: UnsafePointer<Float>, state: inout RecurrentState, output y: UnsafeMutablePointer<Float>,
+                     gates: UnsafeMutablePointer<Float>, workspace ws: StepWorkspace, arena: ParameterArena) throws {
+        try step(input: x, firstLayerProjection: nil, state: &state, output: y, gates: gates, workspace: ws, arena: arena)
+    }
+
+    /// `step(firstLayerProjection:…)`, also writing every layer's gate activations (L, B, G) as
+    /// `step(input:state:output:gates:workspace:arena:)` does.
+    public func step(firstLayerProjection p: UnsafePointer<Float>, state: inout RecurrentState,
+                     output y: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>, workspace ws: StepWorkspace,
+                     arena: ParameterArena) throws {
+        try step(input: p, firstLayerProjection: p, state: &state, output: y, gates: gates, workspace: ws, arena: arena)
     }
 
     /// The first layer's input projection of R input rows: (R, P) = x (R, D)·W_ihᵀ + b_ih, row by row
@@ -311,7 +336,8 @@ public struct RecurrentStack: Sendable {
     }
 
     private func step(input x: UnsafePointer<Float>, firstLayerProjection: UnsafePointer<Float>?, state: inout RecurrentState,
-                      output y: UnsafeMutablePointer<Float>, workspace ws: StepWorkspace, arena: ParameterArena) throws {
+                      output y: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>?, workspace ws: StepWorkspace,
+                      arena: ParameterArena) throws {
         try require(!bidirectional, .invalidArgument(name: "stack", value: "bidirectional",
                                                      expected: "a unidirectional stack: the reverse direction needs the whole sequence"))
         try require(state.stateSize == stateSize && state.layers == layers,
@@ -327,7 +353,8 @@ public struct RecurrentStack: Sendable {
             for l in 0..<layers {
                 let out = l == layers - 1 ? y : ws.output(l)
                 stepLayer(cells[l], layer: l, input: layerInput, projection: l == 0 ? firstLayerProjection : nil, batch: b,
-                          state: states.baseAddress! + l * b * stateSize, output: out, workspace: ws, arena: arena)
+                          state: states.baseAddress! + l * b * stateSize, output: out,
+                          gates: gates.map { $0 + l * b * gateValueCount }, workspace: ws, arena: arena)
                 layerInput = UnsafePointer(out)
             }
         }
@@ -387,10 +414,19 @@ public struct RecurrentStack: Sendable {
     private func stepLayer<Cell: RecurrentCell>(_ cell: Cell, layer l: Int, input: UnsafePointer<Float>,
                                                 projection given: UnsafePointer<Float>?, batch b: Int,
                                                 state: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
-                                                workspace ws: StepWorkspace, arena: ParameterArena) {
+                                                gates: UnsafeMutablePointer<Float>?, workspace ws: StepWorkspace,
+                                                arena: ParameterArena) {
         cell.unrollForward(input: input, batch: b, steps: 1, lengths: nil, initialState: state, output: output,
                            outputStride: nil, finalState: state, workspace: ws.layer, arena: arena,
                            projectInput: nil, inputProjection: given, weights: ws.weights(l))
+        guard let gates else { return }
+        // Read before the next layer's step reuses the unroller's workspace: its cache and states
+        // are this step's.
+        let (s, c, g, w) = (cell.stateSize, cell.cacheSize, gateValueCount, ws.layer)
+        for r in 0..<b {
+            cell.gateActivations(cache: w.cache(0) + r * c, previous: w.state(0) + r * s, state: w.state(1) + r * s,
+                                 arena: arena, into: gates + r * g)
+        }
     }
 }
 

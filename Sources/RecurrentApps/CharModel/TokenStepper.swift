@@ -13,7 +13,8 @@ final class TokenStepper {
     let precision: InferencePrecision
     /// The logits (V) after the last `step`; the caller may overwrite them.
     let logits: UnsafeMutablePointer<Float>
-    private var state: RecurrentState
+    /// The stack's state after the last `step`.
+    private(set) var state: RecurrentState
     private let workspace = StepWorkspace()
     private let output: UnsafeMutablePointer<Float>     // y_t (H)
     private let table: UnsafeMutablePointer<Float>      // (V, P)
@@ -61,11 +62,17 @@ final class TokenStepper {
         headPacked?.deallocate()
     }
 
-    /// Reads token `id` (in 0..<V) and writes the next token's logits.
-    func step(_ id: Int32) throws {
+    /// Reads token `id` (in 0..<V) and writes the next token's logits; with `gates`, every layer's
+    /// gate activations (L, 1, G) too (`RecurrentStack.step(…, gates:…)`: the same logits).
+    func step(_ id: Int32, gates: UnsafeMutablePointer<Float>? = nil) throws {
         let (stack, head, arena) = (model.model.stack, model.model.head, model.arena)
-        try stack.step(firstLayerProjection: table + Int(id) * projectionSize, state: &state, output: output,
-                       workspace: workspace, arena: arena)
+        let projection = table + Int(id) * projectionSize
+        if let gates {
+            try stack.step(firstLayerProjection: projection, state: &state, output: output, gates: gates,
+                           workspace: workspace, arena: arena)
+        } else {
+            try stack.step(firstLayerProjection: projection, state: &state, output: output, workspace: workspace, arena: arena)
+        }
         if let headNarrow {
             head.forward(output, rows: 1, output: logits, arena: arena, narrowWeight: headNarrow)
         } else {

@@ -31,7 +31,7 @@ public struct CheckpointInspection: Sendable {
                 let model = try CharLanguageModel(checkpoint: file)
                 let c = model.configuration
                 uses.append("a character language model (\(c.layerShape) \(c.cell.rawValue), \(c.vocabulary.count) characters): "
-                            + "rnn sample, rnn score")
+                            + "rnn sample, rnn score, rnn explain")
                 if file.metadata["training"] != nil { uses.append("holds training state: rnn train --resume its folder") }
             } catch {
                 uses.append("has a character-model config but cannot be loaded: \(error)")
