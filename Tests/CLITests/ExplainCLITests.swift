@@ -78,17 +78,12 @@ final class ExplainCLITests: ScratchFolderTestCase {
 
     func testRefusalsAreOneLineAndLeaveNoFile() throws {
         let (checkpoint, text) = try files()
-        let data = path("data.jsonl")
-        XCTAssertTrue(FileManager.default.createFile(atPath: data, contents: Data(
-            "{\"input\": \"ab\", \"target\": \"x\"}\n{\"input\": \"ba\", \"target\": \"y\"}\n{\"input\": \"aab\", \"target\": \"x\"}\n".utf8)))
-        let fit = try runRNN(["fit", "--task", "classify", "--data", data, "--valid", data, "--hidden", "3", "--embedding", "2",
-                              "--epochs", "1", "--out", path("fit")])
-        XCTAssertEqual(fit.status, 0, fit.stderr)
+        let task = try tinyTaskCheckpoint()
         let alien = path("alien.txt")
         XCTAssertTrue(FileManager.default.createFile(atPath: alien, contents: Data("the cat é".utf8)))
         let out = path("e.json")
         let cases: [(String, [String], String)] = [
-            ("task checkpoint", ["--checkpoint", path("fit/best.safetensors"), "--text", text, "--json", "--out", out],
+            ("task checkpoint", ["--checkpoint", task, "--text", text, "--json", "--out", out],
              "rnn explain supports character models"),
             ("missing checkpoint", ["--checkpoint", path("missing.safetensors"), "--text", text, "--json", "--out", out],
              "missing.safetensors: does not exist"),

@@ -43,14 +43,7 @@ final class ExportCLITests: ScratchFolderTestCase {
         let bare = try characterCheckpoint(config: false)
         let text = path("notes.txt")
         XCTAssertTrue(FileManager.default.createFile(atPath: text, contents: Data("not a checkpoint\n".utf8)))
-        // A real task checkpoint, from rnn fit.
-        let data = path("data.jsonl")
-        XCTAssertTrue(FileManager.default.createFile(atPath: data, contents: Data(
-            "{\"input\": \"ab\", \"target\": \"x\"}\n{\"input\": \"ba\", \"target\": \"y\"}\n{\"input\": \"aab\", \"target\": \"x\"}\n".utf8)))
-        let fit = try runRNN(["fit", "--task", "classify", "--data", data, "--valid", data, "--hidden", "3", "--embedding", "2",
-                              "--epochs", "1", "--out", path("fit")])
-        XCTAssertEqual(fit.status, 0, fit.stderr)
-        let task = path("fit/best.safetensors")
+        let task = try tinyTaskCheckpoint()
 
         let cases: [(String, [String], String)] = [
             ("missing checkpoint", ["--checkpoint", path("missing.safetensors"), "--onnx", path("a.onnx")], "missing.safetensors"),

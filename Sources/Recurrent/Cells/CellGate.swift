@@ -28,3 +28,17 @@ public struct CellGate: Sendable, Equatable {
         self.width = width
     }
 }
+
+extension CellGate {
+    /// i, f, g, o and the cell state c, H values each: what the LSTM and the layer-normalised
+    /// LSTM show.
+    static func lstm(hiddenSize h: Int) -> [CellGate] {
+        [CellGate("i", .sigmoid, width: h), CellGate("f", .sigmoid, width: h), CellGate("g", .tanh, width: h),
+         CellGate("o", .sigmoid, width: h), CellGate("c", .identity, width: h)]
+    }
+
+    /// r, z, n, H values each: what the GRU and the layer-normalised GRU show.
+    static func gru(hiddenSize h: Int) -> [CellGate] {
+        [CellGate("r", .sigmoid, width: h), CellGate("z", .sigmoid, width: h), CellGate("n", .tanh, width: h)]
+    }
+}

@@ -68,8 +68,7 @@ public struct GRUCell: RecurrentCell {
 
     /// r, z and n (H each), from the cache.
     public var gates: [CellGate] {
-        [CellGate("r", .sigmoid, width: hiddenSize), CellGate("z", .sigmoid, width: hiddenSize),
-         CellGate("n", .tanh, width: hiddenSize)]
+        CellGate.gru(hiddenSize: hiddenSize)
     }
 
     /// r, z, n as the step cached them.

@@ -96,9 +96,7 @@ public struct LSTMCell: RecurrentCell {
 
     /// i, f, g, o (H each) from the cache, and the cell state c_t (H) from the state.
     public var gates: [CellGate] {
-        [CellGate("i", .sigmoid, width: hiddenSize), CellGate("f", .sigmoid, width: hiddenSize),
-         CellGate("g", .tanh, width: hiddenSize), CellGate("o", .sigmoid, width: hiddenSize),
-         CellGate("c", .identity, width: hiddenSize)]
+        CellGate.lstm(hiddenSize: hiddenSize)
     }
 
     /// i, f, g, o as the step cached them, then c_t.

@@ -83,8 +83,7 @@ public struct LayerNormGRUCell: RecurrentCell {
 
     /// r, z and n (H each), recomputed from the cache.
     public var gates: [CellGate] {
-        [CellGate("r", .sigmoid, width: hiddenSize), CellGate("z", .sigmoid, width: hiddenSize),
-         CellGate("n", .tanh, width: hiddenSize)]
+        CellGate.gru(hiddenSize: hiddenSize)
     }
 
     /// The gates from the cached x̂_p, x̂_q as the kernel forms them, u = γ_p·x̂_p + b_p and

@@ -92,9 +92,7 @@ public struct LayerNormLSTMCell: RecurrentCell {
     /// i, f, g, o (H each), recomputed from the cache, and the cell state c_t (H, before its
     /// normalisation) from the state.
     public var gates: [CellGate] {
-        [CellGate("i", .sigmoid, width: hiddenSize), CellGate("f", .sigmoid, width: hiddenSize),
-         CellGate("g", .tanh, width: hiddenSize), CellGate("o", .sigmoid, width: hiddenSize),
-         CellGate("c", .identity, width: hiddenSize)]
+        CellGate.lstm(hiddenSize: hiddenSize)
     }
 
     /// The gates from the cached x̂_p, x̂_q as the kernel forms them, a = γ_p·x̂_p + (γ_q·x̂_q + b)
