@@ -99,7 +99,7 @@ struct ModelOptions: ParsableArguments {
 
 /// How to optimise, shared by `train` and `fit`: the same flags mean the same thing in both.
 struct OptimizationOptions: ParsableArguments {
-    @Option(help: "The optimiser (default: adam).")
+    @Option(help: "The optimiser (default: adam; adamw: Adam with decoupled weight decay 0.01, PyTorch's AdamW).")
     var optimizer: OptimizerKind?
 
     @Option(parsing: .unconditional, help: "Learning rate (default: 2e-3).")

@@ -242,6 +242,29 @@ final class CharTrainerTests: XCTestCase {
         XCTAssertEqual(try CharTrainer(resume: plain, text: nil, steps: 4, epochs: nil).options.outputDropout, 0)
     }
 
+    /// `--optimizer adamw`: its decay shrinks the weights (another run than Adam's), and a run cut
+    /// in two and resumed ends with the bytes of one run.
+    func testAdamWIsSavedAndResumed() throws {
+        let dir = TemporaryFolder()
+        let text = dir.write("text.txt", generatedText(3000))
+        var o = options(steps: 30)
+        o.optimizer = .adamw
+        let (straight, split, adam) = (dir.file("straight"), dir.file("split"), dir.file("adam"))
+        _ = try CharTrainer(text: text, options: o, output: straight).run()
+        o.steps = 15
+        _ = try CharTrainer(text: text, options: o, output: split).run()
+        let resumed = try CharTrainer(resume: split, text: nil, steps: 30, epochs: nil)
+        XCTAssertEqual(resumed.options.optimizer, .adamw)
+        XCTAssertEqual((resumed.optimizer as? Adam)?.decoupledWeightDecay, true)
+        _ = try resumed.run()
+        func last(_ folder: String) throws -> Data {
+            try Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("last.safetensors")))
+        }
+        XCTAssertEqual(try last(straight), try last(split))
+        _ = try CharTrainer(text: text, options: options(steps: 30), output: adam).run()
+        XCTAssertNotEqual(try last(straight), try last(adam), "AdamW trained as Adam")
+    }
+
     /// The dropout changes training only: validation, scoring and sampling give what the same
     /// weights give without it.
     func testOutputDropoutLeavesEvaluationAlone() throws {
