@@ -105,7 +105,8 @@ public struct ExplanationReport: Sendable {
         svg += "<line x1=\"\(x(0))\" y1=\"\(y(1))\" x2=\"\(x(1))\" y2=\"\(y(0))\" class=\"bound\"/>"
         for v in [0.0, 0.5, 1.0] {
             svg += "<text x=\"\(x(v))\" y=\"\(y(0))\" dy=\"13\" text-anchor=\"\(v == 0 ? "start" : "middle")\">\(tick(v))</text>"
-            svg += "<text x=\"\(x(0))\" dx=\"-4\" y=\"\(y(v))\" dy=\"\(v == 0 ? 0 : 4)\" text-anchor=\"end\">\(tick(v))</text>"
+            // The x axis's 0 labels the origin for both.
+            if v > 0 { svg += "<text x=\"\(x(0))\" dx=\"-7\" y=\"\(y(v))\" dy=\"4\" text-anchor=\"end\">\(tick(v))</text>" }
         }
         svg += "<text x=\"\(x(0.5))\" y=\"\(y(0))\" dy=\"30\" text-anchor=\"middle\" class=\"axis\">left-saturated (&lt; 0.1)</text>"
         svg += "<text transform=\"translate(14 \(y(0.5))) rotate(-90)\" text-anchor=\"middle\" class=\"axis\">"
