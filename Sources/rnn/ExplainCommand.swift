@@ -6,18 +6,23 @@ import RecurrentApps
 struct ExplainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Look inside a character model: surprisal, gate saturation and interpretable units, as JSON.",
+        abstract: "Look inside a character model: surprisal, interpretable units, gate saturation, as an HTML page or JSON.",
         discussion: """
             The text is read one character at a time from a zero state (at most --max-steps \
-            steps; the JSON says how many it shows and whether the text was cut short). Per step: \
-            the character, the surprisal of the next one in bits and the top-5 predictions. Per \
-            layer: for each σ gate and unit, the fraction of steps below 0.1 and above 0.9; the \
-            hidden units whose activation correlates most with the position in the line, being \
-            inside double quotes or inside brackets, and with itself one step later; and every \
-            step's hidden state. Character models (rnn train's) only, so far; the HTML report is \
-            not built yet, so --json is required.
+            steps; the page and the JSON say how many they show and whether the text was cut short). \
+            The HTML report (the default) is one self-contained file, nothing fetched from a network: \
+            the text coloured by the surprisal of each character with the top-5 predictions on hover; \
+            the text coloured by any hidden unit, with the units that track the position in the line, \
+            quotes, brackets, or themselves (autocorrelation) ranked; per layer and σ gate, each unit's \
+            fractions of steps below 0.1 and above 0.9 as a scatter; and a heat map of the hidden state \
+            over the first 300 steps. --json writes the numbers instead: per step the character, the \
+            surprisal of the next one in bits and the top-5 predictions; per layer the saturation, the \
+            ranked units and every step's hidden state. The format follows --json, not the file's \
+            extension; without --out either goes to standard output. Character models (rnn train's) \
+            only, so far.
 
             Examples:
+              rnn explain --checkpoint runs/shakespeare/best.safetensors --text valid.txt --out report.html
               rnn explain --checkpoint runs/shakespeare/best.safetensors --text valid.txt --json --out explain.json
               rnn explain --checkpoint model.safetensors --text valid.txt --json --max-steps 500
               head -c 1000 valid.txt | rnn explain --checkpoint model.safetensors --text - --json
@@ -29,10 +34,10 @@ struct ExplainCommand: ParsableCommand {
     @Option(help: "The text to read (UTF-8; - for standard input).")
     var text: String
 
-    @Flag(help: "Write the explanation as JSON (required: the HTML report is not built yet).")
+    @Flag(help: "Write the explanation as JSON instead of the HTML report.")
     var json = false
 
-    @Option(help: "The JSON file to write, atomically (default: standard output).")
+    @Option(help: "The HTML (or, with --json, JSON) file to write, atomically (default: standard output).")
     var out: String?
 
     @Option(help: "At most this many steps (characters read), from the start of the text.")
@@ -41,9 +46,6 @@ struct ExplainCommand: ParsableCommand {
     @OptionGroup var kernelThreads: KernelThreads
 
     func validate() throws {
-        guard json else {
-            throw ValidationError("rnn explain writes JSON only so far: the HTML report is not built yet; give --json")
-        }
         guard maxSteps >= 1 else { throw ValidationError("invalid max-steps '\(maxSteps)': expected at least 1") }
     }
 
@@ -62,7 +64,9 @@ struct ExplainCommand: ParsableCommand {
             throw RecurrentError.invalidFile(path: text, reason: "1 character: explaining needs at least 2")
         }
         let explanation = try model.explain(ids, maxSteps: maxSteps)
-        let output = explanation.json(source: [("checkpoint", JSON.string(checkpoint)), ("text", JSON.string(text))])
+        let output = json
+            ? explanation.json(source: [("checkpoint", JSON.string(checkpoint)), ("text", JSON.string(text))])
+            : ExplanationReport(explanation, checkpoint: checkpoint, text: text).html()
         if let out {
             try writeAtomically(Data((output + "\n").utf8), to: out)
         } else {

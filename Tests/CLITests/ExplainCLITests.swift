@@ -3,16 +3,17 @@ import Recurrent
 import RecurrentApps
 import XCTest
 
-/// `rnn explain --json` as a user runs it: the JSON, its agreement with `rnn score`, the bound on
-/// steps, and one-line refusals.
+/// `rnn explain` as a user runs it: the HTML report, the JSON and its agreement with `rnn score`,
+/// the bound on steps, and one-line refusals.
 final class ExplainCLITests: ScratchFolderTestCase {
     let corpus = "the cat said \"to (be) or not\" to the dog\nand [so] on, \"and on\".\n"
 
-    /// A 2-layer GRU character model with seeded weights, and a text it can read.
-    func files() throws -> (checkpoint: String, text: String) {
+    /// A 2-layer GRU character model with seeded weights, and a text it can read (4 × `corpus`).
+    func files(corpus: String? = nil, textName: String = "text.txt") throws -> (checkpoint: String, text: String) {
+        let corpus = corpus ?? self.corpus
         let c = CharModelConfiguration(cell: .gru, vocabulary: Vocabulary(text: corpus), embeddingSize: 4, hiddenSize: 6, layers: 2)
         let model = try CharLanguageModel(configuration: c, seed: 11)
-        let checkpoint = path("char.safetensors"), text = path("text.txt")
+        let checkpoint = path("char.safetensors"), text = path(textName)
         XCTAssertTrue(FileManager.default.createFile(atPath: checkpoint, contents: model.checkpoint()))
         XCTAssertTrue(FileManager.default.createFile(atPath: text, contents: Data(String(repeating: corpus, count: 4).utf8)))
         return (checkpoint, text)
@@ -90,8 +91,9 @@ final class ExplainCLITests: ScratchFolderTestCase {
             ("missing text", ["--checkpoint", checkpoint, "--text", path("missing.txt"), "--json", "--out", out],
              "missing.txt: does not exist"),
             ("unknown character", ["--checkpoint", checkpoint, "--text", alien, "--json", "--out", out], "U+00E9"),
-            ("no --json", ["--checkpoint", checkpoint, "--text", text, "--out", out], "the HTML report is not built yet"),
+            ("task checkpoint, HTML", ["--checkpoint", task, "--text", text, "--out", out], "rnn explain supports character models"),
             ("max steps 0", ["--checkpoint", checkpoint, "--text", text, "--json", "--max-steps", "0"], "max-steps '0'"),
+            ("max steps 0, HTML", ["--checkpoint", checkpoint, "--text", text, "--max-steps", "0", "--out", out], "max-steps '0'"),
             ("output is the text", ["--checkpoint", checkpoint, "--text", text, "--json", "--out", text], "other than the input"),
         ]
         for (name, arguments, needle) in cases {
@@ -104,5 +106,77 @@ final class ExplainCLITests: ScratchFolderTestCase {
             XCTAssertEqual(r.stdout, "", name)
             XCTAssertFalse(FileManager.default.fileExists(atPath: out), name)
         }
+    }
+
+    /// The JSON in the page's data block.
+    func pageData(_ html: String) throws -> [String: Any] {
+        let open = "<script type=\"application/json\" id=\"explain-data\">"
+        let start = try XCTUnwrap(html.range(of: open)).upperBound
+        let end = try XCTUnwrap(html.range(of: "</script>", range: start..<html.endIndex)).lowerBound
+        return try object(String(html[start..<end]))
+    }
+
+    func testHTMLReportWithoutJSON() throws {
+        let (checkpoint, text) = try files()
+        let out = path("report.html")
+        let r = try runRNN(["explain", "--checkpoint", checkpoint, "--text", text, "--out", out, "--threads", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "")
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
+        XCTAssertTrue(html.hasSuffix("</html>\n"))
+        for id in ["surprisal", "units", "saturation", "states"] {
+            XCTAssertTrue(html.contains("<section id=\"\(id)\">"), id)
+        }
+        // Self-contained: nothing to fetch.
+        for needle in ["<link", "<img", " src=", "http://", "https://"] {
+            XCTAssertFalse(html.contains(needle), needle)
+        }
+        let n = 4 * corpus.unicodeScalars.count
+        XCTAssertTrue(html.contains("\(n - 1) (at most 2000, --max-steps); the whole text"))
+        let data = try pageData(html)
+        XCTAssertEqual(data["steps"] as? Int, n - 1)
+        XCTAssertEqual(data["output_size"] as? Int, 6)
+        XCTAssertEqual(data["text"] as? String, String(repeating: corpus, count: 4))
+        XCTAssertEqual((data["bits"] as? [Double])?.count, n - 1)
+        XCTAssertEqual((data["top"] as? [[Any]])?.first?.count, 5)
+        let layers = try XCTUnwrap(data["layers"] as? [[String: Any]])
+        XCTAssertEqual(layers.count, 2)
+        let states = try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(layers[1]["states"] as? String)))
+        XCTAssertEqual(states.count, (n - 1) * 6)
+        // The GRU's σ gates r and z: one scatter each, a dot per unit and layer.
+        XCTAssertEqual(html.components(separatedBy: "<figure class=\"scatter\">").count - 1, 2)
+        XCTAssertEqual(html.components(separatedBy: "<circle ").count - 1, 2 * 2 * 6)
+
+        // Standard output without --out: the same page.
+        let printed = try runRNN(["explain", "--checkpoint", checkpoint, "--text", text, "--threads", "1"])
+        XCTAssertEqual(printed.status, 0, printed.stderr)
+        XCTAssertEqual(printed.stdout, html)
+    }
+
+    func testHTMLEscapesTheTextAndPaths() throws {
+        let hostile = "a <script>alert('&')</script> & \"b\" </b>\n"
+        let (checkpoint, text) = try files(corpus: hostile, textName: "q&a <x>.txt")
+        let out = path("report.html")
+        let r = try runRNN(["explain", "--checkpoint", checkpoint, "--text", text, "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        // The page's own two scripts, and no other: the text's <script> is \u003cscript\u003e in the data.
+        XCTAssertEqual(html.components(separatedBy: "<script").count - 1, 2)
+        XCTAssertFalse(html.contains("<script>alert"))
+        XCTAssertFalse(html.contains("</b>"))
+        XCTAssertTrue(html.contains("\\u003cscript\\u003ealert('\\u0026')\\u003c/script\\u003e \\u0026 \\\"b\\\""))
+        XCTAssertFalse(html.contains("q&a <x>.txt"))
+        XCTAssertTrue(html.contains("q&amp;a &lt;x&gt;.txt"))
+        XCTAssertEqual(try pageData(html)["text"] as? String, String(repeating: hostile, count: 4))
+    }
+
+    func testJSONFlagStillWritesJSONWhateverTheExtension() throws {
+        let (checkpoint, text) = try files()
+        let out = path("report.html")
+        let r = try runRNN(["explain", "--checkpoint", checkpoint, "--text", text, "--json", "--out", out, "--max-steps", "10"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let e = try object(try String(contentsOfFile: out, encoding: .utf8))
+        XCTAssertEqual(e["steps_shown"] as? Int, 10)
     }
 }

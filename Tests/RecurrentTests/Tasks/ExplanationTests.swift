@@ -167,4 +167,40 @@ final class ExplanationTests: XCTestCase {
         XCTAssertEqual(states.count, 60)
         XCTAssertEqual(states[59].map(Float.init), Array(explanation.trace.hidden(step: 59, layer: 1)))
     }
+
+    /// The report's data block: the characters shown, the surprisal, and h_t within half a
+    /// quantisation step (s / 254) of the trace, for a bounded cell and an unbounded one (ReLU).
+    func testReportDataQuantisesTheStates() throws {
+        let text = generatedText(120)
+        for kind in [CellKind.lstm, .rnnRelu] {
+            let m = try model(kind, text: text)
+            let explanation = try m.explain(try m.configuration.vocabulary.encode(text), maxSteps: 50)
+            let report = ExplanationReport(explanation, checkpoint: "c", text: "t", heatMapSteps: 20)
+            let data = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(report.data().utf8)) as? [String: Any])
+            XCTAssertEqual(data["text"] as? String, String(text.unicodeScalars.prefix(51)))
+            XCTAssertEqual(data["heat_steps"] as? Int, 20)
+            let bits = try XCTUnwrap(data["bits"] as? [Double])
+            for (b, step) in zip(bits, explanation.steps) { XCTAssertEqual(b, step.surprisalBits, accuracy: 1e-3 * step.surprisalBits) }
+            let o = explanation.trace.outputSize
+            for (l, layer) in try XCTUnwrap(data["layers"] as? [[String: Any]]).enumerated() {
+                let scale = try XCTUnwrap(layer["scale"] as? Double)
+                let q = try XCTUnwrap(Data(base64Encoded: try XCTUnwrap(layer["states"] as? String)))
+                XCTAssertEqual(q.count, 50 * o)
+                var largest = 0.0
+                for t in 0..<50 {
+                    for (j, h) in explanation.trace.hidden(step: t, layer: l).enumerated() {
+                        largest = max(largest, abs(Double(h)))
+                        let v = Double(Int8(bitPattern: q[t * o + j])) / 127 * scale
+                        XCTAssertEqual(v, Double(h), accuracy: scale / 254 + 1e-6, "\(kind) layer \(l) step \(t) unit \(j)")
+                    }
+                }
+                XCTAssertEqual(scale, max(1, largest), accuracy: 1e-6)
+            }
+        }
+    }
+
+    func testHTMLEscape() {
+        XCTAssertEqual(ExplanationReport.escape("a<b>&\"c\"'d'"), "a&lt;b&gt;&amp;&quot;c&quot;&#39;d&#39;")
+        XCTAssertEqual(ExplanationReport.scriptSafe(JSONText.string("</script>&")), "\"\\u003c/script\\u003e\\u0026\"")
+    }
 }
