@@ -18,6 +18,8 @@ struct RoommateCommand: ParsableCommand {
               rnn roommate --seed 7 --json
               rnn roommate --train                   the Food/Weather/Merge network from random weights
               rnn roommate --train --cell rnn --seed 2 --json
+              rnn roommate --explain report.html     the hand-wired and a trained network side by side, as HTML
+              rnn roommate --explain week.json --json --start salad --weather rainy,rainy,sunny
             """)
 
     @Option(help: "The dish cooked the day before the first weather day: pasta, burger or salad.")
@@ -38,8 +40,13 @@ struct RoommateCommand: ParsableCommand {
     @Option(help: "With --train: roommate (Food, Weather, Merge) or rnn (the vanilla tanh RNN).")
     var cell: String = "roommate"
 
-    @Option(parsing: .unconditional, help: "With --train: the most optimiser steps.")
+    @Option(parsing: .unconditional, help: "With --train or --explain: the most optimiser steps.")
     var steps: Int = 3000
+
+    @Option(help: ArgumentHelp("Write a self-contained HTML page, atomically: the hand-wired network and one trained "
+                               + "as --train does, side by side on the week (with --json: the same data as JSON).",
+                               valueName: "file"))
+    var explain: String?
 
     func validate() throws {
         guard RoommateModelKind(rawValue: cell) != nil else {
@@ -47,6 +54,9 @@ struct RoommateCommand: ParsableCommand {
         }
         guard steps >= 1 && steps <= 1_000_000 else {
             throw ValidationError("invalid steps '\(steps)': expected 1...1000000")
+        }
+        guard !(train && explain != nil) else {
+            throw ValidationError("--train and --explain: choose one (--explain trains a network too)")
         }
     }
 
@@ -60,6 +70,7 @@ struct RoommateCommand: ParsableCommand {
             var rng = SeededGenerator(seed: seed)
             days = Roommate.randomWeather(days: 7, rng: &rng)
         }
+        if let explain { return try runExplain(to: explain, start: first, weather: days) }
         let schedule = Roommate.handWiredSchedule(start: first, weather: days)
         if json {
             print(JSON.object([
@@ -136,12 +147,28 @@ struct RoommateCommand: ParsableCommand {
         return out.joined(separator: "\n")
     }
 
-    func runTraining() throws {
+    /// --train's configuration; --explain trains with the same one.
+    var trainingConfiguration: RoommateTrainingConfiguration {
         var config = RoommateTrainingConfiguration()
         config.model = RoommateModelKind(rawValue: cell)!
         config.seed = seed
         config.maximumSteps = steps
-        let result = try trainRoommate(config)
+        return config
+    }
+
+    func runExplain(to path: String, start: Dish, weather: [Weather]) throws {
+        try checkOutputFile(path, notOverwriting: [])
+        let report = RoommateReport(try explainRoommate(start: start, weather: weather, training: trainingConfiguration))
+        try writeAtomically(Data(((json ? report.data() : report.html()) + "\n").utf8), to: path)
+        let e = report.explanation
+        let agree = zip(e.handWiredDishes, e.trainedDishes).filter { $0 == $1 }.count
+        print("Wrote \(path): \(weather.count) days, the networks agree on \(agree); "
+              + String(format: "trained %@ held-out accuracy %.1f%% after %d steps", cell, e.training.accuracy * 100,
+                       e.training.steps))
+    }
+
+    func runTraining() throws {
+        let result = try trainRoommate(trainingConfiguration)
         if json {
             print(JSON.object([
                 ("cell", JSON.string(result.model.rawValue)),

@@ -11,6 +11,8 @@ protocol RoommateModel: AnyObject {
     func backward(_ weeks: [Week])
     /// Fraction of the last forward's days predicted right.
     func accuracy(_ weeks: [Week]) -> Double
+    /// The dish logits per day (T, 3) of one week of the model's own length, by its batch forward.
+    func dayLogits(_ week: Week) -> [[Float]]
 }
 
 /// The roommate models' buffers, sized for the largest batch seen and reused across steps.
@@ -71,6 +73,12 @@ final class RoommateNetwork: RoommateModel {
 
     func accuracy(_ weeks: [Week]) -> Double {
         argmaxAccuracy(buffers(.z, weeks.count * days * 3), classes: 3, targets: targets)
+    }
+
+    func dayLogits(_ week: Week) -> [[Float]] {
+        forward([week])
+        let z = buffers(.z, days * 3)
+        return (0..<days).map { d in (0..<3).map { z[d * 3 + $0] } }
     }
 }
 
@@ -138,6 +146,13 @@ final class VanillaRoommateNetwork: RoommateModel {
 
     func accuracy(_ weeks: [Week]) -> Double {
         argmaxAccuracy(buffers(.y, weeks.count * (days + 1) * 3), classes: 3, targets: targets)
+    }
+
+    /// Step 0 reads the start dish and predicts nothing: its row is left out.
+    func dayLogits(_ week: Week) -> [[Float]] {
+        forward([week])
+        let y = buffers(.y, (days + 1) * 3)
+        return (1...days).map { d in (0..<3).map { y[d * 3 + $0] } }
     }
 }
 

@@ -72,6 +72,12 @@ struct Week: Sendable {
 /// - Throws: `RecurrentError.invalidArgument` for a bad configuration,
 ///   `RecurrentError.divergence` if the loss stops being finite.
 package func trainRoommate(_ config: RoommateTrainingConfiguration) throws -> RoommateTrainingResult {
+    try trainRoommateModel(config).result
+}
+
+/// `trainRoommate`, also handing back the trained model (for tests that run its own forward).
+func trainRoommateModel(_ config: RoommateTrainingConfiguration) throws
+    -> (result: RoommateTrainingResult, model: any RoommateModel) {
     try config.validate()
     var rng = SeededGenerator(seed: config.seed)
 
@@ -103,13 +109,14 @@ package func trainRoommate(_ config: RoommateTrainingConfiguration) throws -> Ro
     trainer.observers = [history]
     let outcome = try trainer.run()
     let parameters = model.arena.parameters.map { ($0.name, model.arena.matrix($0)) }
-    return RoommateTrainingResult(model: config.model, seed: config.seed, steps: outcome.steps,
+    let result = RoommateTrainingResult(model: config.model, seed: config.seed, steps: outcome.steps,
                                   accuracy: outcome.lastEvaluation?[metric: "accuracy"]?.value ?? 0,
                                   heldOutWeeks: heldOut.count, trainingWeeks: training.count,
                                   history: history.records.map {
                                       ($0.step, Float($0.trainLoss ?? 0), $0.evaluation?[metric: "accuracy"]?.value ?? 0)
                                   },
                                   parameters: parameters)
+    return (result, model)
 }
 
 /// The roommate task as the trainer sees it: a batch of weeks drawn at random from the
