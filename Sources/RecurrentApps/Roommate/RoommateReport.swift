@@ -116,20 +116,20 @@ package struct RoommateReport: Sendable {
 
     static let css = """
         body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1b1b;background:#fff;margin:0 auto;\
-        max-width:1180px;padding:12px 24px}
+        max-width:1240px;padding:12px 20px}
         h1{font-size:22px;margin:8px 0}h2{font-size:18px;margin:24px 0 6px;border-bottom:1px solid #ddd}
         h3{font-size:14px;margin:8px 0 4px}
         dl{display:grid;grid-template-columns:max-content auto;gap:2px 14px;margin:0}dt{color:#555}dd{margin:0}
         p{max-width:900px;margin:6px 0}.warn{color:#a40000}
         .scroll{overflow-x:auto}
         table.week{border-collapse:collapse;font-size:12px}
-        .week th,.week td{padding:3px 5px;border-bottom:1px solid #eee;text-align:center;vertical-align:middle;\
+        .week th,.week td{padding:3px 3px;border-bottom:1px solid #eee;text-align:center;vertical-align:middle;\
         white-space:nowrap}
         .week th{font-weight:600;color:#444}.week th.group{border-bottom:2px solid #bbb}
         .week td.sep,.week th.sep{border-left:2px solid #bbb}
         .vec{display:inline-flex;gap:1px}
-        .vec span{display:inline-block;min-width:22px;height:18px;line-height:18px;font:11px ui-monospace,\
-        "DejaVu Sans Mono",monospace;border:1px solid #ddd;text-align:center}
+        .vec span{display:inline-block;min-width:14px;height:18px;line-height:18px;font:10px ui-monospace,\
+        "DejaVu Sans Mono",monospace;border:1px solid #ddd;text-align:center;padding:0 1px}
         .vec span.win{outline:2px solid #1b1b1b;outline-offset:-1px}
         .dish{font-weight:600}.ok{color:#2f8a3c;font-weight:700}.bad{color:#c0262c;font-weight:700}
         .sides{display:grid;grid-template-columns:auto 1fr;gap:32px;align-items:start}
@@ -192,7 +192,7 @@ package struct RoommateReport: Sendable {
           const table = document.getElementById("week-table"), head = el("thead");
           const groups = el("tr");
           [["", 2, ""], ["inputs", 2, ""], ["hand-wired (the lecture)", 6, "sep"],
-           ["trained from random weights (" + trained.cell + ")", 3, "sep"], ["", 2, "sep"]].forEach(function (g) {
+           ["trained from random weights (" + trained.cell + ")", 3, "sep"], ["", 1, "sep"]].forEach(function (g) {
             const th = el("th", "group " + g[2], g[0]);
             th.colSpan = g[1];
             groups.appendChild(th);
@@ -201,7 +201,7 @@ package struct RoommateReport: Sendable {
           const names = el("tr");
           [["day", ""], ["rule", ""], ["weather", ""], ["yesterday", ""], ["Food·yesterday", "sep"],
            ["Weather·today", ""], ["Add", ""], ["ReLU(Add − 1)", ""], ["Merge·ReLU", ""], ["dish", ""],
-           ["hidden units", "sep"], ["scores", ""], ["dish", ""], ["agree", "sep"], ["right", ""]].forEach(function (n) {
+           ["hidden units", "sep"], ["scores", ""], ["dish", ""], ["agree", "sep"]].forEach(function (n) {
             names.appendChild(el("th", n[1], n[0]));
           });
           head.appendChild(names);
@@ -224,17 +224,17 @@ package struct RoommateReport: Sendable {
             cell(vec(h.add, data.units, 2));
             cell(vec(h.relu, data.units, 2));
             cell(vec(h.merge, data.dishes, 1, true));
-            cell(h.dish, "dish");
+            // A dish the rule would not cook is red, with a cross.
+            function dish(d) { return d === data.rule[i] ? [d, "dish"] : [d + " \u2717", "dish bad"]; }
+            cell(dish(h.dish)[0], dish(h.dish)[1]);
             cell(vec(t.hidden, hiddenNames, hiddenScale), "sep");
             const s = vec(t.scores, data.dishes, scoreScale, true);
             s.title = "softmax: " + t.probabilities.map(function (p, k) {
               return data.dishes[k] + " " + (100 * p).toFixed(1) + "%";
             }).join(", ");
             cell(s);
-            cell(t.dish, "dish");
+            cell(dish(t.dish)[0], dish(t.dish)[1]);
             cell(data.agree[i] ? "\u2713" : "\u2717", "sep " + (data.agree[i] ? "ok" : "bad"));
-            const right = (h.dish === data.rule[i] ? "hand " : "") + (t.dish === data.rule[i] ? "trained" : "");
-            cell(right.trim() === "hand trained" ? "both" : right.trim() || "neither");
             body.appendChild(row);
           });
           table.appendChild(body);
@@ -304,13 +304,22 @@ package struct RoommateReport: Sendable {
           const yl = function (v) { return T + (H - T - B) * (1 - v / maxLoss); };
           const ya = function (a) { return T + (H - T - B) * (1 - a); };
           root.appendChild(svg("rect", { x: L, y: T, width: W - L - R, height: H - T - B, "class": "frame" }));
+          // Round tick steps (1, 2 or 5 × 10^k) giving at most about five ticks.
+          function tickStep(max) {
+            const raw = max / 5, p = Math.pow(10, Math.floor(Math.log10(raw)));
+            return [1, 2, 5, 10].map(function (m) { return m * p; }).find(function (s) { return s >= raw; });
+          }
           for (let k = 0; k <= 4; k++) {
             const f = k / 4;
             root.appendChild(svg("line", { x1: L, x2: W - R, y1: ya(f), y2: ya(f), "class": "grid" }));
-            root.appendChild(svg("text", { x: L - 6, y: ya(f) + 4, "text-anchor": "end" }, (maxLoss * f).toPrecision(2)));
             root.appendChild(svg("text", { x: W - R + 6, y: ya(f) + 4 }, Math.round(100 * f) + "%"));
-            root.appendChild(svg("text", { x: x(maxStep * f), y: H - B + 16, "text-anchor": "middle" },
-                                 String(Math.round(maxStep * f))));
+          }
+          const ls = tickStep(maxLoss), ss = tickStep(maxStep);
+          for (let v = 0; v <= maxLoss + 1e-9; v += ls) {
+            root.appendChild(svg("text", { x: L - 6, y: yl(v) + 4, "text-anchor": "end" }, String(+v.toFixed(3))));
+          }
+          for (let s = 0; s <= maxStep; s += ss) {
+            root.appendChild(svg("text", { x: x(s), y: H - B + 16, "text-anchor": "middle" }, String(s)));
           }
           root.appendChild(svg("text", { x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle" }, "step"));
           root.appendChild(svg("text", { transform: "translate(14 " + (T + (H - T - B) / 2) + ") rotate(-90)",
