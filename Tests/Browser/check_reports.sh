@@ -87,7 +87,7 @@ check_roommate() {
     [ "$rows" -ge 9 ] || fail "$rows table rows in the roommate page, expected the 7 days and more"
     grep -q '<polyline class="loss"' "$work/roommate-dom.html" || fail "no training curve in the roommate page"
     shot="$shots/roommate-report.png"
-    browse --window-size=1280,1600 --screenshot="$shot" >"$work/roommate-shot.log" 2>&1 ||
+    browse --window-size=1280,1700 --screenshot="$shot" >"$work/roommate-shot.log" 2>&1 ||
         fail "chromium --screenshot on the roommate report exited $?"
     [ -s "$shot" ] || fail "no screenshot written to $shot"
     echo "browser check: rnn roommate --explain's report passed; screenshot: $shot"

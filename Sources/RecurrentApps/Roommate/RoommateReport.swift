@@ -89,14 +89,14 @@ package struct RoommateReport: Sendable {
             Weather·today, Add (their sum), ReLU(Add − 1) (only the unit where food and weather agree survives) and \
             Merge·ReLU(Add − 1), today's dish. The trained network, fed its own state: its hidden units \
             (\(t.model == .roommate ? "u = σ(a), the same six units" : "h<sub>t</sub>")) and its output scores \
-            (logits of pasta, burger, salad). Cells: white 0, blue positive, red negative; the winning dish is \
+            (logits of pasta, burger, salad). Cells: white 0, red positive, blue negative (as in <code>rnn explain</code>); the winning dish is \
             outlined. Hover for the exact value.</p>
             <div class="scroll"><table id="week-table" class="week"></table></div>
             </section>
             <section id="matrices"><h2>The weights</h2>
             <p>Left, the lecture's hand-set matrices (rows: the six units, or the three dishes for Merge). Right, \
             what training from random weights found, each coloured on its own scale (largest |w| the darkest; \
-            white 0, blue positive, red negative).</p>
+            white 0, red positive, blue negative).</p>
             <div class="sides"><div><h3>Hand-wired</h3><div id="hand-matrices"></div></div>
             <div><h3>Trained (\(Self.escape(t.model.rawValue)))</h3><div id="trained-matrices"></div></div></div>
             </section>
@@ -156,9 +156,9 @@ package struct RoommateReport: Sendable {
             if (text !== undefined) e.textContent = text;
             return e;
           }
-          // White 0, blue positive, red negative; `scale` the value drawn darkest.
+          // White 0, red positive, blue negative, as rnn explain's page; `scale` the value drawn darkest.
           function colour(v, scale) {
-            const f = Math.min(1, Math.abs(v) / (scale || 1)), end = v >= 0 ? [36, 98, 168] : [192, 38, 44];
+            const f = Math.min(1, Math.abs(v) / (scale || 1)), end = v >= 0 ? [192, 38, 44] : [36, 98, 168];
             const rgb = end.map(function (c) { return Math.round(255 + 0.8 * f * (c - 255)); });
             return "rgb(" + rgb.join(",") + ")";
           }
