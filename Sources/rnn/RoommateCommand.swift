@@ -37,7 +37,7 @@ struct RoommateCommand: ParsableCommand {
     @Flag(help: "Train a network from random weights by backpropagation through time.")
     var train = false
 
-    @Option(help: "With --train: roommate (Food, Weather, Merge) or rnn (the vanilla tanh RNN).")
+    @Option(help: "With --train or --explain: roommate (Food, Weather, Merge) or rnn (the vanilla tanh RNN).")
     var cell: String = "roommate"
 
     @Option(parsing: .unconditional, help: "With --train or --explain: the most optimiser steps.")

@@ -130,6 +130,7 @@ package struct RoommateReport: Sendable {
         .vec{display:inline-flex;gap:1px}
         .vec span{display:inline-block;min-width:14px;height:18px;line-height:18px;font:10px ui-monospace,\
         "DejaVu Sans Mono",monospace;border:1px solid #ddd;text-align:center;padding:0 1px}
+        .vec.compact span{min-width:8px;width:8px;padding:0}
         .vec span.win{outline:2px solid #1b1b1b;outline-offset:-1px}
         .dish{font-weight:600}.ok{color:#2f8a3c;font-weight:700}.bad{color:#c0262c;font-weight:700}
         .sides{display:grid;grid-template-columns:auto 1fr;gap:32px;align-items:start}
@@ -166,10 +167,12 @@ package struct RoommateReport: Sendable {
           function fmt(v) { return Number.isInteger(v) ? String(v) : v.toFixed(2).replace(/^-0\.00$/, "0.00"); }
           function argmax(v) { let b = 0; for (let i = 1; i < v.length; i++) if (v[i] > v[b]) b = i; return b; }
           // A vector as a row of coloured cells; `names` label each cell on hover; `win` outlines the largest.
+          // More than 8 entries (the vanilla RNN's h) are drawn as narrow cells without numbers, so the
+          // trained network still fits beside the hand-wired one.
           function vec(v, names, scale, win) {
-            const box = el("span", "vec"), best = win ? argmax(v) : -1;
+            const compact = v.length > 8, box = el("span", compact ? "vec compact" : "vec"), best = win ? argmax(v) : -1;
             v.forEach(function (x, i) {
-              const c = el("span", i === best ? "win" : "", fmt(x));
+              const c = el("span", i === best ? "win" : "", compact ? "" : fmt(x));
               c.style.background = colour(x, scale);
               c.style.color = ink(x, scale);
               c.title = (names ? names[i] + ": " : "") + x;
@@ -283,7 +286,7 @@ package struct RoommateReport: Sendable {
           const trainedBox = document.getElementById("trained-matrices");
           params.forEach(function (p) {
             const l = labels[p.name] || [null, null], big = p.values[0].length > 8 || p.values.length > 8;
-            matrix(trainedBox, p.name, p.values, l[0], big ? null : l[1], maxAbs(p.values), big);
+            matrix(trainedBox, p.name, p.values, l[0], p.values[0].length > 8 ? null : l[1], maxAbs(p.values), big);
           });
 
           // The training curve: loss (left axis) and held-out accuracy (right axis, 0–100%).
