@@ -79,7 +79,9 @@ public struct TaskExplanationReport: Sendable {
         func py(_ v: Double) -> Double { top + (high - v) / (high - low) * height }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         let labelRow = top + height + 14
-        var svg = "<svg width=\"\(Int(width.rounded(.up)))\" height=\"\(Int(labelRow + 58))\" role=\"img\" "
+        // Rotated token labels (at most 10 characters) reach down about 6 px per character.
+        let longest = min(10, e.steps.map(\.input.count).max() ?? 1)
+        var svg = "<svg width=\"\(Int(width.rounded(.up)))\" height=\"\(Int(labelRow + 10 + 6 * Double(longest)))\" role=\"img\" "
             + "aria-label=\"\(Self.escape(Self.name(e))) formation\">"
         svg += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(width - left - right))\" height=\"\(f(height))\" class=\"plot\"/>"
         let ticks = x.kind == .classify ? [0, 0.5, 1] : [low, (low + high) / 2, high]
@@ -178,9 +180,13 @@ public struct TaskExplanationReport: Sendable {
                 default: return nil
                 }
             }()
+            var shown = describe(e.prediction)
+            if case let .tags(tags, _) = e.prediction, let t = e.labelTargets, t.count == tags.count {
+                shown += " (\(zip(tags, t).filter { $0 == $1 }.count)/\(t.count) steps right)"
+            }
             let input = e.inputs.joined(separator: " ")
             page += "<tr><td>\(esc(Self.name(e)))</td><td class=\"input\">\(esc(input.count > 120 ? String(input.prefix(119)) + "…" : input))"
-                + "</td><td class=\"\(right == nil ? "" : right! ? "right" : "wrong")\">\(esc(describe(e.prediction)))</td>"
+                + "</td><td class=\"\(right == nil ? "" : right! ? "right" : "wrong")\">\(esc(shown))</td>"
                 + "<td>\(esc(target(e)))</td></tr>\n"
         }
         page += "</tbody></table>\n</section>\n"
@@ -197,10 +203,12 @@ public struct TaskExplanationReport: Sendable {
                     : "the top layer's h<sub>t</sub>"
                 page += "<p>The model's head applied after each step to \(state), so the last point is the prediction: "
                     + "\(what), against the input read so far. Hover over a point for its numbers.</p>\n"
+                page += "<div class=\"formations\">"
                 for e in x.examples {
                     page += "<figure class=\"formation\"><figcaption>\(esc(Self.name(e))): \(esc(describe(e.prediction)))"
                         + "</figcaption>\(formation(e))</figure>\n"
                 }
+                page += "</div>\n"
             } else {
                 page += "<p class=\"warn\">A bidirectional model: its state at a step also depends on the steps after it, so "
                     + "there is no prediction after each step to show, only the final one (above).</p>\n"
@@ -232,7 +240,7 @@ public struct TaskExplanationReport: Sendable {
         .examples th,.examples td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
         .examples th{background:#f6f6f6}.examples td.input{font-family:ui-monospace,"DejaVu Sans Mono",monospace;max-width:520px}
         .examples td.right{color:#1d6b2b}.examples td.wrong{color:#a40000}
-        figure.formation,figure.tagged{margin:10px 0 14px}figure figcaption{font-size:13px;color:#333;margin-bottom:2px}
+        .formations{display:flex;flex-wrap:wrap;gap:0 28px}figure.formation,figure.tagged{margin:10px 0 14px}figure figcaption{font-size:13px;color:#333;margin-bottom:2px}
         .formation svg text{font-size:11px;fill:#333}.formation .plot{fill:#fafafa;stroke:#999}
         .formation .grid{stroke:#e4e4e4}.formation .chance{stroke:#999;stroke-dasharray:5 4}
         .formation .target{stroke-dasharray:2 3;stroke-width:1.5}
