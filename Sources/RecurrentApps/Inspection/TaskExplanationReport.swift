@@ -8,8 +8,10 @@ import Recurrent
 /// Sections, each a `<section id=…>`: `examples` (a table: each example's input, prediction and
 /// target) and, by kind, `formation` (classify, regress with one direction: per example an SVG
 /// line of the predicted label's probability, or of each value, after each step, the input
-/// tokens along the x axis) or `tags` (per example the input tokens with the predicted label
-/// under each, shaded by its probability, the true label beside a wrong one).
+/// tokens along the x axis), `tags` (per example the input tokens with the predicted label
+/// under each, shaded by its probability, the true label beside a wrong one), or `outputs`
+/// (seq2seq, caption: the greedy output tokens shaded by probability) and, with attention,
+/// `attention` (per example a heat-map table, output tokens × source tokens).
 ///
 /// The explanation is embedded once, as its JSON (`TaskExplanation.json`) in `<script
 /// type="application/json" id="explain-data">`; the script sets `data-ready` on `<body>` after
@@ -29,14 +31,14 @@ public struct TaskExplanationReport: Sendable {
     static let escape = ExplanationReport.escape
     static func format(_ x: Double) -> String { x.isFinite ? String(format: "%.4g", x) : "—" }
 
-    /// A prediction's text: the label, the values or the tags.
-    func describe(_ p: TaskPrediction) -> String {
+    /// The `index`th example's prediction's text: the label, the values, the tags or the output.
+    func describe(_ p: TaskPrediction, _ index: Int) -> String {
         let labels = explanation.labels
         switch p {
         case let .label(i, prob): return "\(labels[i]) (\(String(format: "%.1f", 100 * prob))%)"
         case let .values(v): return v.map(Self.format).joined(separator: ", ")
         case let .tags(t, _): return t.map { labels[$0] }.joined(separator: " ")
-        case let .tokens(ids, _): return ids.map { "\($0)" }.joined(separator: " ")
+        case .tokens: return explanation.predictionTexts[index]
         }
     }
 
@@ -44,6 +46,7 @@ public struct TaskExplanationReport: Sendable {
     func target(_ e: TaskExplanation.Example) -> String {
         if let t = e.labelTargets { return t.map { explanation.labels[$0] }.joined(separator: " ") }
         if let v = e.valueTargets { return v.map(Self.format).joined(separator: ", ") }
+        if let t = e.tokenTarget { return t }
         return "—"
     }
 
@@ -147,10 +150,49 @@ public struct TaskExplanationReport: Sendable {
         return row + "</div>"
     }
 
+    /// A seq2seq or caption example's output tokens, each shaded by its probability.
+    func outputs(_ e: TaskExplanation.Example) -> String {
+        var row = "<div class=\"tags\">"
+        for (i, o) in e.outputs.enumerated() {
+            let shade = String(format: "rgba(47,138,60,%.2f)", 0.1 + 0.6 * o.probability)
+            row += "<div class=\"tag\" title=\"output \(i + 1): \(Self.escape(o.token)) \(String(format: "%.1f", 100 * o.probability))%\">"
+                + "<span class=\"lab\" style=\"background:\(shade)\">\(Self.escape(o.token))</span>"
+                + "<span class=\"p\">\(String(format: "%.0f", 100 * o.probability))%</span></div>"
+        }
+        return row + "</div>"
+    }
+
+    /// A seq2seq example's attention as a heat-map table: a row per output token, a column per source token.
+    func attention(_ e: TaskExplanation.Example) -> String {
+        var table = "<table class=\"heat\"><thead><tr><th></th>"
+        for token in e.inputs { table += "<th>\(Self.escape(token))</th>" }
+        table += "</tr></thead><tbody>"
+        for o in e.outputs {
+            table += "<tr><th>\(Self.escape(o.token))</th>"
+            for (j, a) in o.attention.enumerated() {
+                let source = j < e.inputs.count ? e.inputs[j] : "step \(j + 1)"
+                table += "<td style=\"background:rgba(36,98,168,\(String(format: "%.3f", a)))\"\(a > 0.55 ? " class=\"dark\"" : "")"
+                    + " title=\"\(Self.escape(o.token)) ← \(Self.escape(source)): \(String(format: "%.3f", a))\">"
+                    + "\(String(format: "%.2f", a))</td>"
+            }
+            table += "</tr>"
+        }
+        return table + "</tbody></table>"
+    }
+
     /// The whole page.
     public func html() -> String {
         let x = explanation, esc = Self.escape
         let kind = x.kind.rawValue
+        let summary: String
+        switch x.kind {
+        case .classify, .regress:
+            summary = ", pooling \(x.pooling.rawValue)\(x.bidirectional ? ", bidirectional" : "")"
+                + (x.kind == .regress ? "" : ", \(x.labels.count) labels")
+        case .tag: summary = "\(x.bidirectional ? ", bidirectional" : ""), \(x.labels.count) labels"
+        case .seq2seq: summary = "\(x.bidirectional ? ", bidirectional encoder" : ""), \(x.attention ? "with" : "no") attention"
+        case .caption: summary = ""
+        }
         var page = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -160,8 +202,7 @@ public struct TaskExplanationReport: Sendable {
             </head><body>
             <header id="model"><h1>Inside a \(esc(kind)) model</h1>
             <dl>
-            <dt>task</dt><dd>\(esc(kind))\(x.kind == .tag ? "" : ", pooling \(esc(x.pooling.rawValue))")\
-            \(x.bidirectional ? ", bidirectional" : ""), \(x.kind == .regress ? "values" : "\(x.labels.count) labels")</dd>
+            <dt>task</dt><dd>\(esc(kind))\(summary)</dd>
             <dt>checkpoint</dt><dd><code>\(esc(checkpoint))</code></dd>
             <dt>data</dt><dd><code>\(esc(data))</code>: \(x.examples.count) of \(x.total) examples shown\
             \(x.skipped.isEmpty ? "" : ", \(x.skipped.count) bad lines skipped")</dd>
@@ -171,8 +212,9 @@ public struct TaskExplanationReport: Sendable {
             <table class="examples"><thead><tr><th>example</th><th>input</th><th>prediction</th><th>target</th></tr></thead><tbody>
 
             """
-        for e in x.examples {
+        for (index, e) in x.examples.enumerated() {
             let right: Bool? = {
+                if let t = e.tokenTarget { return t == x.predictionTexts[index] }
                 guard let t = e.labelTargets else { return nil }
                 switch e.prediction {
                 case let .label(i, _): return t == [i]
@@ -180,11 +222,11 @@ public struct TaskExplanationReport: Sendable {
                 default: return nil
                 }
             }()
-            var shown = describe(e.prediction)
+            var shown = describe(e.prediction, index)
             if case let .tags(tags, _) = e.prediction, let t = e.labelTargets, t.count == tags.count {
                 shown += " (\(zip(tags, t).filter { $0 == $1 }.count)/\(t.count) steps right)"
             }
-            let input = e.inputs.joined(separator: " ")
+            let input = e.inputText
             page += "<tr><td>\(esc(Self.name(e)))</td><td class=\"input\">\(esc(input.count > 120 ? String(input.prefix(119)) + "…" : input))"
                 + "</td><td class=\"\(right == nil ? "" : right! ? "right" : "wrong")\">\(esc(shown))</td>"
                 + "<td>\(esc(target(e)))</td></tr>\n"
@@ -204,8 +246,8 @@ public struct TaskExplanationReport: Sendable {
                 page += "<p>The model's head applied after each step to \(state), so the last point is the prediction: "
                     + "\(what), against the input read so far. Hover over a point for its numbers.</p>\n"
                 page += "<div class=\"formations\">"
-                for e in x.examples {
-                    page += "<figure class=\"formation\"><figcaption>\(esc(Self.name(e))): \(esc(describe(e.prediction)))"
+                for (index, e) in x.examples.enumerated() {
+                    page += "<figure class=\"formation\"><figcaption>\(esc(Self.name(e))): \(esc(describe(e.prediction, index)))"
                         + "</figcaption>\(formation(e))</figure>\n"
                 }
                 page += "</div>\n"
@@ -222,8 +264,24 @@ public struct TaskExplanationReport: Sendable {
                 page += "<figure class=\"tagged\"><figcaption>\(esc(Self.name(e)))</figcaption>\(tags(e))</figure>\n"
             }
             page += "</section>\n"
-        default:
-            break
+        case .seq2seq, .caption:
+            page += "<section id=\"outputs\"><h2>Output, token by token</h2>\n<p>The greedy output (as <code>rnn predict</code> "
+                + "with beam 1): each token the model produced, shaded by its probability at that step; the last is &lt;eos&gt; "
+                + "when decoding reached it.</p>\n"
+            for (index, e) in x.examples.enumerated() {
+                page += "<figure class=\"tagged\"><figcaption>\(esc(Self.name(e))): \(esc(describe(e.prediction, index)))"
+                    + "</figcaption>\(outputs(e))</figure>\n"
+            }
+            page += "</section>\n"
+            if x.attention {
+                page += "<section id=\"attention\"><h2>Attention</h2>\n<p>Per example, a row per output token and a column per "
+                    + "source token: the weights the decoder gave the source steps when producing that token (each row sums "
+                    + "to 1; darker is more). Hover over a cell for its weight.</p>\n"
+                for e in x.examples {
+                    page += "<figure class=\"attention\"><figcaption>\(esc(Self.name(e)))</figcaption>\(attention(e))</figure>\n"
+                }
+                page += "</section>\n"
+            }
         }
         page += """
             <footer>Written by <code>rnn explain</code>; <code>rnn explain --json</code> writes the same numbers.</footer>
@@ -240,7 +298,7 @@ public struct TaskExplanationReport: Sendable {
         .examples th,.examples td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
         .examples th{background:#f6f6f6}.examples td.input{font-family:ui-monospace,"DejaVu Sans Mono",monospace;max-width:520px}
         .examples td.right{color:#1d6b2b}.examples td.wrong{color:#a40000}
-        .formations{display:flex;flex-wrap:wrap;gap:0 28px}figure.formation,figure.tagged{margin:10px 0 14px}figure figcaption{font-size:13px;color:#333;margin-bottom:2px}
+        .formations{display:flex;flex-wrap:wrap;gap:0 28px}figure.formation,figure.tagged,figure.attention{margin:10px 0 14px}figure figcaption{font-size:13px;color:#333;margin-bottom:2px}
         .formation svg text{font-size:11px;fill:#333}.formation .plot{fill:#fafafa;stroke:#999}
         .formation .grid{stroke:#e4e4e4}.formation .chance{stroke:#999;stroke-dasharray:5 4}
         .formation .target{stroke-dasharray:2 3;stroke-width:1.5}
@@ -248,6 +306,9 @@ public struct TaskExplanationReport: Sendable {
         .tags{display:flex;flex-wrap:wrap;gap:4px}.tag{display:flex;flex-direction:column;align-items:center;\
         border:1px solid #ddd;padding:2px 4px;font-size:12px;min-width:44px}
         .tag .tok{font-family:ui-monospace,"DejaVu Sans Mono",monospace}.tag .lab{padding:0 4px;border-radius:3px}
+        table.heat{border-collapse:collapse;font:11px ui-monospace,"DejaVu Sans Mono",monospace}
+        .heat th{font-weight:normal;padding:2px 4px;color:#333}.heat td{width:34px;height:22px;text-align:center;\
+        border:1px solid #eee;color:#333}.heat td.dark{color:#fff}
         .tag .p{color:#666;font-size:11px}.tag.wrong{border-color:#c0262c}.tag .truth{color:#a40000;font-size:11px}
         """
 
