@@ -127,6 +127,60 @@ final class TaskExplainCLITests: ScratchFolderTestCase {
         }
     }
 
+    /// seq2seq with attention: the output is rnn predict's, each step's weights over the source
+    /// sum to 1, and the HTML has the attention section; caption: outputs without weights.
+    func testSeq2SeqOutputsAndAttention() throws {
+        let addition = try runRNN(["data", "addition", "--count", "200", "--seed", "2"])
+        let data = path("addition.jsonl")
+        XCTAssertTrue(FileManager.default.createFile(atPath: data, contents: Data(addition.stdout.utf8)))
+        let fit = try runRNN(["fit", "--task", "seq2seq", "--data", data, "--hidden", "16", "--epochs", "4", "--lr", "0.01",
+                              "--attention", "general", "--seed", "1", "--out", path("s2s")])
+        XCTAssertEqual(fit.status, 0, fit.stderr)
+        let checkpoint = path("s2s/best.safetensors")
+        let x = try explain(checkpoint, data, ["--max-examples", "30"])
+        XCTAssertEqual(x["attention"] as? Bool, true)
+        let examples = try XCTUnwrap(x["examples"] as? [[String: Any]])
+        XCTAssertEqual(examples.count, 30)
+        for (e, p) in zip(examples, try predictions(checkpoint, data)) {
+            XCTAssertEqual(e["prediction"] as? String, p["prediction"] as? String)
+            let inputs = try XCTUnwrap(e["inputs"] as? [String])
+            let outputs = try XCTUnwrap(e["outputs"] as? [[String: Any]])
+            XCTAssertFalse(outputs.isEmpty)
+            let text = outputs.compactMap { $0["token"] as? String }.filter { $0 != "<eos>" }.joined()
+            XCTAssertEqual(text, p["prediction"] as? String)
+            var logProbability = 0.0
+            for o in outputs {
+                let weights = try XCTUnwrap(o["attention"] as? [Double])
+                XCTAssertEqual(weights.count, inputs.count)
+                XCTAssertEqual(weights.reduce(0, +), 1, accuracy: 1e-5)
+                XCTAssertTrue(weights.allSatisfy { $0 >= 0 })
+                logProbability += log(try XCTUnwrap(o["probability"] as? Double))
+            }
+            XCTAssertEqual(logProbability, try XCTUnwrap(p["log_probability"] as? Double), accuracy: 1e-4)
+        }
+        let out = path("s2s.html")
+        let r = try runRNN(["explain", "--checkpoint", checkpoint, "--data", data, "--max-examples", "3", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        for id in ["examples", "outputs", "attention"] { XCTAssertTrue(html.contains("<section id=\"\(id)\""), id) }
+        XCTAssertEqual(html.components(separatedBy: "<table class=\"heat\">").count - 1, 3)
+
+        let captions = try runRNN(["data", "captions", "--count", "60", "--seed", "2"])
+        let captionData = path("captions.jsonl")
+        XCTAssertTrue(FileManager.default.createFile(atPath: captionData, contents: Data(captions.stdout.utf8)))
+        let captionFit = try runRNN(["fit", "--task", "caption", "--tokens", "word", "--data", captionData, "--hidden", "8",
+                                     "--epochs", "1", "--out", path("cap")])
+        XCTAssertEqual(captionFit.status, 0, captionFit.stderr)
+        let c = try explain(path("cap/best.safetensors"), captionData)
+        XCTAssertEqual(c["attention"] as? Bool, false)
+        for (e, p) in zip(try XCTUnwrap(c["examples"] as? [[String: Any]]), try predictions(path("cap/best.safetensors"), captionData)) {
+            XCTAssertEqual(e["prediction"] as? String, p["prediction"] as? String)
+            let outputs = try XCTUnwrap(e["outputs"] as? [[String: Any]])
+            XCTAssertTrue(outputs.allSatisfy { $0["attention"] == nil && ($0["probability"] as? Double).map { $0 > 0 && $0 <= 1 } == true })
+            XCTAssertNotNil(e["target"] as? String)
+        }
+    }
+
     func testHTMLReportSections() throws {
         let (weeks, classify) = try data()
         for (task, data, section) in [("classify", classify, "formation"), ("tag", weeks, "tags")] {
@@ -148,18 +202,10 @@ final class TaskExplainCLITests: ScratchFolderTestCase {
         let checkpoint = try fit("classify", classify, "c")
         let bad = path("bad.jsonl")
         XCTAssertTrue(FileManager.default.createFile(atPath: bad, contents: Data("{\"input\": \"sunny\"}\nnot json\n".utf8)))
-        let addition = try runRNN(["data", "addition", "--count", "60"])
-        let additionData = path("addition.jsonl")
-        XCTAssertTrue(FileManager.default.createFile(atPath: additionData, contents: Data(addition.stdout.utf8)))
-        let seq2seq = try runRNN(["fit", "--task", "seq2seq", "--data", additionData, "--hidden", "8", "--epochs", "1",
-                                  "--out", path("s2s")])
-        XCTAssertEqual(seq2seq.status, 0, seq2seq.stderr)
         let out = path("e.html")
         let cases: [(String, [String], String)] = [
             ("bad line", ["--checkpoint", checkpoint, "--data", bad, "--out", out], "bad.jsonl:2"),
             ("max examples 0", ["--checkpoint", checkpoint, "--data", classify, "--max-examples", "0", "--out", out], "max-examples '0'"),
-            ("seq2seq", ["--checkpoint", path("s2s/best.safetensors"), "--data", additionData, "--out", out],
-             "classify, regress and tag task models so far"),
         ]
         for (name, arguments, needle) in cases {
             let r = try runRNN(["explain"] + arguments)
