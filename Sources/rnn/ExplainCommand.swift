@@ -25,7 +25,8 @@ struct ExplainCommand: ParsableCommand {
             how it formed (the head applied after each step, to h_t or, with --pooling mean, to the \
             mean so far: the label's probability or the values step by step; not for bidirectional \
             models); tag, each step's label and probability beside the true one when the line has a \
-            target. seq2seq and caption models are not explained yet.
+            target; seq2seq and caption, the greedy output token by token with each token's \
+            probability and, with attention, the weights over the source tokens as a heat map.
 
             Examples:
               rnn explain --checkpoint runs/shakespeare/best.safetensors --text valid.txt --out report.html

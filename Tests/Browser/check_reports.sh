@@ -2,7 +2,8 @@
 # rnn explain's HTML reports in a real browser: trains a tiny character model on
 # data/tinyshakespeare.txt, writes a report of 2000 steps, and opens it in headless Chromium
 # (Debian's package `chromium`); then fits a tiny classifier (rnn data roommate's weeks, the start
-# dish as the label) and tagger (the weeks themselves) and checks their reports the same way. Fails when the page logs anything to the console (an uncaught
+# dish as the label) and tagger (the weeks themselves), and a seq2seq model with attention on rnn
+# data addition, and checks their reports the same way. Fails when the page logs anything to the console (an uncaught
 # exception included), when a section is missing from the rendered DOM, when the script did not
 # finish (it sets data-ready on <body> last) or did not draw the heat maps, or when the page would
 # fetch something. Writes a screenshot (1280×2400, the whole page) for a person to look at and
@@ -101,3 +102,17 @@ for task in classify tag; do
     screenshot "$shot" 1600
     echo "browser check: rnn explain's $task report passed; screenshot: $shot"
 done
+
+# seq2seq with attention on rnn data addition (a few epochs: enough for outputs that are not empty).
+"$rnn" data addition --count 300 --seed 1 >"$work/addition.jsonl" || fail "rnn data addition"
+"$rnn" fit --task seq2seq --data "$work/addition.jsonl" --epochs 8 --lr 0.01 --hidden 32 --attention general --seed 1 \
+    --out "$work/seq2seq" >"$work/seq2seq.log" 2>&1 || fail "rnn fit --task seq2seq: $(tail -n 1 "$work/seq2seq.log")"
+report="$work/seq2seq.html"
+"$rnn" explain --checkpoint "$work/seq2seq/best.safetensors" --data "$work/addition.jsonl" --max-examples 6 --out "$report" \
+    2>"$work/explain.log" || fail "rnn explain (seq2seq): $(tail -n 1 "$work/explain.log")"
+check_page "$report" examples outputs attention
+maps=$(grep -o '<table class="heat">' "$work/dom.html" | wc -l)
+[ "$maps" -eq 6 ] || fail "seq2seq: $maps attention maps, expected 6"
+shot="$shots/explain-seq2seq.png"
+screenshot "$shot" 1600
+echo "browser check: rnn explain's seq2seq report passed; screenshot: $shot"

@@ -38,7 +38,7 @@ public struct TaskExplanationReport: Sendable {
         case let .label(i, prob): return "\(labels[i]) (\(String(format: "%.1f", 100 * prob))%)"
         case let .values(v): return v.map(Self.format).joined(separator: ", ")
         case let .tags(t, _): return t.map { labels[$0] }.joined(separator: " ")
-        case .tokens: return explanation.predictionTexts[index]
+        case let .tokens(ids, _): return ids.isEmpty ? "(empty: <eos> first)" : explanation.predictionTexts[index]
         }
     }
 
@@ -276,11 +276,11 @@ public struct TaskExplanationReport: Sendable {
             if x.attention {
                 page += "<section id=\"attention\"><h2>Attention</h2>\n<p>Per example, a row per output token and a column per "
                     + "source token: the weights the decoder gave the source steps when producing that token (each row sums "
-                    + "to 1; darker is more). Hover over a cell for its weight.</p>\n"
+                    + "to 1; darker is more). Hover over a cell for its weight.</p>\n<div class=\"formations\">"
                 for e in x.examples {
                     page += "<figure class=\"attention\"><figcaption>\(esc(Self.name(e)))</figcaption>\(attention(e))</figure>\n"
                 }
-                page += "</section>\n"
+                page += "</div>\n</section>\n"
             }
         }
         page += """
