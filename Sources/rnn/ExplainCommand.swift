@@ -8,7 +8,7 @@ struct ExplainCommand: ParsableCommand {
         commandName: "explain",
         abstract: "Look inside a model: a character model's surprisal, units and gates, or a task model's predictions step by step.",
         discussion: """
-            The text is read one character at a time from a zero state (at most --max-steps \
+            A character model (rnn train's) reads --text one character at a time from a zero state (at most --max-steps \
             steps; the page and the JSON say how many they show and whether the text was cut short). \
             The HTML report (the default) is one self-contained file, nothing fetched from a network: \
             the text coloured by the surprisal of each character with the top-5 predictions on hover; \
