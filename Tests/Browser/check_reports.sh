@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The HTML reports in a real browser. First, rnn explain's: trains a tiny character model on
+# rnn explain's HTML reports in a real browser: trains a tiny character model on
 # data/tinyshakespeare.txt, writes a report of 2000 steps, and opens it in headless Chromium
-# (Debian's package `chromium`). Fails when the page logs anything to the console (an uncaught
+# (Debian's package `chromium`); then fits a tiny classifier (rnn data roommate's weeks, the start
+# dish as the label) and tagger (the weeks themselves), and a seq2seq model with attention on rnn
+# data addition, and rnn roommate --explain's page, and checks them the same way. Fails when a page
+# logs anything to the console (an uncaught
 # exception included), when a section is missing from the rendered DOM, when the script did not
 # finish (it sets data-ready on <body> last) or did not draw the heat maps, or when the page would
 # fetch something. Writes a screenshot (1280×2400, the whole page) for a person to look at and
-# prints its path. Then rnn roommate --explain's page, the same way (its own block at the end).
+# prints its path (one per report).
 #
 # Usage: Tests/Browser/check_reports.sh [RNN]   RNN: the rnn binary (default .build/release/rnn);
 # it builds nothing. CHROMIUM: the browser (default chromium). Screenshots go to
@@ -33,22 +36,36 @@ report="$work/report.html"
     2>"$work/explain.log" || fail "rnn explain: $(tail -n 1 "$work/explain.log")"
 
 # Self-contained: nothing the browser would fetch (the page's own text has no URL).
-if grep -Eqi '<link|<img|<iframe| src=|url\(|https?://' "$report"; then
-    fail "the report refers to something outside itself: $(grep -Eoi '<link[^>]*|<img[^>]*|<iframe[^>]*| src=[^ >]*|url\([^)]*\)|https?://[^ "<]*' "$report" | head -n 1)"
-fi
+# Checks the report $1 (self-contained, no console message, sections $2… in the rendered DOM,
+# data-ready set); the DOM is left in $work/dom.html.
+check_page() {
+    report=$1
+    shift
+    if grep -Eqi '<link|<img|<iframe| src=|url\(|https?://' "$report"; then
+        fail "$report refers to something outside itself: $(grep -Eoi '<link[^>]*|<img[^>]*|<iframe[^>]*| src=[^ >]*|url\([^)]*\)|https?://[^ "<]*' "$report" | head -n 1)"
+    fi
+    # The rendered DOM, with the console on stderr: any console message fails the check.
+    browse --enable-logging=stderr --v=0 --dump-dom >"$work/dom.html" 2>"$work/console.log" ||
+        fail "chromium --dump-dom exited $? on $report ($(grep -v -i dbus "$work/console.log" | tail -n 1))"
+    if grep -q ':CONSOLE' "$work/console.log"; then
+        fail "console ($report): $(grep ':CONSOLE' "$work/console.log" | head -n 1 | sed -E 's/^\[[^]]*\] *//')"
+    fi
+    for id in "$@"; do
+        grep -q "<section id=\"$id\"" "$work/dom.html" || fail "no <section id=\"$id\"> in the rendered $report"
+    done
+    grep -Eq '<body[^>]* data-ready="1"' "$work/dom.html" || fail "the script of $report did not finish (no data-ready on <body>)"
+}
 
 browse() { timeout 120 "$chromium" --headless --disable-gpu --no-sandbox --hide-scrollbars "$@" "file://$report"; }
 
-# The rendered DOM, with the console on stderr: any console message fails the check.
-browse --enable-logging=stderr --v=0 --dump-dom >"$work/dom.html" 2>"$work/console.log" ||
-    fail "chromium --dump-dom exited $? ($(grep -v -i dbus "$work/console.log" | tail -n 1))"
-if grep -q ':CONSOLE' "$work/console.log"; then
-    fail "console: $(grep ':CONSOLE' "$work/console.log" | head -n 1 | sed -E 's/^\[[^]]*\] *//')"
-fi
-for id in surprisal units saturation states; do
-    grep -q "<section id=\"$id\"" "$work/dom.html" || fail "no <section id=\"$id\"> in the rendered page"
-done
-grep -Eq '<body[^>]* data-ready="1"' "$work/dom.html" || fail "the page's script did not finish (no data-ready on <body>)"
+# Writes the screenshot $1 of the page $report, $2 pixels tall.
+screenshot() {
+    browse --window-size=1280,"$2" --screenshot="$1" >"$work/shot.log" 2>&1 ||
+        fail "chromium --screenshot exited $? ($(grep -v -i dbus "$work/shot.log" | tail -n 1))"
+    [ -s "$1" ] || fail "no screenshot written to $1"
+}
+
+check_page "$report" surprisal units saturation states
 drawn=$(grep -o '<canvas[^>]*data-drawn="1"' "$work/dom.html" | wc -l)
 [ "$drawn" -eq 2 ] || fail "$drawn heat maps drawn, expected 2 (one per layer)"
 chars=$(grep -o '<span[^>]*data-i=' "$work/dom.html" | wc -l)
@@ -57,39 +74,60 @@ grep -q '<circle' "$work/dom.html" || fail "no dots in the saturation scatters"
 grep -q '<button type="button"' "$work/dom.html" || fail "no ranked units to click"
 
 shot="$shots/explain-report.png"
-browse --window-size=1280,2400 --screenshot="$shot" >"$work/shot.log" 2>&1 ||
-    fail "chromium --screenshot exited $? ($(grep -v -i dbus "$work/shot.log" | tail -n 1))"
-[ -s "$shot" ] || fail "no screenshot written to $shot"
+screenshot "$shot" 2400
 echo "browser check: rnn explain's report passed in $("$chromium" --version 2>/dev/null | head -n 1); screenshot: $shot"
 
-# ---- rnn roommate --explain: the hand-wired and a trained roommate side by side ----------------
-# Its own block: the same checks (self-contained, no console message, sections in the rendered
-# DOM, data-ready) on the roommate page, plus the week's rows and the curve; a screenshot.
-check_roommate() {
-    report="$work/roommate.html"
-    "$rnn" roommate --explain "$report" --start pasta --weather sunny,rainy,rainy,sunny,rainy,sunny,rainy --seed 1 \
-        >"$work/roommate.log" 2>&1 || fail "rnn roommate --explain: $(tail -n 1 "$work/roommate.log")"
-    if grep -Eqi '<link|<img|<iframe| src=|url\(|https?://' "$report"; then
-        fail "the roommate report refers to something outside itself"
+# Task models on roommate weeks: a classifier that must remember the week's first token (the
+# start dish) to its end, and a tagger (a dish per day).
+"$rnn" data roommate --count 300 --seed 1 >"$work/weeks.jsonl" || fail "rnn data roommate"
+sed -E 's/"input": "([a-z]+)([^"]*)", "target": \[[^]]*\]\}$/"input": "\1\2", "target": "\1"}/' "$work/weeks.jsonl" >"$work/dish.jsonl"
+grep -q '"target": "' "$work/dish.jsonl" || fail "could not make the classify data from rnn data roommate's"
+for task in classify tag; do
+    data="$work/weeks.jsonl" section=tags
+    [ "$task" = classify ] && data="$work/dish.jsonl" section=formation
+    "$rnn" fit --task "$task" --tokens word --data "$data" --hidden 16 --epochs 20 --lr 0.01 --seed 1 --out "$work/$task" \
+        >"$work/$task.log" 2>&1 || fail "rnn fit --task $task: $(tail -n 1 "$work/$task.log")"
+    report="$work/$task.html"
+    "$rnn" explain --checkpoint "$work/$task/best.safetensors" --data "$data" --max-examples 8 --out "$report" \
+        2>"$work/explain.log" || fail "rnn explain ($task): $(tail -n 1 "$work/explain.log")"
+    check_page "$report" examples "$section"
+    rows=$(grep -o '<tr><td>' "$work/dom.html" | wc -l)
+    [ "$rows" -eq 8 ] || fail "$task: $rows example rows, expected 8"
+    if [ "$task" = classify ]; then
+        charts=$(grep -o '<polyline' "$work/dom.html" | wc -l)
+        [ "$charts" -eq 8 ] || fail "classify: $charts formation lines, expected 8"
+    else
+        grep -q 'class="tag' "$work/dom.html" || fail "tag: no tagged steps"
     fi
-    browse --enable-logging=stderr --v=0 --dump-dom >"$work/roommate-dom.html" 2>"$work/roommate-console.log" ||
-        fail "chromium --dump-dom on the roommate report exited $?"
-    if grep -q ':CONSOLE' "$work/roommate-console.log"; then
-        fail "roommate console: $(grep ':CONSOLE' "$work/roommate-console.log" | head -n 1 | sed -E 's/^\[[^]]*\] *//')"
-    fi
-    for id in week matrices training; do
-        grep -q "<section id=\"$id\"" "$work/roommate-dom.html" || fail "no <section id=\"$id\"> in the roommate page"
-    done
-    grep -Eq '<body[^>]* data-ready="1"' "$work/roommate-dom.html" ||
-        fail "the roommate page's script did not finish (no data-ready on <body>)"
-    rows=$(grep -o '<tr>' "$work/roommate-dom.html" | wc -l)
-    # 2 header rows + 7 days in the week; the matrices' rows come on top.
-    [ "$rows" -ge 9 ] || fail "$rows table rows in the roommate page, expected the 7 days and more"
-    grep -q '<polyline class="loss"' "$work/roommate-dom.html" || fail "no training curve in the roommate page"
-    shot="$shots/roommate-report.png"
-    browse --window-size=1280,1700 --screenshot="$shot" >"$work/roommate-shot.log" 2>&1 ||
-        fail "chromium --screenshot on the roommate report exited $?"
-    [ -s "$shot" ] || fail "no screenshot written to $shot"
-    echo "browser check: rnn roommate --explain's report passed; screenshot: $shot"
-}
-check_roommate
+    shot="$shots/explain-$task.png"
+    screenshot "$shot" 1600
+    echo "browser check: rnn explain's $task report passed; screenshot: $shot"
+done
+
+# seq2seq with attention on rnn data addition (a few epochs: enough for outputs that are not empty).
+"$rnn" data addition --count 300 --seed 1 >"$work/addition.jsonl" || fail "rnn data addition"
+"$rnn" fit --task seq2seq --data "$work/addition.jsonl" --epochs 8 --lr 0.01 --hidden 32 --attention general --seed 1 \
+    --out "$work/seq2seq" >"$work/seq2seq.log" 2>&1 || fail "rnn fit --task seq2seq: $(tail -n 1 "$work/seq2seq.log")"
+report="$work/seq2seq.html"
+"$rnn" explain --checkpoint "$work/seq2seq/best.safetensors" --data "$work/addition.jsonl" --max-examples 6 --out "$report" \
+    2>"$work/explain.log" || fail "rnn explain (seq2seq): $(tail -n 1 "$work/explain.log")"
+check_page "$report" examples outputs attention
+maps=$(grep -o '<table class="heat">' "$work/dom.html" | wc -l)
+[ "$maps" -eq 6 ] || fail "seq2seq: $maps attention maps, expected 6"
+shot="$shots/explain-seq2seq.png"
+screenshot "$shot" 1600
+echo "browser check: rnn explain's seq2seq report passed; screenshot: $shot"
+
+# rnn roommate --explain: the hand-wired and a trained roommate side by side, plus the week's rows
+# and the training curve.
+report="$work/roommate.html"
+"$rnn" roommate --explain "$report" --start pasta --weather sunny,rainy,rainy,sunny,rainy,sunny,rainy --seed 1 \
+    >"$work/roommate.log" 2>&1 || fail "rnn roommate --explain: $(tail -n 1 "$work/roommate.log")"
+check_page "$report" week matrices training
+rows=$(grep -o '<tr>' "$work/dom.html" | wc -l)
+# 2 header rows + 7 days in the week; the matrices' rows come on top.
+[ "$rows" -ge 9 ] || fail "$rows table rows in the roommate page, expected the 7 days and more"
+grep -q '<polyline class="loss"' "$work/dom.html" || fail "no training curve in the roommate page"
+shot="$shots/roommate-report.png"
+screenshot "$shot" 1700
+echo "browser check: rnn roommate --explain's report passed; screenshot: $shot"

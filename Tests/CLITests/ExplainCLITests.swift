@@ -84,14 +84,18 @@ final class ExplainCLITests: ScratchFolderTestCase {
         XCTAssertTrue(FileManager.default.createFile(atPath: alien, contents: Data("the cat é".utf8)))
         let out = path("e.json")
         let cases: [(String, [String], String)] = [
-            ("task checkpoint", ["--checkpoint", task, "--text", text, "--json", "--out", out],
-             "rnn explain supports character models"),
+            ("task checkpoint with --text", ["--checkpoint", task, "--text", text, "--json", "--out", out],
+             "give its examples with --data"),
+            ("character checkpoint with --data", ["--checkpoint", checkpoint, "--data", text, "--json", "--out", out],
+             "give its text with --text"),
+            ("neither --text nor --data", ["--checkpoint", checkpoint, "--json", "--out", out], "expected --text"),
+            ("both --text and --data", ["--checkpoint", checkpoint, "--text", text, "--data", text, "--out", out], "give one"),
             ("missing checkpoint", ["--checkpoint", path("missing.safetensors"), "--text", text, "--json", "--out", out],
              "missing.safetensors: does not exist"),
             ("missing text", ["--checkpoint", checkpoint, "--text", path("missing.txt"), "--json", "--out", out],
              "missing.txt: does not exist"),
             ("unknown character", ["--checkpoint", checkpoint, "--text", alien, "--json", "--out", out], "U+00E9"),
-            ("task checkpoint, HTML", ["--checkpoint", task, "--text", text, "--out", out], "rnn explain supports character models"),
+            ("task checkpoint with --text, HTML", ["--checkpoint", task, "--text", text, "--out", out], "give its examples with --data"),
             ("max steps 0", ["--checkpoint", checkpoint, "--text", text, "--json", "--max-steps", "0"], "max-steps '0'"),
             ("max steps 0, HTML", ["--checkpoint", checkpoint, "--text", text, "--max-steps", "0", "--out", out], "max-steps '0'"),
             ("output is the text", ["--checkpoint", checkpoint, "--text", text, "--json", "--out", text], "other than the input"),

@@ -67,6 +67,42 @@ final class Seq2SeqTaskNetwork: TaskNetwork {
         return argmaxMatches(logits!.baseAddress!, rows: b.batch * b.targetSteps, classes: model.targetVocabulary) { b.targets[$0] }
     }
 
+    /// One greedy output step: the token taken (`eos` on the last step when reached), its
+    /// probability, and with attention the weights over the batch's S source steps.
+    struct DecodedStep {
+        let token: Int32
+        let probability: Double
+        let attention: [Float]
+    }
+
+    /// `Seq2SeqModel.greedy` on the batch, step by step through `decodeStep`, the same
+    /// arithmetic on the same padded batch: per row its output steps, `eos` included when reached.
+    func decodeSteps(_ batch: ArraySlice<EncodedExample>) throws -> [[DecodedStep]] {
+        let st = try model.beginDecoding(source(batch), arena: arena)
+        let (b, v, s) = (st.batch, model.targetVocabulary, st.sourceSteps)
+        var tokens = [Int32](repeating: bos, count: b)
+        var logits = [Float](repeating: 0, count: b * v), probabilities = [Float](repeating: 0, count: v)
+        var steps = [[DecodedStep]](repeating: [], count: b)
+        var done = [Bool](repeating: false, count: b)
+        for _ in 0..<maximumOutput where done.contains(false) {
+            try model.decodeStep(tokens: tokens, state: st, logits: &logits, arena: arena)
+            for r in 0..<b where !done[r] {
+                let best = logits.withUnsafeBufferPointer { z -> Int in
+                    let row = z.baseAddress! + r * v
+                    Softmax.row(row, count: v, into: &probabilities)
+                    var best = 0
+                    for j in 1..<v where row[j] > row[best] { best = j }
+                    return best
+                }
+                let weights = st.attentionWeights.isEmpty ? [] : Array(st.attentionWeights[(r * s)..<((r + 1) * s)])
+                steps[r].append(DecodedStep(token: Int32(best), probability: Double(probabilities[best]), attention: weights))
+                tokens[r] = Int32(best)
+                if tokens[r] == eos { done[r] = true }
+            }
+        }
+        return steps
+    }
+
     func predict(_ batch: ArraySlice<EncodedExample>, beam: Int) throws -> [TaskPrediction] {
         let s = source(batch)
         let hypotheses = beam > 1

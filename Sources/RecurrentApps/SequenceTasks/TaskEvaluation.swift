@@ -13,6 +13,13 @@ public final class TaskPredictor {
         self.path = path
     }
 
+    /// A parsed checkpoint (`file.path` names it).
+    /// - Throws: `RecurrentError` for a checkpoint of another kind.
+    public init(checkpoint file: SafetensorsFile) throws {
+        (spec, network) = try TaskCheckpoint.load(file)
+        path = file.path
+    }
+
     /// Reads a JSONL file of examples for this model ("-": standard input).
     /// - Returns: the encoded examples and the lines skipped, each with its line and reason.
     func read(_ data: String, withTargets: Bool, onError: OnError)

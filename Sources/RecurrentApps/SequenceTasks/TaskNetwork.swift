@@ -111,6 +111,37 @@ final class SequenceTaskNetwork: TaskNetwork {
         return (output, p)
     }
 
+    /// For one example, the head applied at every step to the top layer's output so far, (length,
+    /// outputs) in the head's units (logits; standardised values for regress): h_t for tag and
+    /// `pooling` final; for `pooling` mean the running mean of h_1…h_t, which the head, being
+    /// affine, turns into the running mean of its per-step outputs. With one direction, the last
+    /// row is what `predict` reads out; a bidirectional model's rows mix in the reverse direction's
+    /// view of the steps after t.
+    func stepOutputs(_ e: EncodedExample) -> [Float] {
+        var rng = SeededGenerator(seed: 0)
+        let p = pad([e][...])
+        let c = outputs
+        var output = [Float](repeating: 0, count: p.steps * c)
+        p.lengths.withUnsafeBufferPointer { lengths in
+            p.tokens.withUnsafeBufferPointer { tokens in
+                p.features.withUnsafeBufferPointer { features in
+                    model.forward(features: features.baseAddress, tokens: tokens.baseAddress, batch: 1, steps: p.steps,
+                                  lengths: lengths.baseAddress, readout: .allSteps, output: &output, training: false,
+                                  rng: &rng, workspace: workspace, arena: arena)
+                }
+            }
+        }
+        guard spec.kind != .tag, spec.pooling == .mean else { return output }
+        var sum = [Float](repeating: 0, count: c)
+        for s in 0..<p.steps {
+            for j in 0..<c {
+                sum[j] += output[s * c + j]
+                output[s * c + j] = sum[j] / Float(s + 1)
+            }
+        }
+        return output
+    }
+
     /// The targets of a tag batch, a label per valid step and −1 on the padding.
     private func tagTargets(_ batch: ArraySlice<EncodedExample>, steps: Int) -> [Int32] {
         var targets = [Int32](repeating: -1, count: batch.count * steps)

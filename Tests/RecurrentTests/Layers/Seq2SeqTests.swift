@@ -252,6 +252,30 @@ final class Seq2SeqTests: XCTestCase {
         }
     }
 
+    /// The decoding state's attention weights (what `rnn explain` shows): each row sums to 1 over
+    /// its valid source steps and is 0 on the padding, for every kind and a ragged batch.
+    func testDecodingAttentionWeightsSumToOneOverValidSteps() throws {
+        for kind in [AttentionKind.dot, .general, .additive] {
+            let c = config(.gru, attention: kind, bidirectional: kind == .dot)
+            let (model, arena) = try makeModel(c)
+            let source = source(c)
+            let state = try model.beginDecoding(source, arena: arena)
+            let (b, s) = (source.batch, source.steps)
+            var logits = [Float](repeating: 0, count: b * model.targetVocabulary)
+            for tokens: [Int32] in [[Self.bos, Self.bos, Self.bos], [0, 3, 4], [1, 3, 4]] {
+                try model.decodeStep(tokens: tokens, state: state, logits: &logits, arena: arena)
+                XCTAssertEqual(state.attentionWeights.count, b * s)
+                for r in 0..<b {
+                    let n = Int(source.lengths[r])
+                    let row = state.attentionWeights[(r * s)..<((r + 1) * s)]
+                    XCTAssertEqual(row.prefix(n).reduce(0, +), 1, accuracy: 1e-5, "\(kind) row \(r)")
+                    XCTAssertTrue(row.prefix(n).allSatisfy { $0 >= 0 }, "\(kind) row \(r)")
+                    XCTAssertEqual(Array(row.dropFirst(n)), [Float](repeating: 0, count: s - n), "\(kind) row \(r)")
+                }
+            }
+        }
+    }
+
     /// −(summed cross-entropy of the decoded sequence + EOS) = its reported log-probability.
     func scoreOf(_ model: Seq2SeqModel, arena: ParameterArena, source: Seq2SeqSource, row: Int,
                  _ h: Seq2SeqHypothesis) throws -> Float {
