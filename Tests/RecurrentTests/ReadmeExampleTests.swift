@@ -120,4 +120,18 @@ final class ReadmeTrainerExampleTests: XCTestCase {
         XCTAssertLessThan(losses.last!, 0.05, "\(losses)")     // predicting the mean, 5, would give T/12 ≈ 0.83
         XCTAssertLessThan(losses.last!, losses.first! / 10, "\(losses)")
     }
+
+    /// The README's time-series example, on `rnn data series`'s generator in memory.
+    func testTimeSeriesExample() throws {
+        let csv = SyntheticSeries(count: 3, length: 730, noise: 1).csv(seed: 1)
+        let table = try TimeSeriesTable(CSVTable(text: csv, path: "series.csv"), time: "date", target: "value",
+                                        series: "series", covariates: ["day_of_week"])
+        let s = table.series[0], season = table.detectedSeason ?? 1
+        let past = Array(s.values.dropLast(28)), future = Array(s.values.suffix(28))
+        let forecast = try Baselines.seasonalNaive(history: past, horizon: 28, season: season)
+        let mase = try ForecastMetrics.mase(actual: future, forecast: forecast, history: past, season: season)
+        XCTAssertEqual(season, 7)
+        XCTAssertEqual(table.warnings, [])
+        XCTAssertTrue(mase.isFinite && mase > 0, "\(mase)")
+    }
 }
