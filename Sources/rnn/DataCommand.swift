@@ -29,30 +29,38 @@ struct DataCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Examples, or series for series (default: 50000 for addition, 3 for series, 2000 otherwise).")
     var count: Int?
 
-    @Option(parsing: .unconditional, help: "series only: steps (days) per series, 2...1000000.")
-    var length: Int = 730
+    @Option(parsing: .unconditional, help: "series only: steps (days) per series, 2...1000000 (default 730).")
+    var length: Int?
 
-    @Option(parsing: .unconditional, help: "series only: standard deviation of the Gaussian noise, ≥ 0.")
-    var noise: Double = 1
+    @Option(parsing: .unconditional, help: "series only: standard deviation of the Gaussian noise, 0...1000000 (default 1).")
+    var noise: Double?
 
     @Option(help: "Seed.", transform: parseSeed)
     var seed: UInt64 = 1
 
     func validate() throws {
         if let count, count < 1 || count > 10_000_000 { throw ValidationError("invalid count '\(count)': expected 1...10000000") }
+        if name != .series && (length != nil || noise != nil) {
+            throw ValidationError("--length and --noise are for 'rnn data series' only")
+        }
         if name == .series {
+            let length = length ?? 730, noise = noise ?? 1
             if let count, count > 10_000 { throw ValidationError("invalid count '\(count)': expected 1...10000 series") }
             if length < 2 || length > 1_000_000 { throw ValidationError("invalid length '\(length)': expected 2...1000000") }
             if (count ?? 3) * length > 10_000_000 {
                 throw ValidationError("invalid length '\(length)': count × length must be at most 10000000 rows")
             }
-            if !(noise >= 0 && noise.isFinite) { throw ValidationError("invalid noise '\(noise)': expected a finite number ≥ 0") }
+            if !(noise >= 0 && noise <= 1e6) { throw ValidationError("invalid noise '\(noise)': expected 0...1000000") }
         }
     }
 
     func run() throws {
+        if name != .series && (length != nil || noise != nil) {
+            throw ValidationError("--length and --noise are for 'rnn data series' only")
+        }
         if name == .series {
-            let generator = SyntheticSeries(count: count ?? 3, length: length, noise: noise)
+            let length = length ?? 730, noise = noise ?? 1
+            let generator = SyntheticSeries(count: count ?? 3, length: length ?? 730, noise: noise ?? 1)
             FileHandle.standardOutput.write(Data(generator.csv(seed: seed).utf8))
             return
         }

@@ -36,12 +36,17 @@ final class DataSeriesCLITests: XCTestCase {
     func testBadValuesAreRefusedInOneLine() throws {
         for (arguments, expected) in [(["--length", "0"], "length '0'"), (["--length", "1"], "length '1'"),
                                       (["--count", "0"], "count '0'"), (["--noise", "-1"], "noise"),
+                                      (["--noise", "nan"], "noise 'nan'"), (["--noise", "1e7"], "noise"),
                                       (["--count", "100", "--length", "1000000"], "at most 10000000 rows")] {
             let r = try runRNN(["data", "series"] + arguments)
+            XCTAssertFalse(r.stdout.contains("date,"), "\(arguments)")
             XCTAssertNotEqual(r.status, 0, "\(arguments)")
             XCTAssertFalse(r.signaled)
             XCTAssertTrue(r.stderr.contains(expected), r.stderr)
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         }
+        let other = try runRNN(["data", "addition", "--length", "5"])
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.stderr.contains("'rnn data series' only"), other.stderr)
     }
 }

@@ -53,6 +53,8 @@ public struct SyntheticSeries: Sendable {
     /// `x` with 4 decimals, without Foundation's locale-dependent formatting.
     static func format(_ x: Double) -> String {
         let scaled = (x * 10_000).rounded()
+        // Past 2⁵³ the digits are not exact anyway (and Int would overflow): Swift's shortest form.
+        guard abs(scaled) < 9e15 else { return "\(x)" }
         let negative = scaled < 0
         let magnitude = Int(abs(scaled))
         let fraction = String(magnitude % 10_000)
