@@ -177,7 +177,8 @@ public struct TimeSeriesTable: Sendable {
         for (k, gap) in gaps.enumerated() {
             let ratio = gap / median
             let whole = ratio.rounded()
-            if abs(ratio - whole) > 1e-6 * max(1, whole) {
+            // An astronomically long gap (or one past Double's range) is irregular, never an Int trap.
+            if !ratio.isFinite || ratio > 1e12 || whole < 1 || abs(ratio - whole) > 1e-6 * max(1, whole) {
                 warnings.append("\(path):\(s.lines[k + 1]): \(named): gap of \(formatGap(gap, kind)) is not a whole number of its step \(formatGap(median, kind)) (irregular)")
             } else if whole > 1 {
                 warnings.append("\(path):\(s.lines[k + 1]): \(named): \(Int(whole) - 1) steps missing before this row")

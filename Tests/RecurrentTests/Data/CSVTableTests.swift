@@ -151,6 +151,15 @@ final class CSVTableTests: XCTestCase {
         XCTAssertEqual(table.series[0].step, 1)
         XCTAssertEqual(table.warnings, ["g.csv:5: the series: 1 steps missing before this row",
                                         "g.csv:6: the series: gap of 1.5 is not a whole number of its step 1.0 (irregular)"])
+        // Extreme numeric times: reported, never a trap.
+        let extreme = try TimeSeriesTable(try CSVTable(text: "t,y\n-1e308,1\n0,1\n1,1\n2,1\n3,1\n4,1\n1e308,1\n", path: "x.csv"), time: "t", target: "y")
+        XCTAssertEqual(extreme.warnings.count, 2, "\(extreme.warnings)")
+        XCTAssertTrue(extreme.warnings.allSatisfy { $0.hasSuffix("(irregular)") }, "\(extreme.warnings)")
+        let infinite = try TimeSeriesTable(try CSVTable(text: "t,y\n-1.7e308,1\n1.7e308,1\n", path: "x.csv"), time: "t", target: "y")
+        XCTAssertEqual(infinite.warnings.count, 1, "\(infinite.warnings)")
+        // A gap well under the step is irregular too: steps of 10, then one of 2.
+        let short = try TimeSeriesTable(try CSVTable(text: "t,y\n0,1\n10,1\n20,1\n22,1\n32,1\n", path: "x.csv"), time: "t", target: "y")
+        XCTAssertEqual(short.warnings, ["x.csv:5: the series: gap of 2.0 is not a whole number of its step 10.0 (irregular)"])
         // Monthly dates: 28–31-day months are regular, a skipped month is reported, season 12.
         let monthly = "t,y\n2020-01-01,1\n2020-02-01,2\n2020-03-01,3\n2020-05-01,4\n2020-06-01,5\n2020-06-15,6\n"
         let months = try TimeSeriesTable(try CSVTable(text: monthly, path: "m.csv"), time: "t", target: "y")
