@@ -55,11 +55,7 @@ struct DataCommand: ParsableCommand {
     }
 
     func run() throws {
-        if name != .series && (length != nil || noise != nil) {
-            throw ValidationError("--length and --noise are for 'rnn data series' only")
-        }
         if name == .series {
-            let length = length ?? 730, noise = noise ?? 1
             let generator = SyntheticSeries(count: count ?? 3, length: length ?? 730, noise: noise ?? 1)
             FileHandle.standardOutput.write(Data(generator.csv(seed: seed).utf8))
             return
