@@ -66,6 +66,24 @@ final class CSVTableTests: XCTestCase {
         }
     }
 
+    /// Random tables of awkward times and values through the series layer: an error or a table, never a trap.
+    func testSeriesLayerNeverTraps() {
+        var rng = SeededGenerator(seed: 11)
+        let times = ["1", "2", "-1e308", "1e308", "1.7e308", "0.5", "nan", "", "2020-02-29", "2020-01-01T00:00Z",
+                     "0001-01-01", "9999-12-31T23:59:59", "2021-02-29", "x"]
+        let values = ["1", "", "-0", "1e308", "abc", "3.5"]
+        for _ in 0..<3000 {
+            let rows = (0..<rng.nextInt(below: 8)).map { _ in
+                "\(times[rng.nextInt(below: times.count)]),\(["a", "b"][rng.nextInt(below: 2)]),\(values[rng.nextInt(below: values.count)])"
+            }
+            let text = "t,id,y\n" + rows.joined(separator: "\n")
+            if let table = try? TimeSeriesTable(try CSVTable(text: text, path: "r.csv"), time: "t", target: "y", series: "id") {
+                for s in table.series { XCTAssertEqual(s.times, s.times.sorted()) }
+                _ = table.detectedSeason
+            }
+        }
+    }
+
     func testNumbersReportMissingAndBadValues() throws {
         let table = try CSVTable(text: "t,y\n1,2.5\n2,\n3, 4 \n", path: "t.csv")
         XCTAssertEqual(try table.numbers("y"), [2.5, nil, 4])
