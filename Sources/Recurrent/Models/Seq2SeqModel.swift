@@ -450,11 +450,15 @@ public struct Seq2SeqModel: Sendable {
 
     /// Greedy decoding of a whole batch at once: from BOS, each row takes its most likely
     /// token (the lowest id on ties) until EOS or `maxLength` steps.
+    /// - Parameter onStep: called for every token a row takes (EOS included), in order: the row,
+    ///   the token, its log-probability, and with attention the row's weights over the S source
+    ///   steps of this step (nil without attention) — what `rnn explain` shows.
     /// - Returns: one hypothesis per source row; tokens exclude BOS and EOS, the log-probability
     ///   includes EOS's when reached.
     /// - Throws: `RecurrentError` for a bad source or bad BOS, EOS or maximum length.
-    public func greedy(_ source: Seq2SeqSource, bos: Int32, eos: Int32, maxLength: Int,
-                       arena: ParameterArena) throws -> [Seq2SeqHypothesis] {
+    public func greedy(_ source: Seq2SeqSource, bos: Int32, eos: Int32, maxLength: Int, arena: ParameterArena,
+                       onStep: ((_ row: Int, _ token: Int32, _ logProbability: Float,
+                                 _ attention: ArraySlice<Float>?) -> Void)? = nil) throws -> [Seq2SeqHypothesis] {
         try checkDecoding(bos: bos, eos: eos, maxLength: maxLength)
         let st = try beginDecoding(source, arena: arena)
         let (b, v) = (st.batch, targetVocabulary)
@@ -475,6 +479,10 @@ public struct Seq2SeqModel: Sendable {
                     return (Int32(best), row[best] - Self.logSumExp(row, count: v))
                 }
                 results[r].logProbability += logp
+                if let onStep {
+                    let s = st.sourceSteps
+                    onStep(r, best, logp, st.attentionWeights.isEmpty ? nil : st.attentionWeights[(r * s)..<((r + 1) * s)])
+                }
                 if best == eos {
                     results[r].reachedEOS = true
                     active -= 1

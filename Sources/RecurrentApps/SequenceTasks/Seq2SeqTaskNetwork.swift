@@ -1,3 +1,4 @@
+import Foundation
 import Recurrent
 /// seq2seq and caption: `Seq2SeqModel` over encoded examples; sequences in the target
 /// vocabulary with `<bos>` and `<eos>` around them.
@@ -75,30 +76,13 @@ final class Seq2SeqTaskNetwork: TaskNetwork {
         let attention: [Float]
     }
 
-    /// `Seq2SeqModel.greedy` on the batch, step by step through `decodeStep`, the same
-    /// arithmetic on the same padded batch: per row its output steps, `eos` included when reached.
+    /// `Seq2SeqModel.greedy` on the batch (predict's decoding, beam 1), each row's steps as it
+    /// takes them, `eos` included when reached.
     func decodeSteps(_ batch: ArraySlice<EncodedExample>) throws -> [[DecodedStep]] {
-        let st = try model.beginDecoding(source(batch), arena: arena)
-        let (b, v, s) = (st.batch, model.targetVocabulary, st.sourceSteps)
-        var tokens = [Int32](repeating: bos, count: b)
-        var logits = [Float](repeating: 0, count: b * v), probabilities = [Float](repeating: 0, count: v)
-        var steps = [[DecodedStep]](repeating: [], count: b)
-        var done = [Bool](repeating: false, count: b)
-        for _ in 0..<maximumOutput where done.contains(false) {
-            try model.decodeStep(tokens: tokens, state: st, logits: &logits, arena: arena)
-            for r in 0..<b where !done[r] {
-                let best = logits.withUnsafeBufferPointer { z -> Int in
-                    let row = z.baseAddress! + r * v
-                    Softmax.row(row, count: v, into: &probabilities)
-                    var best = 0
-                    for j in 1..<v where row[j] > row[best] { best = j }
-                    return best
-                }
-                let weights = st.attentionWeights.isEmpty ? [] : Array(st.attentionWeights[(r * s)..<((r + 1) * s)])
-                steps[r].append(DecodedStep(token: Int32(best), probability: Double(probabilities[best]), attention: weights))
-                tokens[r] = Int32(best)
-                if tokens[r] == eos { done[r] = true }
-            }
+        var steps = [[DecodedStep]](repeating: [], count: batch.count)
+        _ = try model.greedy(source(batch), bos: bos, eos: eos, maxLength: maximumOutput, arena: arena) { r, token, logp, attention in
+            steps[r].append(DecodedStep(token: token, probability: exp(Double(logp)),
+                                        attention: attention.map(Array.init) ?? []))
         }
         return steps
     }
