@@ -31,9 +31,11 @@ public struct LineChart: Sendable {
         self.series = series
     }
 
-    static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+    /// The line colours, in order (matplotlib's first eight).
+    package static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 
-    static func escape(_ s: String) -> String {
+    /// `s` escaped for SVG text and attribute values.
+    package static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
@@ -46,7 +48,7 @@ public struct LineChart: Sendable {
     }
 
     /// The tick spacing of 1, 2 or 5 × 10^k nearest to `span / count`.
-    static func niceStep(_ span: Double, count: Int = 4) -> Double {
+    package static func niceStep(_ span: Double, count: Int = 4) -> Double {
         let raw = span / Double(count)
         let decade = Foundation.pow(10, (Foundation.log10(raw)).rounded(.down))
         let m = raw / decade
@@ -55,7 +57,7 @@ public struct LineChart: Sendable {
 
     /// Ticks at multiples of a nice step covering [low, high]; the range widened to them.
     /// - Parameter whole: whole-number ticks only (a step axis).
-    static func linearTicks(_ low: Double, _ high: Double, whole: Bool = false) -> (ticks: [Double], low: Double, high: Double, step: Double) {
+    package static func linearTicks(_ low: Double, _ high: Double, whole: Bool = false) -> (ticks: [Double], low: Double, high: Double, step: Double) {
         let step = whole ? max(niceStep(high - low), 1) : niceStep(high - low)
         let first = (low / step).rounded(.down) * step, last = (high / step).rounded(.up) * step
         let n = Int(((last - first) / step).rounded())
@@ -63,7 +65,7 @@ public struct LineChart: Sendable {
     }
 
     /// `v` with as many decimals as ticks `step` apart need to read differently.
-    static func format(_ v: Double, step: Double) -> String {
+    package static func format(_ v: Double, step: Double) -> String {
         if v == 0 { return "0" }
         let a = abs(v)
         if a >= 1e5 || a < 1e-3 { return String(format: "%.3g", v) }
