@@ -87,7 +87,9 @@ public struct BacktestReport: Sendable {
                 let lower = f.quantile(interval.lower)!, upper = f.quantile(interval.upper)!
                 let count = (0..<H).filter { lower[$0] <= actual[$0] && actual[$0] <= upper[$0] }.count
                 inside.append(count)
-                model.coverage.append(IntervalCoverage(lower: interval.lower, upper: interval.upper, nominal: interval.nominal,
+                // 0.95 − 0.05 is 0.8999999999999999 in binary; rounded to 12 digits it reads 0.9 in the JSON.
+                let nominal = (interval.nominal * 1e12).rounded() / 1e12
+                model.coverage.append(IntervalCoverage(lower: interval.lower, upper: interval.upper, nominal: nominal,
                                                        value: Double(count) / Double(H)))
             }
             modelScores = model

@@ -192,7 +192,6 @@ public enum ForecastChart {
                                     (.months, 1), (.months, 2), (.months, 3), (.months, 6),
                                     (.years, 1), (.years, 2), (.years, 5), (.years, 10), (.years, 20), (.years, 50),
                                     (.years, 100), (.years, 200), (.years, 500), (.years, 1000)]
-        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let firstDay = Int((x0 / 86_400).rounded(.down)), lastDay = Int((x1 / 86_400).rounded(.down))
         let (y0, m0, _) = ISODate.civil(fromDays: firstDay), (y1, m1, _) = ISODate.civil(fromDays: lastDay)
         for (unit, k) in steps {
@@ -204,8 +203,8 @@ public enum ForecastChart {
                 guard (x1 - x0) / Double(k) <= 40 else { continue }
                 var t = (x0 / Double(k)).rounded(.up) * Double(k)
                 while t <= x1 {
-                    let days = Int((t / 86_400).rounded(.down)), s = Int(t) - days * 86_400
-                    ticks.append((t, ISODate.dateString(days: days) + " " + two(s / 3600) + ":" + two(s / 60 % 60)))
+                    // YYYY-MM-DDTHH:MM:SSZ → YYYY-MM-DD HH:MM.
+                    ticks.append((t, String(ForecastWriter.timeText(t, timeKind: .date).prefix(16)).replacingOccurrences(of: "T", with: " ")))
                     t += Double(k)
                 }
             case .days:
@@ -224,9 +223,8 @@ public enum ForecastChart {
                 guard (last - first) / months <= 40 else { continue }
                 for index in first...last + 1 where index % months == 0 {
                     let (y, m) = (index / 12, index % 12 + 1)
-                    let t = Double(ISODate.daysFromCivil(year: y, month: m, day: 1)) * 86_400
-                    let year = String(repeating: "0", count: max(0, 4 - String(y).count)) + String(y)
-                    if t >= x0 && t <= x1 { ticks.append((t, unit == .months ? year + "-" + two(m) : year)) }
+                    let days = ISODate.daysFromCivil(year: y, month: m, day: 1), t = Double(days) * 86_400
+                    if t >= x0 && t <= x1 { ticks.append((t, String(ISODate.dateString(days: days).prefix(unit == .months ? 7 : 4)))) }
                 }
             }
             // A label needs its width (about 6.5 px a character at 11 px) and a gap; at most 8 ticks.

@@ -68,6 +68,14 @@ public enum ForecastWriter {
         return out
     }
 
+    /// A backtest's windows as text, in the report's order (series, then origin), with the
+    /// `origin` column (the time of each window's first step) and the `actual` column.
+    public static func text(backtest report: BacktestReport, timeKind: TimeSeriesTable.TimeKind, format: ForecastFormat) -> String {
+        text(report.windowsRun.map(\.forecast), timeKind: timeKind, format: format,
+             origins: report.windowsRun.map { $0.times.first.map { timeText($0, timeKind: timeKind) } ?? "" },
+             actuals: report.windowsRun.map(\.actual))
+    }
+
     /// One time as written in the files: a date as YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SSZ when it is
     /// not midnight (rounded to the second); a number without a needless ".0" (12, 12.5, 1e+20),
     /// reading back to the same Double.

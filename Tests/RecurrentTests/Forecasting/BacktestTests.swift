@@ -95,7 +95,7 @@ final class BacktestTests: XCTestCase {
         try check(report.overall.naive, mae: 0.75, rmse: (1 + 5.0.squareRoot()) / 4, mase: 0.75,
                   smape: (1600.0 / 63 + 4000.0 / 117) / 4, crps: 0.75, coverage: [])
         XCTAssertEqual(report.overall.model.coverage.first.map { [$0.lower, $0.upper] }, [0.1, 0.9])
-        XCTAssertEqual(report.overall.model.coverage.first?.nominal ?? 0, 0.8, accuracy: 1e-12)
+        XCTAssertEqual(report.overall.model.coverage.first?.nominal, 0.8)
 
         let table = report.table()
         XCTAssertTrue(table.contains("cov 80%") && table.contains("seasonal naive") && table.contains("inf"), table)
@@ -140,6 +140,23 @@ final class BacktestTests: XCTestCase {
         let positions = order.map(position)
         XCTAssertFalse(positions.contains(-1))
         XCTAssertEqual(positions, positions.sorted(), "keys out of order: \(json)")
+    }
+
+    func testLevelsAreTheForecastsOwn() throws {
+        let all = [series()[0]]
+        func forecaster(_ levels: @escaping (Int) -> [Double]) -> (Int, Int) throws -> Forecast {
+            { i, o in try Forecast(series: "a", times: [0, 1], mean: [5, 5], standardDeviation: [1, 1], levels: levels(o)) }
+        }
+        // 0.95 − 0.05 is 0.8999999999999999 in binary; the report says 0.9.
+        let report = try Backtest.run(series: all, horizon: 2, windows: 2, season: 2, minimumHistory: 2,
+                                      forecast: forecaster { _ in [0.05, 0.25, 0.5, 0.75, 0.95] })
+        XCTAssertEqual(report.overall.model.coverage.map(\.nominal), [0.9, 0.5])
+        XCTAssertTrue(report.json().contains("\"nominal\": 0.9,"), report.json())
+        // Windows whose forecasts carry different levels cannot be pooled.
+        XCTAssertThrowsError(try Backtest.run(series: all, horizon: 2, windows: 2, season: 2, minimumHistory: 2,
+                                              forecast: forecaster { o in o == 4 ? [0.1, 0.9] : [0.2, 0.8] })) { error in
+            XCTAssertTrue("\(error)".contains("0.1,0.9"), "\(error)")
+        }
     }
 
     func testRunErrors() throws {

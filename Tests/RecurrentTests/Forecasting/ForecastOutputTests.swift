@@ -170,6 +170,11 @@ final class ForecastOutputTests: XCTestCase {
                          standardDeviation: Array(repeating: 1, count: 4), levels: [0.1, 0.5, 0.9])
         }
         let svg = ForecastChart.svg(backtest: report, series: series, seriesIndex: 0, timeKind: .number)
+        // Its windows as a file: one row per step, the window's first time as its origin.
+        let table = try CSVTable(text: ForecastWriter.text(backtest: report, timeKind: .number, format: .csv))
+        XCTAssertEqual(try table.column("origin"), ["18", "18", "18", "18", "22", "22", "22", "22", "26", "26", "26", "26"])
+        XCTAssertEqual(try table.numbers("actual").map { $0! }, report.windowsRun.flatMap(\.actual))
+        XCTAssertEqual(try table.column("time").first, "18")
         _ = try XMLDocument(xmlString: svg)
         XCTAssertTrue(svg.contains(">b: backtest, 3 windows of 4 steps<"), svg)
         XCTAssertEqual(count("class=\"band\"", in: svg), 3)
