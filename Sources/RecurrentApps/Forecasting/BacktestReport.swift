@@ -33,6 +33,7 @@ public struct BacktestReport: Sendable {
 
     /// The scores of one forecaster over a window, a series or all windows.
     public struct Scores: Sendable, Equatable {
+        /// MAE, RMSE, MASE, sMAPE (%) and CRPS as defined above.
         public var mae: Double, rmse: Double, mase: Double, smape: Double, crps: Double
         /// One per central interval, outermost first; empty for the point forecasts (the baselines).
         public var coverage: [IntervalCoverage]
@@ -97,6 +98,7 @@ public struct BacktestReport: Sendable {
         }
     }
 
+    /// H steps per window, K windows per series, S steps between origins, the season m.
     public let horizon: Int, windows: Int, stride: Int, season: Int
     /// The quantile levels the model's forecasts carry.
     public let levels: [Double]

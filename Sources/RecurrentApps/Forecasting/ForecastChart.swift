@@ -65,11 +65,10 @@ public enum ForecastChart {
                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
                    "<text x=\"\(left)\" y=\"24\" font-size=\"15\" font-weight=\"bold\">\(LineChart.escape(title))</text>",
                    "<rect x=\"\(left)\" y=\"\(upper)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#999\"/>"]
-        for t in yt.ticks {
+        for (t, label) in zip(yt.ticks, labels(yt.ticks, step: yt.step)) {
             let y = py(t)
             out.append("<line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(left + plotW)\" y2=\"\(y)\" stroke=\"#eee\"/>")
-            out.append("<text x=\"\(left - 6)\" y=\"\(y + 4)\" font-size=\"11\" text-anchor=\"end\">"
-                       + "\(LineChart.format(t, step: yt.step))</text>")
+            out.append("<text x=\"\(left - 6)\" y=\"\(y + 4)\" font-size=\"11\" text-anchor=\"end\">\(label)</text>")
         }
         for (t, label) in xTicks {
             let x = String(format: "%.1f", px(t))
@@ -176,9 +175,25 @@ public enum ForecastChart {
 
     /// Round-number ticks inside [x0, x1] for a time column of plain numbers.
     static func numberTicks(_ x0: Double, _ x1: Double) -> [(Double, String)] {
-        let whole = x1 - x0 >= 4
-        let t = LineChart.linearTicks(x0, x1, whole: whole)
-        return t.ticks.filter { $0 >= x0 && $0 <= x1 }.map { ($0, LineChart.format($0, step: t.step)) }
+        let t = LineChart.linearTicks(x0, x1, whole: x1 - x0 >= 4)
+        let ticks = t.ticks.filter { $0 >= x0 && $0 <= x1 }
+        // Whole steps on large times (a Unix time) keep every digit, as the files write them.
+        if t.step >= 1 && ticks.allSatisfy({ abs($0) >= 1e5 && abs($0) < 1e15 }) {
+            return ticks.map { ($0, ForecastWriter.timeText($0, timeKind: .number)) }
+        }
+        return Array(zip(ticks, labels(ticks, step: t.step)))
+    }
+
+    /// Tick labels as `LineChart` writes them, with more significant digits when that leaves two
+    /// alike (ticks 1 200 000 and 1 205 000 both read "1.2e+06" with three).
+    static func labels(_ ticks: [Double], step: Double) -> [String] {
+        var labels = ticks.map { LineChart.format($0, step: step) }
+        var digits = 4
+        while Set(labels).count < labels.count && digits <= 15 {
+            labels = ticks.map { String(format: "%.\(digits)g", $0) }
+            digits += 1
+        }
+        return labels
     }
 
     /// Calendar ticks inside [x0, x1] (seconds since the epoch) at the finest step that leaves

@@ -153,6 +153,14 @@ final class ForecastOutputTests: XCTestCase {
         XCTAssertEqual(try tickLabels(numbers).compactMap(Double.init).count, try tickLabels(numbers).count)
     }
 
+    func testTickLabelsStayDistinct() {
+        // Three significant digits would write 1.2e+06 twice.
+        let labels = ForecastChart.labels([1_200_000, 1_205_000, 1_210_000], step: 5_000)
+        XCTAssertEqual(Set(labels).count, 3, "\(labels)")
+        XCTAssertEqual(ForecastChart.numberTicks(1_700_000_000, 1_700_000_900).map(\.1).first, "1700000000")
+        XCTAssertEqual(ForecastChart.labels([0, 0.5, 1], step: 0.5), ["0", "0.5", "1.0"])
+    }
+
     /// The x tick labels: the texts anchored in the middle just below the plot.
     func tickLabels(_ svg: String) throws -> [String] {
         let regex = try NSRegularExpression(pattern: "text-anchor=\"middle\">([^<]*)</text>")
