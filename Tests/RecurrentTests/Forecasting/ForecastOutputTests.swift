@@ -153,6 +153,15 @@ final class ForecastOutputTests: XCTestCase {
         XCTAssertEqual(try tickLabels(numbers).compactMap(Double.init).count, try tickLabels(numbers).count)
     }
 
+    func testChartOfNothingOrOfGapsIsStillAChart() throws {
+        for svg in [ForecastChart.svg(title: "", times: [], values: [], forecasts: [], timeKind: .date),
+                    ForecastChart.svg(title: "one", times: [5], values: [.nan], forecasts: [], timeKind: .number),
+                    ForecastChart.svg(title: "flat", times: [0, 1, 2], values: [3, .infinity, 3], forecasts: [], timeKind: .number)] {
+            _ = try XMLDocument(xmlString: svg)
+            XCTAssertFalse(svg.contains("nan") || svg.contains("inf"), svg)
+        }
+    }
+
     func testTickLabelsStayDistinct() {
         // Three significant digits would write 1.2e+06 twice.
         let labels = ForecastChart.labels([1_200_000, 1_205_000, 1_210_000], step: 5_000)
