@@ -5,11 +5,12 @@ extension TimeSeriesTable.Series {
     ///   from the times; `RecurrentError.invalidArgument` for times that do not increase.
     public init(id: String, times: [Double], values: [Double], covariates: [String: [Double]] = [:]) throws {
         try require(values.count == times.count,
-                     .shapeMismatch(operation: "series '\(id)'", expected: "\(times.count) values, one per time", found: "\(values.count)"))
+                    .shapeMismatch(operation: "series '\(id)'", expected: "\(times.count) values (one per time)",
+                                   found: "\(values.count) values"))
         for (name, column) in covariates.sorted(by: { $0.key < $1.key }) {
             try require(column.count == times.count,
                         .shapeMismatch(operation: "series '\(id)'", expected: "\(times.count) values of covariate '\(name)'",
-                                       found: "\(column.count)"))
+                                       found: "\(column.count) values"))
         }
         try require(zip(times, times.dropFirst()).allSatisfy { $0 < $1 },
                     .invalidArgument(name: "times of series '\(id)'", value: "not increasing", expected: "strictly increasing times"))

@@ -81,8 +81,10 @@ public final class Forecaster {
         for s in series {
             try require(ids.insert(s.id).inserted, .invalidArgument(name: "series id", value: s.id, expected: "each series once"))
         }
+        // The median step of the series picks the season (for dates) and the calendar columns.
         let steps = series.compactMap(\.step).sorted()
-        let medianStep = steps.isEmpty ? 1 : steps[steps.count / 2]
+        let medianStep = steps.isEmpty ? 1
+            : steps.count % 2 == 1 ? steps[steps.count / 2] : (steps[steps.count / 2 - 1] + steps[steps.count / 2]) / 2
         let m = options.season ?? (timeKind == .date ? Baselines.season(dateStep: medianStep) : 1)
         let (c, h) = (options.resolvedContext(season: m), options.horizon)
         try require(c >= m, .invalidArgument(name: "context", value: "\(c)",
@@ -246,6 +248,8 @@ public final class Forecaster {
     }
 
     /// Arrays: the forecast after `history` (times 0…n−1).
+    ///
+    /// The history is a series of id "": its scale comes from its own values.
     /// - Throws: as the one-series `forecast`.
     public func forecast(history: [Double], horizon: Int? = nil, levels: [Double] = [0.1, 0.5, 0.9]) throws -> Forecast {
         try forecast(TimeSeriesTable.Series(id: "", times: history.indices.map(Double.init), values: history),

@@ -15,20 +15,8 @@ final class ForecasterTests: XCTestCase {
     /// A small, fast model: C = 8, H = 3, m = 7.
     func smallOptions(epochs: Int = 2) -> ForecasterOptions {
         var o = ForecasterOptions(horizon: 3)
-        o.context = 8
-        o.season = 7
-        o.hiddenSize = 8
-        o.layers = 1
-        o.epochs = epochs
-        o.batch = 16
-        o.patience = nil
+        (o.context, o.season, o.hiddenSize, o.layers, o.epochs, o.batch, o.patience) = (8, 7, 8, 1, epochs, 16, nil)
         return o
-    }
-
-    func temporaryFolder() -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("forecaster-\(UUID().uuidString)").path
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
     }
 
     func expectError(_ contains: [String], _ body: () throws -> Void, file: StaticString = #filePath, line: UInt = #line) {
@@ -188,11 +176,38 @@ final class ForecasterTests: XCTestCase {
         expectError(["one origin per series"]) { _ = try model.forecast([series, other], origins: [50]) }
     }
 
+    func testDailyDatesDetectTheSeasonAndForecastTheNextDays() throws {
+        // 40 days from Monday 2024-01-01, read from a table: the season (7) and context (14) come from the dates.
+        let y = seasonal(40)
+        let csv = "date,v\n" + y.indices.map { "\(ISODate.dateString(days: ISODate.daysFromCivil(year: 2024, month: 1, day: 1) + $0)),\(y[$0])" }
+            .joined(separator: "\n")
+        let table = try TimeSeriesTable(CSVTable(text: csv), time: "date", target: "v")
+        var options = ForecasterOptions(horizon: 3)
+        (options.hiddenSize, options.layers, options.epochs) = (8, 1, 1)
+        let model = try Forecaster(fitting: table.series, timeKind: table.timeKind, options: options)
+        XCTAssertEqual(model.options.season, 7)
+        XCTAssertEqual(model.options.context, 14)
+        XCTAssertEqual(Array(model.featureNames[4..<8]), ["weekday_sin", "weekday_cos", "year_day_sin", "year_day_cos"])
+        let forecast = try model.forecast(table.series[0])
+        let february = Double(ISODate.daysFromCivil(year: 2024, month: 2, day: 10)) * 86_400
+        XCTAssertEqual(forecast.times, [february, february + 86_400, february + 2 * 86_400])
+        XCTAssertEqual(forecast.series, "")
+        // Stopped before the first step: no evaluation, the run reads as interrupted.
+        let stopped = try Forecaster(fitting: table.series, timeKind: table.timeKind, options: options, shouldStop: { true })
+        XCTAssertEqual(stopped.summary.reason, .interrupted)
+        XCTAssertEqual(stopped.summary.steps, 0)
+        XCTAssertNil(stopped.summary.bestValidationNLL)
+        // Arrays that do not make a series are refused.
+        expectError(["found 2 values"]) { _ = try TimeSeriesTable.Series(id: "a", times: [0, 1, 2], values: [1, 2]) }
+        expectError(["increasing"]) { _ = try TimeSeriesTable.Series(id: "a", times: [0, 2, 1], values: [1, 2, 3]) }
+    }
+
     // MARK: Determinism and checkpoints
 
     func testSameSeedSameBytesAndSaveLoadForecastsBitForBit() throws {
         let y = [seasonal(50, seed: 1), seasonal(45, seed: 2)]
-        let (first, second, third) = (temporaryFolder(), temporaryFolder(), temporaryFolder())
+        let dir = TemporaryFolder()
+        let (first, second, third) = (dir.file("first"), dir.file("second"), dir.file("third"))
         let series = try y.enumerated().map { i, v in
             try TimeSeriesTable.Series(id: "s\(i)", times: v.indices.map(Double.init), values: v)
         }
@@ -245,12 +260,7 @@ final class ForecasterTests: XCTestCase {
     func testBeatsTheNaiveForecastOnANoisySeasonalSeries() throws {
         let y = seasonal(300)
         var options = ForecasterOptions(horizon: 7)
-        options.season = 7
-        options.hiddenSize = 16
-        options.layers = 1
-        options.epochs = 12
-        options.batch = 32
-        options.learningRate = 1e-2
+        (options.season, options.hiddenSize, options.layers, options.epochs, options.batch, options.learningRate) = (7, 16, 1, 12, 32, 1e-2)
         let model = try Forecaster(fitting: [y], options: options)
         let n = y.count, h = 7
         let forecast = try model.forecast(TimeSeriesTable.Series(id: "1", times: y.indices.map(Double.init), values: y), origin: n - h)
@@ -287,10 +297,9 @@ final class ForecasterTests: XCTestCase {
         bad.covariates = ["a", "a"]
         expectError(["covariates"]) { try bad.validate() }
 
-        let folder = temporaryFolder()
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let dir = TemporaryFolder()
         func write(_ metadata: [String: String], _ name: String) throws -> String {
-            let path = (folder as NSString).appendingPathComponent(name)
+            let path = dir.file(name)
             let tensors = (0..<4).map { SafetensorsFile.Entry("w\($0)", shape: [1], floats: [1]) }
             try SafetensorsFile.encode(tensors, metadata: metadata).write(to: URL(fileURLWithPath: path))
             return path
