@@ -44,6 +44,15 @@ struct ForecastFeatures: Sendable, Equatable {
             return phases.flatMap { [$0 + "_sin", $0 + "_cos"] }
         }
 
+        /// The number of calendar columns, 2 per phase (without building their names).
+        var columns: Int {
+            switch self {
+            case .none: return 0
+            case .hourAndWeekday, .weekdayAndYearDay: return 4
+            case .yearDay, .month, .seasonPhase: return 2
+            }
+        }
+
         /// The calendar of a series with this time kind and step (seconds for dates; a month
         /// step counts 30.4 days), and season m; `.none` when `enabled` is off.
         init(timeKind: TimeSeriesTable.TimeKind, step: Double, season m: Int, enabled: Bool) {
@@ -85,7 +94,7 @@ struct ForecastFeatures: Sendable, Equatable {
     }
 
     /// D, the columns per step.
-    var count: Int { 4 + calendar.names.count + covariates.count }
+    var count: Int { 4 + calendar.columns + covariates.count }
 
     /// Fills the window of `series` at origin o: (T, D) with T = C + H, row-major. Reads the
     /// values at indices o−C..<o only (and o−m..<o for the seasonal naive: C ≥ m), the times
@@ -98,7 +107,7 @@ struct ForecastFeatures: Sendable, Equatable {
         func scaled(_ y: Double) -> Float { Float((y - level) / s) }
         // The seasonal naive forecast from the origin: exactly the baseline it is compared with.
         let naive = try Baselines.seasonalNaive(history: Array(series.values[(o - m)..<o]), horizon: h, season: m)
-        let calendarColumns = calendar.names.count
+        let calendarColumns = calendar.columns
         for k in 0..<(c + h) {
             let t = o - c + k, row = out + k * d
             if k < c {

@@ -73,6 +73,7 @@ final class ForecasterTests: XCTestCase {
         XCTAssertEqual(ForecastFeatures.Calendar(timeKind: .date, step: day, season: 7, enabled: false), .none)
         XCTAssertEqual(ForecastFeatures.Calendar(timeKind: .number, step: 1, season: 7, enabled: true), .seasonPhase)
         XCTAssertEqual(ForecastFeatures.Calendar(timeKind: .number, step: 1, season: 1, enabled: true), .none)
+        for calendar in ForecastFeatures.Calendar.allCases { XCTAssertEqual(calendar.columns, calendar.names.count, "\(calendar)") }
         // Plain numbers: time 10, step 2 → index 5, phase 5 mod 7 over 7; 18:00 → a quarter... three quarters of the day.
         var out: [Float] = [0, 0]
         ForecastFeatures(season: 7, calendar: .seasonPhase, covariates: []).calendarValues(time: 10, step: 2, into: &out)
