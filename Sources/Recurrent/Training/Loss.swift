@@ -62,4 +62,56 @@ public enum Loss {
         }
         return Float(total / Double(n))
     }
+
+    /// Gaussian negative log-likelihood of targets under N(μ, σ²) with μ = a and
+    /// σ = softplus(b) + `minimumScale`, averaged over the counted rows:
+    ///
+    ///     L = (1/N) Σ_r [ log σ_r + (y_r − a_r)² / (2σ_r²) + ½ log 2π ]
+    ///     ∂L/∂a = (a − y) / (N σ²),   ∂L/∂b = (1/σ − (y − a)²/σ³) · sigmoid(b) / N
+    ///
+    /// The floor on σ keeps the loss bounded when the network drives σ towards 0. Rows whose mask
+    /// entry is 0 are ignored and get a zero gradient (the context steps of a forecasting window).
+    /// - Parameters:
+    ///   - pairs: the head's (a, b) per row, (R, 2).
+    ///   - targets: y (R).
+    ///   - mask: (R), nonzero for the rows counted; nil counts every row.
+    ///   - minimumScale: the floor added to softplus(b).
+    ///   - gradient: ∂L/∂(a, b) (R, 2), written (=) when given.
+    /// - Returns: the mean loss over counted rows (0 when none) and that count N.
+    @discardableResult
+    public static func gaussianNegativeLogLikelihood(_ pairs: UnsafePointer<Float>, targets y: UnsafePointer<Float>, rows: Int,
+                                                     mask: UnsafePointer<UInt8>? = nil, minimumScale: Double = 1e-3,
+                                                     gradient: UnsafeMutablePointer<Float>?) -> (loss: Float, count: Int) {
+        var counted = 0
+        for r in 0..<rows where mask.map({ $0[r] != 0 }) ?? true { counted += 1 }
+        let scale = counted > 0 ? 1 / Double(counted) : 0
+        let halfLogTwoPi = 0.5 * Foundation.log(2 * Double.pi)
+        var total = 0.0
+        for r in 0..<rows {
+            guard mask.map({ $0[r] != 0 }) ?? true else {
+                gradient?[2 * r] = 0
+                gradient?[2 * r + 1] = 0
+                continue
+            }
+            // In Double: (y − a)²/σ² loses digits in Float when σ is near its floor.
+            let a = Double(pairs[2 * r]), b = Double(pairs[2 * r + 1]), target = Double(y[r])
+            let sigma = gaussianScale(b, minimumScale: minimumScale)
+            let d = target - a, v = sigma * sigma
+            total += Foundation.log(sigma) + d * d / (2 * v) + halfLogTwoPi
+            if let gradient {
+                let sigmoid = 1 / (1 + Foundation.exp(-b))
+                gradient[2 * r] = Float(-d / v * scale)
+                gradient[2 * r + 1] = Float((1 / sigma - d * d / (v * sigma)) * sigmoid * scale)
+            }
+        }
+        return (Float(total * scale), counted)
+    }
+
+    /// The standard deviation σ = softplus(b) + `minimumScale` that `gaussianNegativeLogLikelihood`
+    /// reads from a head output b, with softplus(b) = max(b, 0) + log(1 + e^{−|b|}), finite for
+    /// any finite b.
+    @inline(__always)
+    public static func gaussianScale(_ b: Double, minimumScale: Double = 1e-3) -> Double {
+        max(b, 0) + Foundation.log1p(Foundation.exp(-abs(b))) + minimumScale
+    }
 }
