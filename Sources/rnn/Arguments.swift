@@ -23,6 +23,7 @@ extension LongRangeTask: ExpressibleByArgument {}
 extension RecurrentInitialization: ExpressibleByArgument {}
 extension AttentionKind: ExpressibleByArgument {}
 extension ExampleData: ExpressibleByArgument {}
+extension ForecastFormat: ExpressibleByArgument {}
 
 /// Which learning-rate schedule `--lr-schedule` names.
 enum ScheduleKind: String, ExpressibleByArgument, CaseIterable {

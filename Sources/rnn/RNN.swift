@@ -21,7 +21,7 @@ struct RNN: ParsableCommand {
             """,
         version: recurrentVersion,
         subcommands: [RoommateCommand.self, CompareCommand.self, TrainCommand.self, SampleCommand.self, ScoreCommand.self,
-                      ExplainCommand.self, FitCommand.self, PredictCommand.self, EvaluateCommand.self, DataCommand.self,
+                      ExplainCommand.self, FitCommand.self, PredictCommand.self, EvaluateCommand.self, ForecastCommand.self, DataCommand.self,
                       InspectCommand.self,
                       ImportCommand.self, ExportCommand.self, BenchCommand.self])
 

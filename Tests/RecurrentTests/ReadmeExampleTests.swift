@@ -135,3 +135,30 @@ final class ReadmeTrainerExampleTests: XCTestCase {
         XCTAssertTrue(mase.isFinite && mase > 0, "\(mase)")
     }
 }
+
+final class ReadmeForecastExampleTests: XCTestCase {
+    /// The README's forecasting example, on generated series and with a small model.
+    func testForecastExample() throws {
+        let dir = TemporaryFolder()
+        let sales = (0..<120).map { 10 + 3 * sin(2 * Double.pi * Double($0) / 7) + Double($0 % 5) * 0.1 }
+        let visits = sales.map { 2 * $0 + 1 }
+        var options = ForecasterOptions(horizon: 14)
+        (options.hiddenSize, options.layers, options.epochs) = (8, 1, 2)
+        let forecaster = try Forecaster(fitting: [sales, visits], options: options)
+        let next = try forecaster.forecast(history: sales)
+        let band = (next.quantile(0.1)!, next.quantile(0.9)!)
+        XCTAssertEqual(next.horizon, 14)
+        XCTAssertTrue(zip(band.0, band.1).allSatisfy { $0 < $1 })
+
+        let csv = dir.write("series.csv", SyntheticSeries(count: 2, length: 200).csv(seed: 1))
+        let table = try TimeSeriesTable(CSVTable(contentsOf: csv), time: "date", target: "value", series: "series")
+        options.epochs = 2
+        let model = try Forecaster(fitting: table.series, timeKind: table.timeKind, options: options, output: dir.file("fc"))
+        let forecasts = try model.forecast(table.series, levels: [0.05, 0.5, 0.95])
+        let backtest = try ForecasterBacktest(table, options: options, windows: 5).report!
+        XCTAssertEqual(forecasts.map(\.series), ["s1", "s2"])
+        XCTAssertEqual(backtest.windowsRun.count, 10)
+        XCTAssertTrue(backtest.overall.model.mase.isFinite)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.file("fc/best.safetensors")))
+    }
+}

@@ -81,12 +81,8 @@ public final class Forecaster {
         for s in series {
             try require(ids.insert(s.id).inserted, .invalidArgument(name: "series id", value: s.id, expected: "each series once"))
         }
-        // The median step of the series picks the season (for dates) and the calendar columns.
-        let steps = series.compactMap(\.step).sorted()
-        let medianStep = steps.isEmpty ? 1
-            : steps.count % 2 == 1 ? steps[steps.count / 2] : (steps[steps.count / 2 - 1] + steps[steps.count / 2]) / 2
-        let m = options.season ?? (timeKind == .date ? Baselines.season(dateStep: medianStep) : 1)
-        let (c, h) = (options.resolvedContext(season: m), options.horizon)
+        let (resolved, medianStep) = Self.resolve(options, series: series, timeKind: timeKind)
+        let (c, h, m) = (resolved.context!, options.horizon, resolved.season!)
         try require(c >= m, .invalidArgument(name: "context", value: "\(c)",
                                              expected: "at least the season \(m) (the seasonal-naive input reads one season back); "
                                              + "give a longer --context or a shorter --season"))
@@ -106,8 +102,6 @@ public final class Forecaster {
                     expected: "a covariate column of \(named) (\(known.isEmpty ? "it has none" : "it has " + known.joined(separator: ", ")))")
             }
         }
-        var resolved = options
-        (resolved.context, resolved.season) = (c, m)
 
         // Covariates: standardised with the mean and standard deviation of all training rows.
         let covariateMoments = options.covariates.map { name in Self.moments(series.flatMap { $0.covariates[name]! }) }
@@ -168,6 +162,21 @@ public final class Forecaster {
         best.restore()
         if let folder { try writeAtomically(state.encode(network.arena), to: folder.bestPath) }
         self.init(state: state, network: network)
+    }
+
+    /// `options` with the season and the context a fit on `series` takes when they are not
+    /// given: m from the median step of the series' times (dates: `Baselines.season(dateStep:)`;
+    /// plain numbers: 1), C = `resolvedContext(season: m)`; and that median step, which also picks
+    /// the calendar columns.
+    public static func resolve(_ options: ForecasterOptions, series: [TimeSeriesTable.Series],
+                               timeKind: TimeSeriesTable.TimeKind) -> (options: ForecasterOptions, medianStep: Double) {
+        let steps = series.compactMap(\.step).sorted()
+        let medianStep = steps.isEmpty ? 1
+            : steps.count % 2 == 1 ? steps[steps.count / 2] : (steps[steps.count / 2 - 1] + steps[steps.count / 2]) / 2
+        var resolved = options
+        let m = options.season ?? (timeKind == .date ? Baselines.season(dateStep: medianStep) : 1)
+        (resolved.season, resolved.context) = (m, options.resolvedContext(season: m))
+        return (resolved, medianStep)
     }
 
     /// Fits on plain arrays (times 0, 1, 2, … ; ids "1", "2", …).

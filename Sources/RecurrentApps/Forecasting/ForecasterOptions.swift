@@ -32,6 +32,9 @@ public struct ForecasterOptions: Sendable, Equatable {
     /// Stop after this many epochs without a better validation NLL; nil never stops early.
     public var patience: Int? = 10
     public var seed: UInt64 = 1
+    /// The CSV columns the model is fitted on, kept in its checkpoint so that `rnn forecast
+    /// predict` reads the same ones by default; nil for data that did not come from a table.
+    public var columns: ForecastColumns?
 
     /// The defaults, forecasting `horizon` steps.
     public init(horizon: Int) { self.horizon = horizon }
@@ -65,5 +68,19 @@ public struct ForecasterOptions: Sendable, Equatable {
         try check(batch >= 1 && batch <= 100_000, "batch", batch, "1...100000")
         try check(learningRate > 0 && learningRate.isFinite, "lr", learningRate, "a positive number")
         try check((patience ?? 1) >= 1, "patience", patience ?? 0, "at least 1")
+    }
+}
+
+/// The columns of a CSV table a forecaster reads: the time, the target and, for many series in
+/// long format, the series id.
+public struct ForecastColumns: Sendable, Equatable {
+    public var time: String
+    public var target: String
+    public var series: String?
+
+    public init(time: String, target: String, series: String? = nil) {
+        self.time = time
+        self.target = target
+        self.series = series
     }
 }

@@ -52,6 +52,11 @@ struct ForecasterState: Sendable, Equatable {
         ]
         if let patience = o.patience { optionFields.append(("patience", "\(patience)")) }
         optionFields.append(("seed", JSONText.string("\(o.seed)")))
+        if let columns = o.columns {
+            var columnFields = [("time", JSONText.string(columns.time)), ("target", JSONText.string(columns.target))]
+            if let series = columns.series { columnFields.append(("series", JSONText.string(series))) }
+            optionFields.append(("columns", JSONText.object(columnFields)))
+        }
         var fields: [(String, String)] = [
             ("format", "\(Self.format)"), ("options", JSONText.object(optionFields)),
             ("time_kind", JSONText.string(timeKind.rawValue)), ("calendar", JSONText.string(features.calendar.rawValue)),
@@ -124,6 +129,13 @@ struct ForecasterState: Sendable, Equatable {
         options.patience = o["patience"] == nil ? nil : try int(o, "patience")
         guard let seed = (o["seed"] as? String).flatMap(UInt64.init) else { throw bad("\"seed\" is not a whole number as a string") }
         options.seed = seed
+        if let columns = o["columns"] {
+            guard let c = columns as? [String: Any], let time = c["time"] as? String, let target = c["target"] as? String,
+                  c["series"] == nil || c["series"] is String else {
+                throw bad("\"columns\" is not {\"time\": NAME, \"target\": NAME[, \"series\": NAME]}")
+            }
+            options.columns = ForecastColumns(time: time, target: target, series: c["series"] as? String)
+        }
         do { try options.validate() } catch let error as RecurrentError { throw bad("\(error)") }
         self.options = options
 
