@@ -74,6 +74,21 @@ public struct LSTMCell: RecurrentCell {
                         hState, ldh, state + o, s, output, ldy, cache, 5 * h)
     }
 
+    /// Four gates a unit steps alone (see `RecurrentCell.unitGates`); not with projections, whose
+    /// h mixes every unit.
+    public var unitGates: Int? { projects ? nil : 4 }
+
+    /// The step of `units` on gathered blocks (see `RecurrentCell.forward(units:…)`): the same
+    /// kernel as `forward`, with U for H, so each unit gets the bits `forward` gives it.
+    public func forward(units: Range<Int>, gates a: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                        previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                        output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                        cache: UnsafeMutablePointer<Float>, batch: Int) {
+        let (u, j, h, s) = (units.count, units.lowerBound, hiddenSize, stateSize)
+        rk_lstm_forward(batch, u, a, 4 * u, bias!, previous + h + j, s, state + j, s, state + h + j, s, output + j, ldy,
+                        cache, 5 * u)
+    }
+
     /// The element-wise step backward (see `RecurrentCell`), the reverse of `forward`: ∂a from
     /// ∂h = ∂y + ∂h_t and ∂c_t; ∂c_{t−1} = ∂c·f replaces ∂c_t in place, and h_{t−1} reaches the
     /// loss only through W_hh, so its direct part is zero.

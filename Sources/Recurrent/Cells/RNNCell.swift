@@ -48,6 +48,19 @@ public struct RNNCell: RecurrentCell {
         rk_rnn_forward(batch, h, nonlinearity == .relu ? 1 : 0, a, lda, arena.value(recurrentBias), state, h, output, ldy)
     }
 
+    /// One gate: each unit steps alone (see `RecurrentCell.unitGates`).
+    public var unitGates: Int? { 1 }
+
+    /// The step of `units` on gathered blocks (see `RecurrentCell.forward(units:…)`), the same
+    /// kernel as `forward` with U for H.
+    public func forward(units: Range<Int>, gates a: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                        previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                        output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                        cache: UnsafeMutablePointer<Float>, batch: Int) {
+        let (u, j) = (units.count, units.lowerBound)
+        rk_rnn_forward(batch, u, nonlinearity == .relu ? 1 : 0, a, u, bias!, state + j, hiddenSize, output + j, ldy)
+    }
+
     /// The element-wise step backward (see `RecurrentCell`): ∂a = (∂y_t + ∂h_t)·φ'(a), with φ' read
     /// off h (tanh' = 1 − h², relu' = [h > 0]); h_{t−1} reaches the loss only through W_hh.
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,

@@ -92,6 +92,28 @@ public protocol RecurrentCell: Sendable {
                  cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                  batch: Int, arena: ParameterArena)
 
+    /// G when the step of hidden unit j reads only its own pre-activations a[g·H + j] (g < G, a =
+    /// p + q, the product `.added`), its own values of the state and of b_hh, and writes only
+    /// its own values of the state, the output and the cache (cacheSize = C·H, C blocks of H): then
+    /// parts of the units can step at the same time, each after its own slice of the recurrent
+    /// product (`forward(units:…)`), and only h crosses between them. Nil when units meet within a
+    /// step (layer norm, an output projection) or q is handed over apart (GRU).
+    var unitGates: Int? { get }
+
+    /// The step for the hidden units `units` (U of them) of B rows, on gathered blocks.
+    /// - Parameters:
+    ///   - gates: a = p + q of those units (B, G·U), contiguous, gate block after gate block
+    ///     (the cell may overwrite it, as `forward` may overwrite p).
+    ///   - bias: b_hh of those units gathered the same way (G·U), or nil when the cell has none.
+    ///   - previous, state: state_{t−1} and state_t (B, S), as in `forward` (whole rows; only these
+    ///     units' values are read and written).
+    ///   - output: y_t (B, H), stride `outputStride`: only these units' values are written.
+    ///   - cache: (B, C·U), contiguous, written block after block as `forward` writes its C blocks.
+    func forward(units: Range<Int>, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                 output: UnsafeMutablePointer<Float>, outputStride: Int,
+                 cache: UnsafeMutablePointer<Float>, batch: Int)
+
     /// Backward of `forward`, same argument order.
     /// - Parameters:
     ///   - projectionGradient: ∂L/∂p_t (B, P), stride `projectionStride`, written (for `.added`
@@ -119,6 +141,16 @@ extension RecurrentCell {
     public var outputProjection: Parameter? { nil }
     /// None, unless the cell says otherwise.
     public var gates: [CellGate] { [] }
+    /// Units meet within the step, unless the cell says otherwise.
+    public var unitGates: Int? { nil }
+
+    /// Only a cell with `unitGates` steps a range of units.
+    public func forward(units: Range<Int>, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                        previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                        output: UnsafeMutablePointer<Float>, outputStride: Int,
+                        cache: UnsafeMutablePointer<Float>, batch: Int) {
+        preconditionFailure("\(Self.self) has no unit-split step")
+    }
 
     /// Nothing to write for a cell without `gates`.
     public func gateActivations(cache: UnsafePointer<Float>, previous: UnsafePointer<Float>, state: UnsafePointer<Float>,

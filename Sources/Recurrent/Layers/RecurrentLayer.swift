@@ -1,3 +1,5 @@
+import CRecurrentKernels
+
 /// A cell unrolled over sequences, trained by backpropagation through time: the one unroller,
 /// for training, whole-sequence inference and streaming (a sequence of one step).
 ///
@@ -385,6 +387,14 @@ extension RecurrentCell {
             return
         }
         let k = recurrence?.inputSize ?? 0
+        if let recurrence, let g = cell.unitGates,
+           case let parts = RecurrentUnitSplit.parts(batch: batch, steps: steps, hidden: p / g, weight: recurrence.weight,
+                                                     stored: weights.recurrent), parts > 1 {
+            unitSplitForward(parts: parts, gates: g, recurrence: recurrence, batch: batch, steps: steps, output: y,
+                             outputStride: ldy, workspace: ws, arena: arena) { t in maskEnded(t, rows: 0..<batch) }
+            finalState?.update(from: ws.state(steps), count: batch * s)
+            return
+        }
         let outputProjection = cell.outputProjection, width = outputProjection?.cols ?? 0
         // W_hh (P, K) from the arena is packed for the GEMM kernel once here, not once per step:
         // every step multiplies by the same weight (and gets the same bits as the unpacked product).
@@ -432,6 +442,115 @@ extension RecurrentCell {
             }
         }
         finalState?.update(from: ws.state(steps), count: batch * s)
+    }
+}
+
+extension RecurrentCell {
+    /// The step loop split by hidden units instead of by rows (see `RecurrentUnitSplit`): part i
+    /// owns units Uᵢ and, for all B rows, computes its slice of the recurrent product with its own
+    /// G·|Uᵢ| rows of W_hh (packed once, kept in its core's cache), then the cell's step on those
+    /// units (`forward(units:…)`); only h_t crosses between the parts, once a step. The workspace
+    /// ends as the row loop leaves it (pre-activations and caches scattered back), so `backward`
+    /// and every result are the same bits.
+    func unitSplitForward(parts: Int, gates g: Int, recurrence: Recurrence, batch b: Int, steps: Int,
+                          output y: UnsafeMutablePointer<Float>, outputStride ldy: Int, workspace ws: RecurrentWorkspace,
+                          arena: ParameterArena, afterStep: (Int) -> Void) {
+        let (p, s, k) = (projectionSize, stateSize, recurrence.inputSize)
+        let h = p / g, blocks = cacheSize / h
+        precondition(blocks * h == cacheSize, "\(Self.self): a unit-split step needs a cache of whole blocks of H")
+        let units = RecurrentUnitSplit.ranges(hidden: h, parts: parts)
+        // Per part: packed W_hh rows, gathered b_hh, the step's pre-activations and cache.
+        let sizes = units.map { u in
+            (packed: GEMM.packedSize(n: g * u.count, k: k), bias: g * u.count, gates: b * g * u.count, cache: b * blocks * u.count)
+        }
+        let total = sizes.reduce(0) { $0 + $1.packed + $1.bias + $1.gates + $1.cache }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: total) { buffer in
+            var next = buffer.baseAddress!
+            var packed: [UnsafeMutablePointer<Float>] = [], bias: [UnsafeMutablePointer<Float>] = []
+            var gatesBlock: [UnsafeMutablePointer<Float>] = [], cacheBlock: [UnsafeMutablePointer<Float>] = []
+            for z in sizes {
+                packed.append(next); next += z.packed
+                bias.append(next); next += z.bias
+                gatesBlock.append(next); next += z.gates
+                cacheBlock.append(next); next += z.cache
+            }
+            let w = arena.value(recurrence.weight), bhh = recurrence.bias.map { arena.value($0) }
+            for (i, u) in units.enumerated() {
+                let n = g * u.count
+                // W_hh's rows of these units, gate by gate, then packed as Bᵀ of q = s·W_hhᵀ.
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: n * k) { rows in
+                    for gate in 0..<g {
+                        (rows.baseAddress! + gate * u.count * k).update(from: w + (gate * h + u.lowerBound) * k, count: u.count * k)
+                        if let bhh { (bias[i] + gate * u.count).update(from: bhh + gate * h + u.lowerBound, count: u.count) }
+                    }
+                    GEMM.pack(transB: true, n: n, k: k, b: rows.baseAddress!, ldb: k, into: packed[i])
+                }
+            }
+            for t in 0..<steps {
+                ParallelRows.run(rows: units.count, parts: units.count) { i0, i1 in
+                    for i in i0..<i1 {
+                        let u = units[i], width = u.count, n = g * width
+                        let a = gatesBlock[i], cache = cacheBlock[i]
+                        for r in 0..<b {
+                            let row = ws.projections + (r * steps + t) * p
+                            for gate in 0..<g {
+                                (a + r * n + gate * width).update(from: row + gate * h + u.lowerBound, count: width)
+                            }
+                        }
+                        GEMM.multiply(m: b, n: n, k: k, a: ws.state(t), lda: s, packedB: packed[i], beta: 1, c: a, ldc: n)
+                        forward(units: u, gates: a, bias: bhh == nil ? nil : UnsafePointer(bias[i]), previous: ws.state(t),
+                                state: ws.state(t + 1), output: y + t * ldy, outputStride: steps * ldy, cache: cache, batch: b)
+                        // Back where the row loop keeps them: a = p + q in the projections, the cache by blocks of H.
+                        for r in 0..<b {
+                            let row = ws.projections + (r * steps + t) * p, kept = ws.cache(t) + r * cacheSize
+                            for gate in 0..<g {
+                                (row + gate * h + u.lowerBound).update(from: a + r * n + gate * width, count: width)
+                            }
+                            for block in 0..<blocks {
+                                (kept + block * h + u.lowerBound).update(from: cache + (r * blocks + block) * width, count: width)
+                            }
+                        }
+                    }
+                }
+                afterStep(t)
+            }
+        }
+    }
+}
+
+/// When the step loop runs by hidden units instead of by rows (`unitSplitForward`).
+///
+/// The row loop gives each core its own rows for the whole sequence; with few rows a core then
+/// reads all of W_hh every step, and past its L2 that read is the step's cost (DeepBench's
+/// 4 × 256 LSTM: 1 MB a step on each core). Split by units, each core reads only its G·U rows
+/// of W_hh, and they stay in its cache.
+enum RecurrentUnitSplit {
+    /// Off: always the row loop (tests compare the two).
+    nonisolated(unsafe) static var enabled = true
+    /// At most this many rows per thread take the unit split (more rows make the row loop's
+    /// products efficient enough).
+    nonisolated(unsafe) static var maximumRowsPerThread = 4
+    /// W_hh needs at least this many bytes for the split to pay (a smaller one stays in cache).
+    nonisolated(unsafe) static var minimumWeightBytes = 256 * 1024
+
+    /// Parts to split a sequence's steps into by units; 1 for the row loop. W_hh must be read
+    /// from the arena or packed (fp32); each part gets at least 16 units.
+    static func parts(batch: Int, steps: Int, hidden: Int, weight: Parameter, stored: StoredWeight) -> Int {
+        guard enabled, steps > 1 else { return 1 }
+        switch stored {
+        case .arena, .packed: break
+        case .narrow: return 1
+        }
+        let threads = Int(rk_threads())
+        guard threads > 1, batch <= maximumRowsPerThread * threads,
+              weight.count * MemoryLayout<Float>.size >= minimumWeightBytes else { return 1 }
+        return max(1, min(threads, hidden / 16))
+    }
+
+    /// `parts` ranges of 0..<hidden, as even as multiples of 16 allow (whole vectors for the step kernels).
+    static func ranges(hidden: Int, parts: Int) -> [Range<Int>] {
+        let cuts = (0...parts).map { i in i == parts ? hidden : min(hidden, (hidden * i / parts + 8) / 16 * 16) }
+        return (0..<parts).map { cuts[$0]..<cuts[$0 + 1] }.filter { !$0.isEmpty }
     }
 }
 

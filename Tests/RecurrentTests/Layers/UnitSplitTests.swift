@@ -1,0 +1,86 @@
+import Foundation
+import XCTest
+@testable import Recurrent
+
+/// The step loop split by hidden units (`RecurrentUnitSplit`) against the row loop: the same
+/// bits for outputs, final states, and — since the workspace is left as the row loop leaves it —
+/// every gradient of the backward that follows; stacked, both directions, ragged rows, unit
+/// counts that are and are not multiples of 16, 2 and 3 parts.
+final class UnitSplitTests: XCTestCase {
+    struct Run: Equatable {
+        var y: [Float], sT: [Float], gradients: [Float], dx: [Float], ds0: [Float]
+    }
+
+    func run(_ kind: CellKind, hidden h: Int, batch b: Int, bidirectional: Bool, lengths: [Int32]?, split: Bool) throws -> Run {
+        let (t, d) = (7, 5)
+        var layout = ParameterLayout()
+        let stack = try RecurrentStack(kind: kind, inputSize: d, hiddenSize: h, layers: 2, bidirectional: bidirectional,
+                                       layout: &layout)
+        let arena = ParameterArena(layout: layout, seed: 11)
+        let x = randomArray(b * t * d, seed: 12), s0 = randomArray(stack.stateCount(batch: b), seed: 13, scale: 0.5)
+        let dy = randomArray(b * t * stack.outputSize, seed: 14), dsT = randomArray(stack.stateCount(batch: b), seed: 15)
+        var y = [Float](repeating: 0, count: b * t * stack.outputSize), sT = [Float](repeating: 0, count: s0.count)
+        var dx = [Float](repeating: 0, count: x.count), ds0 = [Float](repeating: 0, count: s0.count)
+        let ws = RecurrentStackWorkspace()
+        var rng = SeededGenerator(seed: 0)
+        RecurrentUnitSplit.enabled = split
+        defer { RecurrentUnitSplit.enabled = true }
+        let lengthValues = lengths ?? []
+        try lengthValues.withUnsafeBufferPointer { lp in
+            let l = lengths == nil ? nil : lp.baseAddress
+            if let lengths { try RecurrentStack.validate(lengths: lengths, batch: b, steps: t) }
+            stack.forward(input: x, batch: b, steps: t, lengths: l, initialState: s0, output: &y, finalState: &sT,
+                          rng: &rng, workspace: ws, arena: arena)
+            arena.zeroGradients()
+            stack.backward(input: x, batch: b, steps: t, lengths: l, outputGradient: dy, finalStateGradient: dsT,
+                           inputGradient: &dx, initialStateGradient: &ds0, workspace: ws, arena: arena)
+        }
+        return Run(y: y, sT: sT, gradients: Array(UnsafeBufferPointer(start: arena.gradients, count: arena.count)),
+                   dx: dx, ds0: ds0)
+    }
+
+    func testUnitSplitGivesTheRowLoopsBits() throws {
+        let saved = (GEMM.threads, RecurrentUnitSplit.minimumWeightBytes)
+        // Every layer takes the split, whatever its size, on 2 and 3 threads.
+        RecurrentUnitSplit.minimumWeightBytes = 0
+        defer { (GEMM.threads, RecurrentUnitSplit.minimumWeightBytes) = saved }
+        for threads in [2, 3] {
+            GEMM.threads = threads
+            for kind in [CellKind.lstm, .rnnTanh] {
+                for (h, b) in [(64, 1), (100, 3), (48, 4)] {
+                    for (bidirectional, lengths) in [(false, nil), (true, Array([7, 3, 0, 5].prefix(b)) as [Int32]?)] {
+                        XCTAssertGreaterThan(RecurrentUnitSplit.parts(batch: b, steps: 7, hidden: h,
+                                                                      weight: Parameter(name: "w", offset: 0, rows: 4 * h, cols: h),
+                                                                      stored: .arena), 1)
+                        let split = try run(kind, hidden: h, batch: b, bidirectional: bidirectional, lengths: lengths, split: true)
+                        let rows = try run(kind, hidden: h, batch: b, bidirectional: bidirectional, lengths: lengths, split: false)
+                        let what = "\(kind) H \(h) B \(b) bidirectional \(bidirectional) threads \(threads)"
+                        XCTAssertEqual(split.y, rows.y, "outputs, \(what)")
+                        XCTAssertEqual(split.sT, rows.sT, "final states, \(what)")
+                        XCTAssertEqual(split.gradients, rows.gradients, "parameter gradients, \(what)")
+                        XCTAssertEqual(split.dx, rows.dx, "input gradient, \(what)")
+                        XCTAssertEqual(split.ds0, rows.ds0, "initial-state gradient, \(what)")
+                        XCTAssertGreaterThan(split.y.map(abs).max() ?? 0, 0, what)
+                    }
+                }
+            }
+        }
+    }
+
+    func testRangesAndPolicy() {
+        XCTAssertEqual(RecurrentUnitSplit.ranges(hidden: 256, parts: 2), [0..<128, 128..<256])
+        XCTAssertEqual(RecurrentUnitSplit.ranges(hidden: 100, parts: 2), [0..<48, 48..<100])
+        XCTAssertEqual(RecurrentUnitSplit.ranges(hidden: 48, parts: 3), [0..<16, 16..<32, 32..<48])
+        let big = Parameter(name: "w", offset: 0, rows: 1024, cols: 256)   // DeepBench's W_hh, 1 MB
+        let saved = GEMM.threads
+        defer { GEMM.threads = saved }
+        GEMM.threads = 2
+        XCTAssertEqual(RecurrentUnitSplit.parts(batch: 4, steps: 150, hidden: 256, weight: big, stored: .arena), 2)
+        XCTAssertEqual(RecurrentUnitSplit.parts(batch: 4, steps: 1, hidden: 256, weight: big, stored: .arena), 1)
+        XCTAssertEqual(RecurrentUnitSplit.parts(batch: 64, steps: 150, hidden: 256, weight: big, stored: .arena), 1)
+        XCTAssertEqual(RecurrentUnitSplit.parts(batch: 4, steps: 150, hidden: 16,
+                                                weight: Parameter(name: "w", offset: 0, rows: 64, cols: 16), stored: .arena), 1)
+        GEMM.threads = 1
+        XCTAssertEqual(RecurrentUnitSplit.parts(batch: 4, steps: 150, hidden: 256, weight: big, stored: .arena), 1)
+    }
+}
