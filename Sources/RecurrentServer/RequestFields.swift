@@ -102,8 +102,9 @@ struct RequestFields {
             return (v < 0, v.magnitude)
         }
         let d = n.doubleValue
-        guard d == d.rounded(), d.magnitude < 18_446_744_073_709_551_616 else { return nil }
-        return (d < 0, UInt64(d.magnitude))
+        guard d.isFinite && d == d.rounded() else { return nil }
+        // A whole number past 2⁶⁴ is out of every range: the largest magnitude says so.
+        return (d < 0, d.magnitude < 18_446_744_073_709_551_616 ? UInt64(d.magnitude) : .max)
     }
 }
 #endif

@@ -170,9 +170,17 @@ struct Observe<Context: RequestContext>: RouterMiddleware {
         } catch let error as APIError {
             response = try error.response(from: request, context: context)
         } catch let error as HTTPError {
-            let message = error.status == .notFound ? "no such path: \(request.method) \(request.uri.path) (see docs/openapi.yaml)"
-                                                    : error.body ?? error.status.reasonPhrase
-            response = try APIError(error.status, message).response(from: request, context: context)
+            let apiError: APIError
+            if error.status == .notFound && endpoint != "other" {
+                // The router's 404 for a known path is a method it does not take.
+                let method = endpoint.hasPrefix("/v1/") && endpoint != "/v1/models" ? "POST" : "GET"
+                apiError = APIError(.methodNotAllowed, "\(request.method) \(request.uri.path): use \(method)")
+            } else if error.status == .notFound {
+                apiError = APIError(.notFound, "no such path: \(request.method) \(request.uri.path) (see docs/openapi.yaml)")
+            } else {
+                apiError = APIError(error.status, error.body ?? error.status.reasonPhrase)
+            }
+            response = try apiError.response(from: request, context: context)
         }
         metrics.request(endpoint: endpoint, status: response.status.code, seconds: (ContinuousClock.now - start).seconds)
         return response
