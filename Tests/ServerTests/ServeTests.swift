@@ -234,6 +234,26 @@ final class ServeTests: XCTestCase {
         XCTAssertTrue(server.child.read(server.child.stdout).hasSuffix("rnn serve: stopped\n"))
     }
 
+    /// Every path and method in docs/openapi.yaml is served (not 404 or 405), and every served
+    /// path is there.
+    func testOpenAPIDescribesTheRoutes() throws {
+        let server = try server
+        let spec = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/openapi.yaml")
+        let lines = try String(contentsOf: spec, encoding: .utf8).split(separator: "\n")
+        var routes: [(String, String)] = [], path: String?
+        for line in lines {
+            if line.hasPrefix("  /") && line.hasSuffix(":") { path = String(line.dropFirst(2).dropLast()) }
+            if let p = path, ["    get:", "    post:"].contains(line) { routes.append((line.dropFirst(4).dropLast().uppercased(), p)) }
+            if line == "components:" { path = nil }
+        }
+        XCTAssertEqual(Set(routes.map(\.1)), ["/v1/generate", "/v1/score", "/v1/predict", "/v1/models", "/health", "/metrics"])
+        for (method, path) in routes {
+            let r = try server.request(method, path, body: method == "POST" ? "{}" : nil)
+            XCTAssertFalse([404, 405].contains(r.status) && !r.body.contains("\"field\": \"model\""), "\(method) \(path): \(r.body)")
+        }
+    }
+
     func waitFor(_ condition: () throws -> Bool, file: StaticString = #filePath, line: UInt = #line) throws {
         let deadline = Date().addingTimeInterval(10)
         while try !condition() {

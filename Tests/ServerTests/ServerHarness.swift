@@ -5,16 +5,10 @@ import XCTest
 import Glibc
 #endif
 
-/// The built `rnn` beside the test bundle (Linux runs the bundle as the process itself).
-let rnnBinary: URL = {
-    #if os(macOS)
-    if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
-        return bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("rnn")
-    }
-    #endif
-    let exe = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
-    return exe.deletingLastPathComponent().appendingPathComponent("rnn")
-}()
+/// The built `rnn` beside the test bundle, which Linux runs as the process itself (these tests
+/// use Glibc's sockets and posix_spawn: Linux only).
+let rnnBinary = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
+    .deletingLastPathComponent().appendingPathComponent("rnn")
 
 /// A scratch folder inside the build folder (so inside the repository), removed by `remove()`.
 func scratchFolder(_ name: String) throws -> String {
