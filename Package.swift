@@ -21,8 +21,9 @@ let package = Package(
         // `swift package generate-documentation` (the DocC catalog in Sources/Recurrent); a plugin
         // only: nothing of it is compiled into the libraries or the tool.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
-        // Only under the `Server` trait: without it no target depends on it and nothing of it is built.
+        // Only under the `Server` trait: without it no target depends on them and nothing of them is built.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Hot loops in C: GEMM micro-kernels, CPU-feature dispatch chosen once at start-up.
@@ -39,6 +40,7 @@ let package = Package(
                 "Recurrent",
                 "RecurrentApps",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Server"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Server"])),
             ]),
         .executableTarget(
             name: "rnn",

@@ -48,6 +48,7 @@ public final class InferenceServer: Sendable {
     let options: ServerOptions
     let models: [ServedModel]
     let metrics = ServerMetrics()
+    let connections = ConnectionWatch()
 
     /// Loads every checkpoint and starts the character models' engines.
     /// - Parameter checkpoints: (name, path); a nil name is `ServedModel.defaultName(path)`.
@@ -89,7 +90,7 @@ public final class InferenceServer: Sendable {
     /// Runs the application; on graceful shutdown stops the engines (streams finish or are cut
     /// within the grace period) while the HTTP server stops accepting and waits for open requests.
     private struct Drain: Service {
-        let app: Application<RouterResponder<BasicRequestContext>>
+        let app: Application<RouterResponder<ServeRequestContext>>
         let server: InferenceServer
 
         func run() async throws {

@@ -1,13 +1,14 @@
 #if Server
 import Foundation
 import Hummingbird
+import NIOCore
 import Recurrent
 import RecurrentApps
 
 extension InferenceServer {
     /// The routes, behind a middleware that answers every error as JSON and counts requests.
-    func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    func router() -> Router<ServeRequestContext> {
+        let router = Router(context: ServeRequestContext.self)
         router.add(middleware: Observe(metrics: metrics))
         router.get("/health") { _, _ in Response.json("{\"status\": \"ok\"}") }
         router.get("/v1/models") { [models] _, _ in
@@ -22,7 +23,7 @@ extension InferenceServer {
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
-        router.post("/v1/generate") { [self] request, _ in try await generate(request) }
+        router.post("/v1/generate") { [self] request, context in try await generate(request, channel: context.channel) }
         router.post("/v1/score") { [self] request, _ in try await score(request) }
         router.post("/v1/predict") { [self] request, _ in try await predict(request) }
         return router
@@ -42,7 +43,7 @@ extension InferenceServer {
 
     // MARK: POST /v1/generate
 
-    func generate(_ request: Request) async throws -> Response {
+    func generate(_ request: Request, channel: any Channel) async throws -> Response {
         let start = ContinuousClock.now
         let fields = try RequestFields(try await body(request),
                                        known: ["model", "prime", "length", "temperature", "top_k", "seed", "stream"])
@@ -54,13 +55,16 @@ extension InferenceServer {
             temperature: try fields.float("temperature") ?? 1, topK: try fields.integer("top_k", in: 1...Int.max),
             seed: try fields.seed("seed") ?? 1)
         let streamed = try fields.bool("stream") ?? true
-        let characters: AsyncThrowingStream<Character, any Error>
+        let characters: GenerationStream
         do {
             characters = try engine.generate(generation)
         } catch let error as RecurrentError {
             throw APIError(error)
         }
+        // A client that disconnects cancels its stream at once, running or still waiting for a row.
+        let unwatch = connections.watch(characters, on: channel)
         guard streamed else {
+            defer { unwatch() }
             var text = ""
             do {
                 for try await c in characters { text.append(c) }
@@ -73,6 +77,7 @@ extension InferenceServer {
         let metrics = self.metrics
         let name = served.name
         let body = ResponseBody { writer in
+            defer { unwatch() }
             var last = start
             var count = 0
             do {

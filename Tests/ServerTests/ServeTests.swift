@@ -186,18 +186,24 @@ final class ServeTests: XCTestCase {
         let server = try ServerProcess(["--checkpoint", Self.charModel, "--max-batch", "2", "--max-streams", "4",
                                         "--max-tokens", "1000000"], in: dir)
         defer { server.kill() }
-        let open = try (0..<4).map { i -> Connection in
+        func open(_ i: Int) throws -> Connection {
             let c = try server.connect()
             try c.send("POST", "/v1/generate", body: "{\"length\": 1000000, \"seed\": \(i)}")
             return c
         }
-        // Two have rows and stream, two wait for one.
+        // Two take the two rows and stream; two more wait for a row.
+        let running = try (0..<2).map(open)
+        try waitFor { try server.metric("rnn_active_streams{model=\"char\"}") == 2 }
+        let waiting = try (2..<4).map(open)
         try waitFor { try server.metric("rnn_active_streams{model=\"char\"}") == 4 }
         let refused = try server.request("POST", "/v1/generate", body: "{\"length\": 5}")
         XCTAssertEqual(refused.status, 429, refused.body)
         XCTAssertEqual(refused.headers["retry-after"], "1")
         XCTAssertTrue(refused.body.contains("max streams"), refused.body)
-        for c in open { c.close() }
+        // Waiting clients that leave free their places without ever getting a row.
+        for c in waiting { c.close() }
+        try waitFor { try server.metric("rnn_active_streams{model=\"char\"}") == 2 }
+        for c in running { c.close() }
         try waitFor { try server.metric("rnn_active_streams{model=\"char\"}") == 0 }
         let again = try server.request("POST", "/v1/generate", body: "{\"length\": 5, \"stream\": false}")
         XCTAssertEqual(again.status, 200, again.body)

@@ -13,8 +13,8 @@ import Recurrent
 /// same seed, prime, temperature, top-k and precision, whatever else the engine is running.
 ///
 /// The steps run on the engine's own thread, which sleeps while there is nothing to do.
-/// `generate` returns the characters as an `AsyncThrowingStream`; ending the iteration (a
-/// client that disconnects) frees the row before the next step. Between steps the engine admits
+/// `generate` returns the characters as a `GenerationStream`; ending the iteration or calling
+/// `cancel()` (a client that disconnects) frees the row before the next step. Between steps the engine admits
 /// waiting streams, first come first served, up to `GenerationLimits.maxBatch` rows; a request
 /// beyond `maxStreams` is refused at once.
 public final class GenerationEngine: @unchecked Sendable {
@@ -97,12 +97,12 @@ public final class GenerationEngine: @unchecked Sendable {
     ///   `temperature`, `top_k`) for a value out of range or a prime character outside the
     ///   vocabulary; `RecurrentError.unavailable` when `maxStreams` streams are active
     ///   (`retryLater`) or the engine is stopping.
-    public func generate(_ request: GenerationRequest) throws -> AsyncThrowingStream<Character, any Error> {
+    public func generate(_ request: GenerationRequest) throws -> GenerationStream {
         let primeIds = try validate(request)
         let (stream, continuation) = AsyncThrowingStream<Character, any Error>.makeStream()
         guard request.length > 0 else {
             continuation.finish()
-            return stream
+            return GenerationStream(characters: stream) {}
         }
         let s = Stream(primeIds: primeIds, request: request, vocabulary: model.configuration.vocabulary.count,
                        continuation: continuation)
@@ -119,14 +119,22 @@ public final class GenerationEngine: @unchecked Sendable {
         incoming.append(s)
         continuation.onTermination = { [weak self, weak s] termination in
             guard case .cancelled = termination, let self, let s else { return }
-            self.condition.lock()
-            s.cancelled = true
-            self.cancellations += 1
-            self.condition.signal()
-            self.condition.unlock()
+            self.cancel(s)
         }
         condition.signal()
-        return stream
+        return GenerationStream(characters: stream) { [weak self, weak s] in
+            guard let self, let s else { return }
+            self.cancel(s)
+            s.continuation.finish()
+        }
+    }
+
+    /// Marks `s` to leave before the next step (a no-op once it has left).
+    private func cancel(_ s: Stream) {
+        locked {
+            s.cancelled = true
+            cancellations += 1
+        }
     }
 
     /// Stops the engine: no new stream is admitted; streams still running after `gracePeriod`
@@ -292,4 +300,25 @@ public final class GenerationEngine: @unchecked Sendable {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         observer?(GenerationStepReport(rows: b, tokens: tokens, seconds: seconds))
     }
+}
+
+/// One request's characters as the engine draws them; `cancel()` ends it early.
+public struct GenerationStream: AsyncSequence, Sendable {
+    public typealias Element = Character
+    /// The characters; the iteration throws if the engine cuts the stream (stopping) or the
+    /// model's output stops being finite.
+    public let characters: AsyncThrowingStream<Character, any Error>
+    private let stop: @Sendable () -> Void
+
+    init(characters: AsyncThrowingStream<Character, any Error>, stop: @escaping @Sendable () -> Void) {
+        self.characters = characters
+        self.stop = stop
+    }
+
+    public func makeAsyncIterator() -> AsyncThrowingStream<Character, any Error>.AsyncIterator { characters.makeAsyncIterator() }
+
+    /// Ends the stream — its iteration finishes after the characters already drawn — and frees
+    /// its row, or its place in the queue, before the engine's next step. Safe to call at any
+    /// time, more than once, from any thread.
+    public func cancel() { stop() }
 }

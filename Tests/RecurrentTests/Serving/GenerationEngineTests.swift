@@ -29,11 +29,11 @@ final class GenerationEngineTests: XCTestCase {
     }
 
     /// A task that collects `stream`.
-    static func spawn(_ stream: AsyncThrowingStream<Character, any Error>) -> Task<String, any Error> {
+    static func spawn(_ stream: GenerationStream) -> Task<String, any Error> {
         Task { try await collect(stream) }
     }
 
-    static func collect(_ stream: AsyncThrowingStream<Character, any Error>) async throws -> String {
+    static func collect(_ stream: GenerationStream) async throws -> String {
         var s = ""
         for try await c in stream { s.append(c) }
         return s
@@ -149,6 +149,14 @@ final class GenerationEngineTests: XCTestCase {
         task.cancel()
         _ = try? await task.value
         try await waitUntil { engine.activeStreams == 0 }
+        // `cancel()` frees a running stream and one that waits for a row, and ends their iterations.
+        let running = try engine.generate(GenerationRequest(length: 100_000, seed: 3))
+        try await waitUntil { engine.activeStreams == 1 }
+        XCTAssertThrowsError(try engine.generate(GenerationRequest(length: 5))) // max streams 1
+        running.cancel()
+        let rest = try await Self.collect(running)
+        XCTAssertLessThan(rest.count, 100_000)
+        try await waitUntil { engine.activeStreams == 0 }
         await engine.stop()
     }
 
@@ -187,6 +195,22 @@ final class GenerationEngineTests: XCTestCase {
         XCTAssertThrowsError(try engine.generate(GenerationRequest(length: 5))) { error in
             guard case RecurrentError.unavailable(_, _, false)? = error as? RecurrentError else { return XCTFail("\(error)") }
         }
+    }
+
+    /// A stream cancelled while it waits for a row leaves the queue without ever running.
+    func testCancelWhileWaiting() async throws {
+        let model = try model()
+        let engine = try GenerationEngine(model: model, limits: GenerationLimits(maxBatch: 1, maxStreams: 3, maxTokens: 100_000))
+        let running = try engine.generate(GenerationRequest(length: 100_000, seed: 1))
+        let waiting = try engine.generate(GenerationRequest(length: 100_000, seed: 2))
+        try await waitUntil { engine.activeStreams == 2 }
+        waiting.cancel()
+        try await waitUntil { engine.activeStreams == 1 }
+        let got = try await Self.collect(waiting)
+        XCTAssertEqual(got, "")
+        running.cancel()
+        try await waitUntil { engine.activeStreams == 0 }
+        await engine.stop()
     }
 
     /// Stopping lets short streams finish within the grace period and cuts the rest with an error.
