@@ -109,7 +109,7 @@ public final class GenerationEngine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else {
-            throw RecurrentError.unavailable(what: "generation", reason: "the server is stopping", retryLater: false)
+            throw RecurrentError.unavailable(what: "generation", reason: "the engine is stopping", retryLater: false)
         }
         guard admitted < limits.maxStreams else {
             throw RecurrentError.unavailable(what: "generation", reason: "all \(limits.maxStreams) streams are in use (max streams)",
@@ -193,7 +193,7 @@ public final class GenerationEngine: @unchecked Sendable {
             if cut {
                 for s in rows + waiting[waitingStart...] {
                     s.continuation.finish(throwing: RecurrentError.unavailable(
-                        what: "generation", reason: "the server stopped before the text was finished", retryLater: false))
+                        what: "generation", reason: "the engine stopped before the text was finished", retryLater: false))
                 }
                 condition.lock()
                 admitted = 0
