@@ -1,10 +1,11 @@
+import CRecurrentKernels
 import Recurrent
 @testable import RecurrentApps
 import XCTest
 
 /// The continuous-batching engine: each stream's text is `CharLanguageModel.sample`'s for the
 /// same seed, whatever else runs beside it; rows are freed and reused; limits and stopping.
-final class GenerationEngineTests: XCTestCase {
+final class GenerationEngineTests: XCTestCase, KernelPathTesting {
     static let text = "the quick brown fox jumps over the lazy dog.\n"
 
     func model(_ cell: CellKind = .lstm, hidden: Int = 48, layers: Int = 2, projected: Int? = nil) throws -> CharLanguageModel {
@@ -109,6 +110,26 @@ final class GenerationEngineTests: XCTestCase {
                 XCTAssertEqual(got, try sample(model, request(i), precision: precision), "\(precision) stream \(i)")
             }
             await engine.stop()
+        }
+    }
+
+    /// On every ISA path this CPU has (portable C, AVX2, AVX-512) and every precision, streams
+    /// beside each other get the text `sample` gives on that path.
+    func testEveryKernelPathKeepsRowsIndependent() async throws {
+        let original = rk_active_isa()
+        defer { XCTAssertEqual(rk_set_isa(original), 0) }
+        let model = try model(.lstm, hidden: 40)
+        for isa in Self.paths {
+            XCTAssertEqual(rk_set_isa(isa), 0)
+            for precision in InferencePrecision.allCases {
+                let engine = try GenerationEngine(model: model, precision: precision, limits: GenerationLimits(maxBatch: 6))
+                let tasks = try (0..<6).map { Self.spawn(try engine.generate(request($0))) }
+                for (i, task) in tasks.enumerated() {
+                    let got = try await task.value
+                    XCTAssertEqual(got, try sample(model, request(i), precision: precision), "isa \(isa) \(precision) stream \(i)")
+                }
+                await engine.stop()
+            }
         }
     }
 
