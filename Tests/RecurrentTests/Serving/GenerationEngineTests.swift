@@ -77,6 +77,19 @@ final class GenerationEngineTests: XCTestCase, KernelPathTesting {
         await engine.stop()
     }
 
+    /// Streams 0..<n started together on an engine of n rows: each gets `sample(precision:)`'s text.
+    func expectSampleTexts(_ model: CharLanguageModel, precision: InferencePrecision, streams n: Int, _ label: String,
+                           file: StaticString = #filePath, line: UInt = #line) async throws {
+        let engine = try GenerationEngine(model: model, precision: precision, limits: GenerationLimits(maxBatch: n))
+        let tasks = try (0..<n).map { Self.spawn(try engine.generate(request($0))) }
+        for (i, task) in tasks.enumerated() {
+            let got = try await task.value
+            XCTAssertEqual(got, try sample(model, request(i), precision: precision), "\(label) \(precision) stream \(i)",
+                           file: file, line: line)
+        }
+        await engine.stop()
+    }
+
     /// The same for GRU, an LSTM with projections, a single-layer vanilla RNN and every precision:
     /// each stream beside 7 others gets `sample(precision:)`'s text.
     func testEveryCellAndPrecisionKeepsRowsIndependent() async throws {
@@ -85,14 +98,8 @@ final class GenerationEngineTests: XCTestCase, KernelPathTesting {
             (.lstm, 2, nil, .bf16), (.lstm, 2, nil, .int8), (.lstm, 2, nil, .w8a8), (.gru, 2, nil, .int8),
         ]
         for (cell, layers, projected, precision) in cases {
-            let model = try model(cell, layers: layers, projected: projected)
-            let engine = try GenerationEngine(model: model, precision: precision, limits: GenerationLimits(maxBatch: 8))
-            let streams = try (0..<8).map { try engine.generate(request($0)) }
-            for (i, s) in streams.enumerated() {
-                let got = try await Self.collect(s)
-                XCTAssertEqual(got, try sample(model, request(i), precision: precision), "\(cell.rawValue) \(precision) stream \(i)")
-            }
-            await engine.stop()
+            try await expectSampleTexts(try model(cell, layers: layers, projected: projected), precision: precision, streams: 8,
+                                        cell.rawValue)
         }
     }
 
@@ -101,15 +108,9 @@ final class GenerationEngineTests: XCTestCase, KernelPathTesting {
         let original = GEMM.threads
         defer { GEMM.threads = original }
         GEMM.threads = 2
+        let model = try model(.lstm, hidden: 256)
         for precision in [InferencePrecision.fp32, .int8] {
-            let model = try model(.lstm, hidden: 256)
-            let engine = try GenerationEngine(model: model, precision: precision, limits: GenerationLimits(maxBatch: 16))
-            let tasks = try (0..<16).map { Self.spawn(try engine.generate(request($0))) }
-            for (i, task) in tasks.enumerated() {
-                let got = try await task.value
-                XCTAssertEqual(got, try sample(model, request(i), precision: precision), "\(precision) stream \(i)")
-            }
-            await engine.stop()
+            try await expectSampleTexts(model, precision: precision, streams: 16, "hidden 256, 2 threads")
         }
     }
 
@@ -122,13 +123,7 @@ final class GenerationEngineTests: XCTestCase, KernelPathTesting {
         for isa in Self.paths {
             XCTAssertEqual(rk_set_isa(isa), 0)
             for precision in InferencePrecision.allCases {
-                let engine = try GenerationEngine(model: model, precision: precision, limits: GenerationLimits(maxBatch: 6))
-                let tasks = try (0..<6).map { Self.spawn(try engine.generate(request($0))) }
-                for (i, task) in tasks.enumerated() {
-                    let got = try await task.value
-                    XCTAssertEqual(got, try sample(model, request(i), precision: precision), "isa \(isa) \(precision) stream \(i)")
-                }
-                await engine.stop()
+                try await expectSampleTexts(model, precision: precision, streams: 6, "isa \(isa)")
             }
         }
     }
