@@ -67,7 +67,7 @@ extension InferenceServer {
             defer { unwatch() }
             var text = ""
             do {
-                for try await c in characters { text.append(c) }
+                while let chunk = try await characters.nextChunk() { text += chunk }
             } catch let error as RecurrentError {
                 throw APIError(error)
             }
@@ -81,12 +81,16 @@ extension InferenceServer {
             var last = start
             var count = 0
             do {
-                for try await c in characters {
+                // What was drawn while the last write went out goes out in one write: a client
+                // (or a server) that falls behind catches up in one wake-up.
+                while let chunk = try await characters.nextChunk() {
                     let now = ContinuousClock.now
-                    metrics.tokenGap((now - last).seconds)
+                    metrics.tokenGap((now - last).seconds, count: chunk.count)
                     last = now
-                    count += 1
-                    try await writer.write(ByteBuffer(string: "data: " + JSONText.object([("token", JSONText.string(String(c)))]) + "\n\n"))
+                    count += chunk.count
+                    var events = ByteBuffer()
+                    for c in chunk { events.writeString("data: " + JSONText.object([("token", JSONText.string(String(c)))]) + "\n\n") }
+                    try await writer.write(events)
                 }
                 try await writer.write(ByteBuffer(string: "event: end\ndata: "
                     + JSONText.object([("model", JSONText.string(name)), ("tokens", "\(count)")]) + "\n\n"))

@@ -60,9 +60,13 @@ final class ServerMetrics: @unchecked Sendable {
         }
     }
 
-    /// The time a stream's client waited for its next token (the first: from the request).
-    func tokenGap(_ seconds: Double) {
-        lock.withLock { tokenGaps.observe(seconds) }
+    /// The time a stream's client waited for its next `count` tokens, which came together (the
+    /// first: from the request): the first waited `seconds`, the others nothing more.
+    func tokenGap(_ seconds: Double, count: Int) {
+        lock.withLock {
+            tokenGaps.observe(seconds)
+            for _ in 1..<max(count, 1) { tokenGaps.observe(0) }
+        }
     }
 
     /// Everything in Prometheus text, with `gauges` (name, help, labelled values) read now.

@@ -24,7 +24,7 @@ public final class GenerationEngine: @unchecked Sendable {
     public let limits: GenerationLimits
 
     /// One request's row: its sampler and its place in the prime, owned by the engine thread
-    /// except `cancelled`, which is read and written under the engine's lock.
+    /// except `cancelled` and `released`, which are read and written under the engine's lock.
     private final class Stream: @unchecked Sendable {
         let primeIds: [Int32]
         var read = 0                   // prime tokens read so far
@@ -32,16 +32,16 @@ public final class GenerationEngine: @unchecked Sendable {
         var sampler: TokenSampler
         var remaining: Int             // characters still to generate
         var generated = 0
-        let continuation: AsyncThrowingStream<Character, any Error>.Continuation
+        let queue: CharacterQueue
         var cancelled = false
+        var released = false           // its admission given back (under the lock, as `cancelled`)
 
-        init(primeIds: [Int32], request: GenerationRequest, vocabulary: Int,
-             continuation: AsyncThrowingStream<Character, any Error>.Continuation) {
+        init(primeIds: [Int32], request: GenerationRequest, vocabulary: Int, queue: CharacterQueue) {
             self.primeIds = primeIds
             input = primeIds[0]
             sampler = TokenSampler(vocabulary: vocabulary, temperature: request.temperature, topK: request.topK, seed: request.seed)
             remaining = request.length
-            self.continuation = continuation
+            self.queue = queue
         }
     }
 
@@ -92,48 +92,41 @@ public final class GenerationEngine: @unchecked Sendable {
 
     /// Starts generating `request`'s characters; they arrive as they are drawn. The stream
     /// finishes after `length` characters, throws if the model's output stops being finite or the
-    /// engine cuts it while stopping, and frees its row once the caller stops iterating.
+    /// engine cuts it while stopping, and frees its row once the caller cancels it, its reading
+    /// task is cancelled, or it is dropped.
     /// - Throws: `RecurrentError.invalidArgument` naming the field (`prime`, `length`,
     ///   `temperature`, `top_k`) for a value out of range or a prime character outside the
     ///   vocabulary; `RecurrentError.unavailable` when `maxStreams` streams are active
     ///   (`retryLater`) or the engine is stopping.
     public func generate(_ request: GenerationRequest) throws -> GenerationStream {
         let primeIds = try validate(request)
-        let (stream, continuation) = AsyncThrowingStream<Character, any Error>.makeStream()
+        let queue = CharacterQueue()
         guard request.length > 0 else {
-            continuation.finish()
-            return GenerationStream(characters: stream) {}
+            queue.finish()
+            return GenerationStream(queue: queue) {}
         }
-        let s = Stream(primeIds: primeIds, request: request, vocabulary: model.configuration.vocabulary.count,
-                       continuation: continuation)
-        condition.lock()
-        defer { condition.unlock() }
-        guard !stopping else {
-            throw RecurrentError.unavailable(what: "generation", reason: "the engine is stopping", retryLater: false)
+        let s = Stream(primeIds: primeIds, request: request, vocabulary: model.configuration.vocabulary.count, queue: queue)
+        try locked {
+            guard !stopping else {
+                throw RecurrentError.unavailable(what: "generation", reason: "the engine is stopping", retryLater: false)
+            }
+            guard admitted < limits.maxStreams else {
+                throw RecurrentError.unavailable(what: "generation", reason: "all \(limits.maxStreams) streams are in use (max streams)",
+                                                 retryLater: true)
+            }
+            admitted += 1
+            incoming.append(s)
         }
-        guard admitted < limits.maxStreams else {
-            throw RecurrentError.unavailable(what: "generation", reason: "all \(limits.maxStreams) streams are in use (max streams)",
-                                             retryLater: true)
-        }
-        admitted += 1
-        incoming.append(s)
-        continuation.onTermination = { [weak self, weak s] termination in
-            guard case .cancelled = termination, let self, let s else { return }
-            self.cancel(s)
-        }
-        condition.signal()
-        return GenerationStream(characters: stream) { [weak self, weak s] in
+        return GenerationStream(queue: queue) { [weak self, weak s] in
             guard let self, let s else { return }
-            self.cancel(s)
-            s.continuation.finish()
-        }
-    }
-
-    /// Marks `s` to leave before the next step (a no-op once it has left).
-    private func cancel(_ s: Stream) {
-        locked {
-            s.cancelled = true
-            cancellations += 1
+            // The admission is given back at once, so a reader that sees its end can start another
+            // stream straight away; the row follows before the next step.
+            self.locked {
+                s.cancelled = true
+                self.cancellations += 1
+                self.release(s)
+            }
+            s.queue.finish()
         }
     }
 
@@ -191,14 +184,12 @@ public final class GenerationEngine: @unchecked Sendable {
             cancellations = 0
             condition.unlock()
             if cut {
+                locked { admitted = 0 }
                 for s in rows + waiting[waitingStart...] {
-                    s.continuation.finish(throwing: RecurrentError.unavailable(
+                    s.queue.finish(throwing: RecurrentError.unavailable(
                         what: "generation", reason: "the engine stopped before the text was finished", retryLater: false))
                 }
-                condition.lock()
-                admitted = 0
-                running = false
-                condition.unlock()
+                locked { running = false }
                 return
             }
             if waitingCancelled {
@@ -226,7 +217,8 @@ public final class GenerationEngine: @unchecked Sendable {
         rows += joining
     }
 
-    /// Drops `indices` from the rows (their streams already finished or cancelled).
+    /// Drops `indices` from the rows (streams cancelled, or finished by `step`, which ends their
+    /// queues only after this: a reader that sees its end can start another stream at once).
     private func remove(rows indices: [Int]) {
         let gone = Set(indices)
         retire(indices.map { rows[$0] })
@@ -252,9 +244,14 @@ public final class GenerationEngine: @unchecked Sendable {
     /// Gives back the admission of streams that leave.
     private func retire(_ streams: some Collection<Stream>) {
         guard !streams.isEmpty else { return }
-        condition.lock()
-        admitted -= streams.count
-        condition.unlock()
+        locked { streams.forEach(release) }
+    }
+
+    /// Gives back `s`'s admission, once; under the lock.
+    private func release(_ s: Stream) {
+        guard !s.released else { return }
+        s.released = true
+        admitted -= 1
     }
 
     /// One batched step: every row reads its token, rows past their prime draw the next one.
@@ -262,14 +259,15 @@ public final class GenerationEngine: @unchecked Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         let b = rows.count
         for r in 0..<b { ids[r] = rows[r].input }
-        var finished: [Int] = []
+        var finished: [(row: Int, error: (any Error)?)] = []
         var tokens = 0
         do {
             try stepper.step(ids, state: &state)
         } catch {
             // Only a state of another stack throws here: a bug, not a request's fault.
-            for s in rows { s.continuation.finish(throwing: error) }
+            let all = rows
             remove(rows: Array(rows.indices))
+            for s in all { s.queue.finish(throwing: error) }
             return
         }
         let v = model.configuration.vocabulary.count
@@ -282,43 +280,24 @@ public final class GenerationEngine: @unchecked Sendable {
             }
             s.read = s.primeIds.count
             guard let next = s.sampler.next(stepper.logits + r * v) else {
-                s.continuation.finish(throwing: TokenSampler.notFinite(at: s.generated + 1))
-                finished.append(r)
+                finished.append((r, TokenSampler.notFinite(at: s.generated + 1)))
                 continue
             }
             tokens += 1
             s.generated += 1
             s.remaining -= 1
             s.input = next
-            s.continuation.yield(Character(model.configuration.vocabulary.symbol(next)))
+            s.queue.push(Character(model.configuration.vocabulary.symbol(next)))
             if s.remaining == 0 {
-                s.continuation.finish()
-                finished.append(r)
+                finished.append((r, nil))
             }
         }
-        if !finished.isEmpty { remove(rows: finished) }
+        if !finished.isEmpty {
+            let streams = finished.map { rows[$0.row] }
+            remove(rows: finished.map(\.row))
+            for (s, f) in zip(streams, finished) { s.queue.finish(throwing: f.error) }
+        }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         observer?(GenerationStepReport(rows: b, tokens: tokens, seconds: seconds))
     }
-}
-
-/// One request's characters as the engine draws them; `cancel()` ends it early.
-public struct GenerationStream: AsyncSequence, Sendable {
-    public typealias Element = Character
-    /// The characters; the iteration throws if the engine cuts the stream (stopping) or the
-    /// model's output stops being finite.
-    public let characters: AsyncThrowingStream<Character, any Error>
-    private let stop: @Sendable () -> Void
-
-    init(characters: AsyncThrowingStream<Character, any Error>, stop: @escaping @Sendable () -> Void) {
-        self.characters = characters
-        self.stop = stop
-    }
-
-    public func makeAsyncIterator() -> AsyncThrowingStream<Character, any Error>.AsyncIterator { characters.makeAsyncIterator() }
-
-    /// Ends the stream — its iteration finishes after the characters already drawn — and frees
-    /// its row, or its place in the queue, before the engine's next step. Safe to call at any
-    /// time, more than once, from any thread.
-    public func cancel() { stop() }
 }

@@ -213,6 +213,22 @@ final class GenerationEngineTests: XCTestCase, KernelPathTesting {
         }
     }
 
+    /// A reader that falls behind gets what was drawn meanwhile in one chunk, and the chunks
+    /// make `sample`'s text; a stream dropped unread frees its row.
+    func testChunksAndDroppedStreams() async throws {
+        let model = try model()
+        let engine = try GenerationEngine(model: model, limits: GenerationLimits(maxBatch: 2, maxTokens: 100_000))
+        let r = GenerationRequest(prime: "the ", length: 40, seed: 9)
+        let stream = try engine.generate(r)
+        try await waitUntil { engine.activeStreams == 0 }   // all 40 drawn, none read yet
+        var chunks: [String] = []
+        while let chunk = try await stream.nextChunk() { chunks.append(chunk) }
+        XCTAssertEqual(chunks, [try sample(model, r)])
+        _ = try engine.generate(GenerationRequest(length: 100_000, seed: 1))
+        try await waitUntil { engine.activeStreams == 0 }
+        await engine.stop()
+    }
+
     /// A stream cancelled while it waits for a row leaves the queue without ever running.
     func testCancelWhileWaiting() async throws {
         let model = try model()
