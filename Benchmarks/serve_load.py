@@ -3,8 +3,10 @@
 
   streams:  N concurrent generation streams (Server-Sent Events) for S seconds; each stream, when
             its text is done, starts the next request. Prints one JSON line: tokens/s over all
-            streams, and the time a client waited for each token (p50, p99; gaps between a
-            stream's tokens, the first one from the request) in milliseconds.
+            streams, and the time a client waited for each token (p50, p99, in milliseconds):
+            the gaps between a stream's tokens as the client reads them, the first from the
+            request; tokens that arrive in one read count 0 after the first (the server writes
+            what a stream drew while its last write went out in one write).
   requests: R short requests ({"length": 4, "stream": false}) at concurrency C, bounded by S
             seconds; prints the count by status and the server's RSS before and after (--pid).
 
