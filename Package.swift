@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -11,11 +11,19 @@ let package = Package(
         .library(name: "RecurrentApps", targets: ["RecurrentApps"]),
         .executable(name: "rnn", targets: ["rnn"]),
     ],
+    // `Server`: `rnn serve`, the HTTP inference server on Hummingbird (`swift build -c release
+    // --traits Server`). Off by default, so a plain build compiles neither NIO nor Hummingbird.
+    traits: [
+        .trait(name: "Server", description: "rnn serve: the HTTP inference server (Hummingbird 2, SwiftNIO)."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // `swift package generate-documentation` (the DocC catalog in Sources/Recurrent); a plugin
         // only: nothing of it is compiled into the libraries or the tool.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        // Only under the `Server` trait: without it no target depends on them and nothing of them is built.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Hot loops in C: GEMM micro-kernels, CPU-feature dispatch chosen once at start-up.
@@ -23,11 +31,23 @@ let package = Package(
         .target(name: "Recurrent", dependencies: ["CRecurrentKernels"]),
         // Imports the core; the core imports nothing of it (the compiler keeps that wall).
         .target(name: "RecurrentApps", dependencies: ["Recurrent", "CRecurrentKernels"]),
+        // The HTTP layer of `rnn serve` (routes, JSON, Server-Sent Events, metrics, shutdown) over
+        // the batching engine in RecurrentApps. Its sources are all under `#if Server`: without the
+        // trait it is an empty module and Hummingbird is not a dependency.
+        .target(
+            name: "RecurrentServer",
+            dependencies: [
+                "Recurrent",
+                "RecurrentApps",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Server"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Server"])),
+            ]),
         .executableTarget(
             name: "rnn",
             dependencies: [
                 "Recurrent",
                 "RecurrentApps",
+                .target(name: "RecurrentServer", condition: .when(traits: ["Server"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(
@@ -35,6 +55,8 @@ let package = Package(
             dependencies: ["Recurrent", "RecurrentApps", "CRecurrentKernels"],
             resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["rnn", "Recurrent", "RecurrentApps"]),
+        // `rnn serve` end to end on loopback; its sources are under `#if Server` (empty without the trait).
+        .testTarget(name: "ServerTests", dependencies: ["rnn", "Recurrent", "RecurrentApps"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,6 +11,9 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
     case invalidFile(path: String, reason: String)
     /// Training produced a loss that is NaN or infinite.
     case divergence(step: Int, loss: Float)
+    /// A service cannot take the work now: one of its limits is reached (`retryLater`: the same
+    /// request can succeed once other work has finished), or it is stopping for good.
+    case unavailable(what: String, reason: String, retryLater: Bool)
 
     public var description: String {
         switch self {
@@ -24,6 +27,8 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(reason)"
         case let .divergence(step, loss):
             return "training diverged at step \(step): loss is \(loss); lower the learning rate or clip gradients"
+        case let .unavailable(what, reason, retryLater):
+            return "\(what) unavailable: \(reason)" + (retryLater ? "; try again when others have finished" : "")
         }
     }
 }

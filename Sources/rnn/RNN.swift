@@ -23,7 +23,7 @@ struct RNN: ParsableCommand {
         subcommands: [RoommateCommand.self, CompareCommand.self, TrainCommand.self, SampleCommand.self, ScoreCommand.self,
                       ExplainCommand.self, FitCommand.self, PredictCommand.self, EvaluateCommand.self, ForecastCommand.self, DataCommand.self,
                       InspectCommand.self,
-                      ImportCommand.self, ExportCommand.self, BenchCommand.self])
+                      ImportCommand.self, ExportCommand.self, BenchCommand.self, ServeCommand.self])
 
     /// Runs the tool; every failure ends as one line on standard error and a non-zero status.
     static func main() {

@@ -61,7 +61,7 @@ public struct JSONLDataset: Sendable {
     }
 
     /// Parses `text` as the contents of the JSONL file `path` (which only names it in errors).
-    init(text: String, path: String, requireTarget: Bool, onError: OnError = .stop) throws {
+    package init(text: String, path: String, requireTarget: Bool, onError: OnError = .stop) throws {
         try self.init(bytes: Array(text.utf8), path: path, requireTarget: requireTarget, onError: onError)
     }
 

@@ -234,39 +234,24 @@ public final class CharLanguageModel: @unchecked Sendable {
     public func sample(length: Int, temperature: Float = 1, topK: Int? = nil, prime: String = "", seed: UInt64,
                        precision: InferencePrecision = .fp32, emit: (Character) -> Void) throws {
         let vocab = configuration.vocabulary
-        let v = vocab.count
-        var primeIds = try vocab.encode(prime, source: "the prime text")
-        if primeIds.isEmpty { primeIds = [vocab.id(of: "\n") ?? 0] }
-        var rng = SeededGenerator(seed: seed)
-        var probabilities = [Float](repeating: 0, count: v)
-        var order = Array(0..<v)
+        let primeIds = try self.primeIds(prime)
+        var sampler = TokenSampler(vocabulary: vocab.count, temperature: temperature, topK: topK, seed: seed)
         // Every weight packed or narrowed once, the first layer's projection looked up per symbol.
         let stepper = try TokenStepper(self, precision: precision)
-        let logits = stepper.logits
         for id in primeIds { try stepper.step(id) }
         for generated in 0..<length {
-            for j in 0..<v { logits[j] /= temperature }
-            if let topK, topK < v {
-                // Keep the K largest logits (ties broken by id, so the same seed gives the same text).
-                order.sort { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
-                for j in order[topK...] { logits[j] = -.infinity }
-            }
-            Softmax.row(logits, count: v, into: &probabilities)
-            // Inverse CDF; rounding can leave u ≥ 0 at the end: then the last possible character.
-            var u = rng.nextUniform()
-            var next = -1
-            for j in 0..<v where probabilities[j] > 0 {
-                next = j
-                u -= probabilities[j]
-                if u < 0 { break }
-            }
-            // Finite weights can still overflow Float32 on the way to the logits (NaN probabilities).
-            guard next >= 0 else {
-                throw RecurrentError.invalidArgument(name: "model output for character \(generated + 1)", value: "not finite",
-                                                     expected: "finite probabilities; the checkpoint's weights are too large (they overflow Float32)")
-            }
-            emit(Character(vocab.symbol(Int32(next))))
-            try stepper.step(Int32(next))
+            guard let next = sampler.next(stepper.logits) else { throw TokenSampler.notFinite(at: generated + 1) }
+            emit(Character(vocab.symbol(next)))
+            try stepper.step(next)
         }
+    }
+
+    /// The tokens generation reads before its first draw: `prime`'s, or a newline (the first
+    /// symbol when there is none) for an empty prime.
+    /// - Throws: `RecurrentError.invalidArgument` for a character outside the vocabulary.
+    func primeIds(_ prime: String) throws -> [Int32] {
+        let vocab = configuration.vocabulary
+        let ids = try vocab.encode(prime, source: "the prime text")
+        return ids.isEmpty ? [vocab.id(of: "\n") ?? 0] : ids
     }
 }

@@ -24,7 +24,14 @@ public final class TaskPredictor {
     /// - Returns: the encoded examples and the lines skipped, each with its line and reason.
     func read(_ data: String, withTargets: Bool, onError: OnError)
         throws -> (examples: [Example], encoded: [EncodedExample], skipped: [(line: Int, reason: String)]) {
-        let dataset = try JSONLDataset(contentsOf: data, requireTarget: withTargets, onError: onError)
+        try encode(JSONLDataset(contentsOf: data, requireTarget: withTargets, onError: onError), path: data,
+                   withTargets: withTargets, onError: onError)
+    }
+
+    /// The examples of `dataset` this model can read, encoded, and the lines skipped with their
+    /// reasons; `data` names it in errors.
+    func encode(_ dataset: JSONLDataset, path data: String, withTargets: Bool, onError: OnError)
+        throws -> (examples: [Example], encoded: [EncodedExample], skipped: [(line: Int, reason: String)]) {
         var examples: [Example] = [], encoded: [EncodedExample] = []
         var skipped = dataset.skipped
         for e in dataset.examples {
@@ -83,7 +90,21 @@ public final class TaskPredictor {
     /// `.skip`, a bad line's output carries its `error` instead of a prediction, so outputs line
     /// up with inputs.
     public func predict(file data: String, beam: Int = 1, onError: OnError = .stop) throws -> [TaskOutput] {
-        let (examples, encoded, skipped) = try read(data, withTargets: false, onError: onError)
+        try predict(read(data, withTargets: false, onError: onError), beam: beam)
+    }
+
+    /// `predict(file:)` for the text of a JSONL file in memory (`rnn serve`'s /v1/predict); a bad
+    /// line's output carries its `error`, so outputs line up with the lines.
+    /// - Parameter source: names the text in errors.
+    /// - Throws: `RecurrentError.invalidFile` when no line is usable.
+    package func predict(jsonl text: String, source: String, beam: Int = 1) throws -> [TaskOutput] {
+        let dataset = try JSONLDataset(text: text, path: source, requireTarget: false, onError: .skip)
+        return try predict(encode(dataset, path: source, withTargets: false, onError: .skip), beam: beam)
+    }
+
+    private func predict(_ read: (examples: [Example], encoded: [EncodedExample], skipped: [(line: Int, reason: String)]),
+                         beam: Int) throws -> [TaskOutput] {
+        let (examples, encoded, skipped) = read
         var outputs = zip(zip(examples, encoded), try predictions(encoded, beam: beam)).map { pair, p in output(pair.0, pair.1, p) }
         outputs += skipped.map { TaskOutput(id: nil, line: $0.line, prediction: nil, error: $0.reason, unknownRate: nil) }
         return outputs.sorted { $0.line < $1.line }
