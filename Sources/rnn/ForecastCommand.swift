@@ -44,6 +44,17 @@ struct SeriesColumns: ParsableArguments {
         (covariates ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
+    /// For fit and backtest, which have no checkpoint to name the columns: --time and --target.
+    func requireColumns() throws {
+        guard time != nil else { throw ValidationError("missing --time COLUMN: the time column") }
+        guard target != nil else { throw ValidationError("missing --target COLUMN: the column to forecast") }
+    }
+
+    /// The table of the columns named by the flags (`requireColumns` checked them).
+    func readNamed() throws -> TimeSeriesTable {
+        try read(time: time!, target: target!, series: series, covariates: covariateNames)
+    }
+
     /// Reads the table; prints its warnings (gaps, rows out of order) on standard error.
     func read(time: String, target: String, series: String?, covariates: [String]) throws -> TimeSeriesTable {
         let table = try TimeSeriesTable(CSVTable(contentsOf: csv), time: time, target: target, series: series,
@@ -166,15 +177,12 @@ struct ForecastFitCommand: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @OptionGroup var kernelThreads: KernelThreads
 
-    func validate() throws {
-        guard data.time != nil else { throw ValidationError("missing --time COLUMN: the time column") }
-        guard data.target != nil else { throw ValidationError("missing --target COLUMN: the column to forecast") }
-    }
+    func validate() throws { try data.requireColumns() }
 
     func run() throws {
         kernelThreads.apply()
         let options = try model.options(data)
-        let table = try data.read(time: data.time!, target: data.target!, series: data.series, covariates: data.covariateNames)
+        let table = try data.readNamed()
         let (forecaster, stop) = try fitWithProgress(table.series, timeKind: table.timeKind, options: options, output: out)
         let s = forecaster.summary
         let o = forecaster.options
@@ -309,15 +317,12 @@ struct ForecastBacktestCommand: ParsableCommand {
     @Flag(help: "Print the metrics as JSON instead of a table.") var json = false
     @OptionGroup var kernelThreads: KernelThreads
 
-    func validate() throws {
-        guard data.time != nil else { throw ValidationError("missing --time COLUMN: the time column") }
-        guard data.target != nil else { throw ValidationError("missing --target COLUMN: the column to forecast") }
-    }
+    func validate() throws { try data.requireColumns() }
 
     func run() throws {
         kernelThreads.apply()
         let options = try model.options(data)
-        let table = try data.read(time: data.time!, target: data.target!, series: data.series, covariates: data.covariateNames)
+        let table = try data.readNamed()
         try prepareFolder(out)
         let stop = StopFlag.install()
         let progress = ProgressPrinter()

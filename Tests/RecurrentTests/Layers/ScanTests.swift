@@ -8,36 +8,10 @@ import XCTest
 /// gradients to 1e-5 — stacked, both directions, ragged rows, both thread splits, whole and
 /// partial chunks of steps.
 final class ScanTests: XCTestCase {
-    struct Run {
-        var y: [Float], sT: [Float], gradients: [Float], dx: [Float], ds0: [Float]
-    }
-
-    func run(_ kind: CellKind, bidirectional: Bool, lengths: [Int32]?, scan: Bool) throws -> Run {
-        let (b, t, d, h) = (4, 9, 3, 6)
-        var layout = ParameterLayout()
-        let stack = try RecurrentStack(kind: kind, inputSize: d, hiddenSize: h, layers: 2, bidirectional: bidirectional,
-                                       layout: &layout)
-        let arena = ParameterArena(layout: layout, seed: 3)
-        let x = randomArray(b * t * d, seed: 4), s0 = randomArray(stack.stateCount(batch: b), seed: 5, scale: 0.5)
-        let dy = randomArray(b * t * stack.outputSize, seed: 6), dsT = randomArray(stack.stateCount(batch: b), seed: 7)
-        var y = [Float](repeating: 0, count: b * t * stack.outputSize), sT = [Float](repeating: 0, count: s0.count)
-        var dx = [Float](repeating: 0, count: x.count), ds0 = [Float](repeating: 0, count: s0.count)
-        let ws = RecurrentStackWorkspace()
-        var rng = SeededGenerator(seed: 0)
+    func run(_ kind: CellKind, bidirectional: Bool, lengths: [Int32]?, scan: Bool) throws -> StackRun {
         RecurrentLayerScan.enabled = scan
         defer { RecurrentLayerScan.enabled = true }
-        let lengthValues = lengths ?? []
-        try lengthValues.withUnsafeBufferPointer { lp in
-            let l = lengths == nil ? nil : lp.baseAddress
-            if let lengths { try RecurrentStack.validate(lengths: lengths, batch: b, steps: t) }
-            stack.forward(input: x, batch: b, steps: t, lengths: l, initialState: s0, output: &y, finalState: &sT,
-                          rng: &rng, workspace: ws, arena: arena)
-            arena.zeroGradients()
-            stack.backward(input: x, batch: b, steps: t, lengths: l, outputGradient: dy, finalStateGradient: dsT,
-                           inputGradient: &dx, initialStateGradient: &ds0, workspace: ws, arena: arena)
-        }
-        return Run(y: y, sT: sT, gradients: Array(UnsafeBufferPointer(start: arena.gradients, count: arena.count)),
-                   dx: dx, ds0: ds0)
+        return try StackRun(kind, hidden: 6, input: 3, batch: 4, steps: 9, bidirectional: bidirectional, lengths: lengths, seed: 3)
     }
 
     func largestDifference(_ a: [Float], _ b: [Float]) -> Float {

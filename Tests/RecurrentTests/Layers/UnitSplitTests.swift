@@ -7,36 +7,10 @@ import XCTest
 /// every gradient of the backward that follows; stacked, both directions, ragged rows, unit
 /// counts that are and are not multiples of 16, 2 and 3 parts.
 final class UnitSplitTests: XCTestCase {
-    struct Run: Equatable {
-        var y: [Float], sT: [Float], gradients: [Float], dx: [Float], ds0: [Float]
-    }
-
-    func run(_ kind: CellKind, hidden h: Int, batch b: Int, bidirectional: Bool, lengths: [Int32]?, split: Bool) throws -> Run {
-        let (t, d) = (7, 5)
-        var layout = ParameterLayout()
-        let stack = try RecurrentStack(kind: kind, inputSize: d, hiddenSize: h, layers: 2, bidirectional: bidirectional,
-                                       layout: &layout)
-        let arena = ParameterArena(layout: layout, seed: 11)
-        let x = randomArray(b * t * d, seed: 12), s0 = randomArray(stack.stateCount(batch: b), seed: 13, scale: 0.5)
-        let dy = randomArray(b * t * stack.outputSize, seed: 14), dsT = randomArray(stack.stateCount(batch: b), seed: 15)
-        var y = [Float](repeating: 0, count: b * t * stack.outputSize), sT = [Float](repeating: 0, count: s0.count)
-        var dx = [Float](repeating: 0, count: x.count), ds0 = [Float](repeating: 0, count: s0.count)
-        let ws = RecurrentStackWorkspace()
-        var rng = SeededGenerator(seed: 0)
+    func run(_ kind: CellKind, hidden h: Int, batch b: Int, bidirectional: Bool, lengths: [Int32]?, split: Bool) throws -> StackRun {
         RecurrentUnitSplit.enabled = split
         defer { RecurrentUnitSplit.enabled = true }
-        let lengthValues = lengths ?? []
-        try lengthValues.withUnsafeBufferPointer { lp in
-            let l = lengths == nil ? nil : lp.baseAddress
-            if let lengths { try RecurrentStack.validate(lengths: lengths, batch: b, steps: t) }
-            stack.forward(input: x, batch: b, steps: t, lengths: l, initialState: s0, output: &y, finalState: &sT,
-                          rng: &rng, workspace: ws, arena: arena)
-            arena.zeroGradients()
-            stack.backward(input: x, batch: b, steps: t, lengths: l, outputGradient: dy, finalStateGradient: dsT,
-                           inputGradient: &dx, initialStateGradient: &ds0, workspace: ws, arena: arena)
-        }
-        return Run(y: y, sT: sT, gradients: Array(UnsafeBufferPointer(start: arena.gradients, count: arena.count)),
-                   dx: dx, ds0: ds0)
+        return try StackRun(kind, hidden: h, input: 5, batch: b, steps: 7, bidirectional: bidirectional, lengths: lengths, seed: 11)
     }
 
     func testUnitSplitGivesTheRowLoopsBits() throws {
