@@ -11,6 +11,8 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
     case invalidFile(path: String, reason: String)
     /// Training produced a loss that is NaN or infinite.
     case divergence(step: Int, loss: Float)
+    /// The ranks of a data-parallel run disagree, or their communication failed.
+    case distributed(reason: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(reason)"
         case let .divergence(step, loss):
             return "training diverged at step \(step): loss is \(loss); lower the learning rate or clip gradients"
+        case let .distributed(reason):
+            return "data-parallel run: \(reason)"
         }
     }
 }
