@@ -96,7 +96,8 @@ public final class MPICommunicator: Communicator {
         var text = [CChar](repeating: 0, count: Int(MPI_MAX_ERROR_STRING) + 1)
         var length: Int32 = 0
         MPI_Error_string(code, &text, &length)
-        throw RecurrentError.distributed(reason: "\(call) failed on rank \(rank) of \(size): \(String(cString: text)); "
+        let words = String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw RecurrentError.distributed(reason: "\(call) failed on rank \(rank) of \(size): \(words); "
                                          + "another rank has probably stopped (see its message)")
     }
 }
