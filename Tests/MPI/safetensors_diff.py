@@ -5,22 +5,17 @@
                                                  (plain SGD) agree to 1e-6 of the largest |g|
   safetensors_diff.py loads FILE                 the file parses and every weight is finite
 """
-import array, json, math, struct, sys
+import array, math, os, sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../dev/golden"))
+from compare import tensors   # name → (dtype, shape, bytes)
 
 def weights(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    header.pop("__metadata__", None)
-    body = data[8 + n:]
+    """The F32 weights (not the training state) as float arrays."""
     out = {}
-    for name, v in header.items():
-        if name.startswith("train.") or v["dtype"] != "F32":
-            continue
-        a = array.array("f")
-        a.frombytes(body[v["data_offsets"][0]:v["data_offsets"][1]])
-        out[name] = a
+    for name, (dtype, _, data) in tensors(path).items():
+        if not name.startswith("train.") and dtype == "F32":
+            out[name] = array.array("f", data)
     return out
 
 if sys.argv[1] == "loads":

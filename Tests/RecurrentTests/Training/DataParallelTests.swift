@@ -89,20 +89,21 @@ final class DataParallelTests: XCTestCase {
     /// The first step's reduced gradient on 2 and 3 ranks (uneven shares: 3+2, 2+2+1 rows) is
     /// the gradient of the whole batch in one process, to 1e-6 relative; the global loss too.
     func testTheReducedGradientIsTheWholeBatchGradient() throws {
+        /// The first batch's (or this rank's share's) loss, with its gradient in the task's arena.
+        func firstStep(_ task: LinearTask) -> (rows: [Int], loss: BatchLoss) {
+            var rng = SeededGenerator(seed: 1)
+            let rows = task.batch(step: 0, rng: &rng)
+            task.forward(rows, training: true, rng: &rng)
+            let loss = task.loss(rows)
+            task.backward(rows)
+            return (rows, loss)
+        }
         let single = LinearTask(parallel: nil)
-        var rng = SeededGenerator(seed: 1)
-        let rows = single.batch(step: 0, rng: &rng)
-        single.forward(rows, training: true, rng: &rng)
-        let wholeLoss = single.loss(rows)
-        single.backward(rows)
+        let wholeLoss = firstStep(single).loss
         for size in [2, 3] {
             let results = ThreadCommunicator.onRanks(size) { parallel -> ([Float], BatchLoss) in
                 let task = LinearTask(parallel: parallel)
-                var rng = SeededGenerator(seed: 1)
-                let share = task.batch(step: 0, rng: &rng)
-                task.forward(share, training: true, rng: &rng)
-                let local = task.loss(share)
-                task.backward(share)
+                let (share, local) = firstStep(task)
                 let (loss, tokens) = try parallel.reduce(task.arena, terms: local.count, loss: local, tokens: share.count)
                 XCTAssertEqual(tokens, LinearTask.b)
                 return (self.gradients(task.arena), loss)

@@ -9,8 +9,8 @@ final class ThreadCommunicator: Communicator, @unchecked Sendable {
         let size: Int
         private let condition = NSCondition()
         private var arrived = 0, generation = 0
-        fileprivate var floats: [[Float]]
-        fileprivate var doubles: [[Double]]
+        var floats: [[Float]]
+        var doubles: [[Double]]
 
         init(size: Int) {
             self.size = size
@@ -53,22 +53,20 @@ final class ThreadCommunicator: Communicator, @unchecked Sendable {
 
     func sumInRankOrder(_ values: UnsafeMutableBufferPointer<Float>) throws {
         floatCalls += 1
-        group.put { group.floats[rank] = Array(values) }
-        group.barrier()
-        for i in values.indices {
-            var s = group.floats[0][i]
-            for r in 1..<size { s += group.floats[r][i] }
-            values[i] = s
-        }
-        group.barrier()
+        sum(values, slots: \.floats)
     }
 
-    func sumInRankOrder(_ values: UnsafeMutableBufferPointer<Double>) throws {
-        group.put { group.doubles[rank] = Array(values) }
+    func sumInRankOrder(_ values: UnsafeMutableBufferPointer<Double>) throws { sum(values, slots: \.doubles) }
+
+    /// Every rank's buffer into its slot; then each rank adds the slots in rank order.
+    private func sum<T: BinaryFloatingPoint>(_ values: UnsafeMutableBufferPointer<T>,
+                                             slots: ReferenceWritableKeyPath<Group, [[T]]>) {
+        group.put { group[keyPath: slots][rank] = Array(values) }
         group.barrier()
+        let all = group[keyPath: slots]
         for i in values.indices {
-            var s = group.doubles[0][i]
-            for r in 1..<size { s += group.doubles[r][i] }
+            var s = all[0][i]
+            for r in 1..<size { s += all[r][i] }
             values[i] = s
         }
         group.barrier()
