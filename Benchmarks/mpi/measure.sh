@@ -3,6 +3,8 @@
 # and 2 ranks (issue 21). Run on a quiet machine with an rnn built by
 #   swift build -c release --traits MPI --scratch-path .build-mpi
 # Usage: Benchmarks/mpi/measure.sh [RNN] [STEPS]   (defaults: .build-mpi/release/rnn, 30)
+# CORES (default: nproc) are shared out: 1 rank runs the kernels on CORES threads, 2 ranks on
+# CORES/2 each (--threads; results do not depend on it), so both use the same cores.
 # Every run: char model on data/tinyshakespeare.txt, --batch 50 --seq 50 (global), no validation
 # (--val-fraction 0), Adam. 1 rank is a plain process (no communicator: no all-reduce); 2 ranks
 # run under mpirun on this machine (loopback / shared memory). Compute = the loop's seconds
@@ -12,6 +14,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rnn=$(realpath "${1:-$root/.build-mpi/release/rnn}")
 steps=${2:-30}
+cores=${CORES:-$(nproc)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mpi=(mpirun --oversubscribe --bind-to none)
@@ -23,11 +26,12 @@ for model in "lstm 512" "gru 256"; do
     args=(train --text "$root/data/tinyshakespeare.txt" --cell "$1" --hidden "$2" --layers 2 --batch 50 --seq 50
           --steps "$steps" --val-fraction 0 --eval-every "$steps" --seed 1)
     for ranks in 1 2; do
+        threads=$(( cores / ranks > 0 ? cores / ranks : 1 ))
         out="$work/$1-$ranks"
         if [ "$ranks" = 1 ]; then
-            "$rnn" "${args[@]}" --out "$out" > "$out.log" 2>&1
+            "$rnn" "${args[@]}" --threads "$threads" --out "$out" > "$out.log" 2>&1
         else
-            "${mpi[@]}" -np "$ranks" "$rnn" "${args[@]}" --out "$out" > "$out.log" 2>&1
+            "${mpi[@]}" -np "$ranks" "$rnn" "${args[@]}" --threads "$threads" --out "$out" > "$out.log" 2>&1
         fi
         python3 - "$out" "$ranks" "$1-$2x2" "$steps" <<'PY'
 import json, re, sys
