@@ -7,14 +7,13 @@ import XCTest
 /// streams or examples split among ranks give the whole batch's first gradient, rank 0 alone
 /// writes, and its checkpoint (the hidden state of every stream gathered) resumes on 1 process.
 final class DataParallelTrainerTests: XCTestCase {
-    var dir = ""
-
-    override func setUp() {
-        dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-parallel-\(UUID().uuidString)")
+    /// The test's files, in a folder of its own that the case removes when it ends.
+    lazy var dir: String = {
+        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("rnn-parallel-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }()
 
     func path(_ name: String) -> String { (dir as NSString).appendingPathComponent(name) }
 
