@@ -11,10 +11,14 @@ let package = Package(
         .library(name: "RecurrentApps", targets: ["RecurrentApps"]),
         .executable(name: "rnn", targets: ["rnn"]),
     ],
+    // Optional parts, each off by default, so a plain build compiles none of them:
     // `Server`: `rnn serve`, the HTTP inference server on Hummingbird (`swift build -c release
-    // --traits Server`). Off by default, so a plain build compiles neither NIO nor Hummingbird.
+    // --traits Server`): no NIO or Hummingbird without it.
+    // `MPI`: `rnn train` and `rnn fit` train data-parallel under mpirun (`swift build --traits MPI`;
+    // Open MPI, Debian's libopenmpi-dev): nothing of MPI is compiled or linked without it.
     traits: [
         .trait(name: "Server", description: "rnn serve: the HTTP inference server (Hummingbird 2, SwiftNIO)."),
+        .trait(name: "MPI", description: "Data-parallel training over MPI (Open MPI's ompi-c pkg-config module)"),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -49,7 +53,17 @@ let package = Package(
                 "RecurrentApps",
                 .target(name: "RecurrentServer", condition: .when(traits: ["Server"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // --- MPI (issue 21) ---
+                .target(name: "RecurrentMPI", condition: .when(traits: ["MPI"])),
+                // --- end MPI ---
             ]),
+        // --- MPI (issue 21) ---
+        // Open MPI's C API (a system library: headers and -lmpi from pkg-config), and the core's
+        // `Communicator` over it. Only the MPI trait makes anything depend on them.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .target(name: "RecurrentMPI",
+                dependencies: ["Recurrent", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
+        // --- end MPI ---
         .testTarget(
             name: "RecurrentTests",
             dependencies: ["Recurrent", "RecurrentApps", "CRecurrentKernels"],

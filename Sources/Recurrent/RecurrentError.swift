@@ -14,6 +14,8 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
     /// A service cannot take the work now: one of its limits is reached (`retryLater`: the same
     /// request can succeed once other work has finished), or it is stopping for good.
     case unavailable(what: String, reason: String, retryLater: Bool)
+    /// The ranks of a data-parallel run disagree, or their communication failed.
+    case distributed(reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +31,8 @@ public enum RecurrentError: Error, Equatable, CustomStringConvertible {
             return "training diverged at step \(step): loss is \(loss); lower the learning rate or clip gradients"
         case let .unavailable(what, reason, retryLater):
             return "\(what) unavailable: \(reason)" + (retryLater ? "; try again when others have finished" : "")
+        case let .distributed(reason):
+            return "data-parallel run: \(reason)"
         }
     }
 }

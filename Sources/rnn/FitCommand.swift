@@ -90,9 +90,10 @@ struct FitCommand: ParsableCommand {
 
     func run() throws {
         kernelThreads.apply()
+        let parallel = try ParallelLaunch.start()
         let trainer: TaskTrainer
         if let resume {
-            trainer = try TaskTrainer(resume: resume, epochs: epochs, learningRate: optimization.lr)
+            trainer = try TaskTrainer(resume: resume, epochs: epochs, learningRate: optimization.lr, parallel: parallel)
             print("resuming \(trainer.spec.kind.rawValue) at epoch \(trainer.step / trainer.stepsPerEpoch) of "
                   + "\(trainer.totalSteps / trainer.stepsPerEpoch)" + (optimization.lr.map { ", learning rate now \($0)" } ?? ""))
         } else {
@@ -123,17 +124,19 @@ struct FitCommand: ParsableCommand {
             o.batch = batch ?? o.batch
             o.seed = seed ?? o.seed
             o.onError = onError
-            trainer = try TaskTrainer(data: data!, validation: valid, options: o, output: out!)
+            trainer = try TaskTrainer(data: data!, validation: valid, options: o, output: out!, parallel: parallel)
         }
         if trainer.step >= trainer.totalSteps {
             print("the run in \(trainer.output) has already trained \(trainer.step / trainer.stepsPerEpoch) epochs: "
                   + "nothing to train; give --epochs beyond it")
+            ParallelLaunch.finish(arena: trainer.arena, steps: 0)
             return
         }
         let stop = StopFlag.install()
         let progress = ProgressPrinter()
         let summary = try trainer.run(shouldStop: { stop.isSet }) { progress.show($0) }
         progress.finish()
+        ParallelLaunch.finish(arena: trainer.arena, steps: summary.steps)
         let skipped = summary.skippedLines > 0 ? ", \(summary.skippedLines) bad lines skipped" : ""
         let best = summary.bestValidationLoss.map { String(format: "best validation loss %.4f", $0) }
             ?? "best by validation \(trainer.options.monitor == .loss ? "loss" : "accuracy")"

@@ -57,7 +57,8 @@ struct RNN: ParsableCommand {
     }
 
     static func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(ParallelLaunch.prefix)\(message)\n".utf8))
+        ParallelLaunch.abortOtherRanks()
         Foundation.exit(EXIT_FAILURE)
     }
 }

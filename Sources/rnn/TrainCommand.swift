@@ -76,9 +76,11 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         kernelThreads.apply()
+        let parallel = try ParallelLaunch.start()
         let trainer: CharTrainer
         if let resume {
-            trainer = try CharTrainer(resume: resume, text: text, steps: steps, epochs: epochs, learningRate: optimization.lr)
+            trainer = try CharTrainer(resume: resume, text: text, steps: steps, epochs: epochs, learningRate: optimization.lr,
+                                      parallel: parallel)
         } else {
             var o = CharTrainingOptions()
             o.cell = model.cell ?? o.cell
@@ -100,23 +102,26 @@ struct TrainCommand: ParsableCommand {
             o.validationFraction = valFraction ?? o.validationFraction
             o.evaluateEvery = evalEvery
             o.seed = seed ?? o.seed
-            trainer = try CharTrainer(text: text!, options: o, output: out!)
+            trainer = try CharTrainer(text: text!, options: o, output: out!, parallel: parallel)
         }
         let c = trainer.model.configuration
         print("\(c.layerShape) \(c.cell.displayName), vocabulary \(c.vocabulary.count), "
               + "\(trainer.model.arena.parameters.reduce(0) { $0 + $1.count }) parameters; "
               + "\(trainer.stepsPerEpoch) steps per epoch, \(trainer.totalSteps) in all"
               + (trainer.step > 0 ? ", resuming at step \(trainer.step)" : "")
-              + (resume != nil && optimization.lr != nil ? ", learning rate now \(optimization.lr!)" : ""))
+              + (resume != nil && optimization.lr != nil ? ", learning rate now \(optimization.lr!)" : "")
+              + (parallel.map { ", \($0.size) ranks" } ?? ""))
         if trainer.step >= trainer.totalSteps {
             print("the run in \(trainer.output) has already taken \(trainer.step) steps of \(trainer.totalSteps): nothing to train; "
                   + "give --steps or --epochs beyond it")
+            ParallelLaunch.finish(arena: trainer.model.arena, steps: 0)
             return
         }
         let stop = StopFlag.install()
         let progress = ProgressPrinter()
         let summary = try trainer.run(shouldStop: { stop.isSet }) { event in progress.show(event) }
         progress.finish()
+        ParallelLaunch.finish(arena: trainer.model.arena, steps: summary.steps)
         if summary.interrupted {
             print("interrupted at step \(summary.steps); checkpoint written to \(summary.lastCheckpoint); "
                   + "continue with: rnn train --resume \(trainer.output)")

@@ -15,6 +15,8 @@ import Darwin
 public final class RunFolder {
     public let path: String
     private var lockDescriptor: Int32 = -1
+    /// False for another rank's view (`forRank`): `lock` does nothing.
+    private var locks = true
 
     public var lastPath: String { file("last.safetensors") }
     public var bestPath: String { file("best.safetensors") }
@@ -49,12 +51,25 @@ public final class RunFolder {
         try lock()
     }
 
+    /// The run's folder as rank `parallel.rank` of a data-parallel run sees it: rank 0 (and a
+    /// single process) takes it as `init(_:create:)` does; the other ranks get a view of it that
+    /// is never created, locked or written through (only rank 0 runs the trainer's observers).
+    public static func forRank(_ path: String, create: Bool = true, parallel: DataParallel?) throws -> RunFolder {
+        if let parallel, !parallel.isPrimary { return RunFolder(heldByRankZero: path) }
+        return try RunFolder(path, create: create)
+    }
+
+    private init(heldByRankZero path: String) {
+        self.path = path
+        locks = false
+    }
+
     deinit { unlock() }
 
     /// Takes the folder's lock (nothing when this object holds it already).
     /// - Throws: `RecurrentError.io` when another run holds it.
     public func lock() throws {
-        guard lockDescriptor < 0 else { return }
+        guard lockDescriptor < 0, locks else { return }
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else {
             throw RecurrentError.io(path: path, reason: "cannot open the output folder (\(String(cString: strerror(errno))))")

@@ -64,7 +64,13 @@ public final class Trainer<Task: TrainingTask> {
     public package(set) var evaluationsSinceBest = 0
     /// The plateau schedule's factor on the learning rate.
     public package(set) var learningRateScale: Float = 1
+    /// Observers run on rank 0 only in a data-parallel run.
     public var observers: [any TrainingObserver] = []
+    /// A data-parallel run: every rank trains on its share of each global batch; after every
+    /// backward the gradients are reduced (`DataParallel.reduce`), losses and counts are global,
+    /// the weights are compared at every evaluation, and only rank 0 runs the observers. Nil
+    /// (the default): one process, exactly as without it.
+    public var dataParallel: DataParallel?
     /// The rate the schedule last set. The optimiser's rate is set only when the schedule moves,
     /// so a rate set by hand between steps holds until then.
     private var scheduledRate: Float
@@ -92,7 +98,8 @@ public final class Trainer<Task: TrainingTask> {
     ///   whatever the task or an observer throws.
     public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }) throws
         -> TrainingOutcome {
-        for o in observers { try o.trainingWillStart(step: step) }
+        let isPrimary = dataParallel?.isPrimary ?? true
+        if isPrimary { for o in observers { try o.trainingWillStart(step: step) } }
         let started = Date()
         let startStep = step
         var smoothed: Double?
@@ -102,6 +109,13 @@ public final class Trainer<Task: TrainingTask> {
         var last: Evaluation?
         var reason = TrainingOutcome.Reason.completed
         let arena = task.arena
+
+        // Before rank 0's observers: the weights proven equal, per-rank state made whole.
+        func synchronize() throws {
+            guard let dataParallel else { return }
+            try dataParallel.checkAgreement(arena, step: step)
+            try task.gatherState(dataParallel)
+        }
 
         func evaluate() throws {
             // A finite loss can still be followed by an optimiser step to infinite weights:
@@ -124,13 +138,14 @@ public final class Trainer<Task: TrainingTask> {
                     }
                 }
             }
+            try synchronize()
             let elapsed = Date().timeIntervalSince(started)
             let record = TrainingRecord(step: step, epoch: Double(step) / Double(task.stepsPerEpoch), trainLoss: trainLoss,
                                         evaluation: evaluation, learningRate: optimizer.learningRate,
                                         tokensPerSecond: Double(tokens) / max(elapsed, 1e-9), elapsedSeconds: elapsed,
                                         improved: improved)
             evaluated = true
-            for o in observers { try o.didEvaluate(record) }
+            if isPrimary { for o in observers { try o.didEvaluate(record) } }
             if let trainLoss {
                 report(.evaluation(step: step, trainLoss: trainLoss, validationLoss: evaluation?.loss, improved: improved))
             }
@@ -138,25 +153,38 @@ public final class Trainer<Task: TrainingTask> {
 
         if options.evaluateAtStart && step == 0 { try evaluate() }
         loop: while step < options.totalSteps {
-            if shouldStop() { reason = .interrupted; break }
+            // All ranks stop at the same step, whichever of them saw the signal.
+            if try dataParallel?.anyRank(shouldStop()) ?? shouldStop() { reason = .interrupted; break }
             let scheduled = learningRate(at: step)
             if scheduled != scheduledRate {
                 scheduledRate = scheduled
                 optimizer.learningRate = scheduled
             }
             let batch = try task.batch(step: step, rng: &rng)
-            try task.forward(batch, training: true, rng: &rng)
-            let loss = try task.loss(batch)
-            guard loss.sum.isFinite else { throw RecurrentError.divergence(step: step + 1, loss: Float(loss.mean)) }
+            if var dropout = dataParallel?.stepGenerator(rng, step: step) {
+                try task.forward(batch, training: true, rng: &dropout)
+            } else {
+                try task.forward(batch, training: true, rng: &rng)
+            }
+            var loss = try task.loss(batch)
+            func diverged() -> RecurrentError { .divergence(step: step + 1, loss: Float(loss.mean)) }
+            // With ranks, one rank's bad loss shows in the global loss: every rank stops together.
+            guard loss.sum.isFinite || dataParallel != nil else { throw diverged() }
             arena.zeroGradients()
             try task.backward(batch)
+            var batchTokens = task.tokens(in: batch)
+            if let dataParallel {
+                (loss, batchTokens) = try dataParallel.reduce(arena, terms: task.gradientTerms(batch, loss: loss), loss: loss,
+                                                              tokens: batchTokens)
+                guard loss.sum.isFinite else { throw diverged() }
+            }
             if options.clip > 0 { GradientClipping.clip(arena, maxNorm: options.clip) }
             optimizer.step(arena)
             task.stepTaken(batch)
             step += 1
             sinceEvaluation.sum += loss.sum
             sinceEvaluation.count += loss.count
-            tokens += task.tokens(in: batch)
+            tokens += batchTokens
             smoothed = smoothed.map { 0.99 * $0 + 0.01 * loss.mean } ?? loss.mean
             let elapsed = Date().timeIntervalSince(started)
             let rate = Double(tokens) / max(elapsed, 1e-9)
@@ -177,7 +205,8 @@ public final class Trainer<Task: TrainingTask> {
         }
         if reason == .interrupted || !evaluated {
             guard parametersAreFinite(arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
-            for o in observers { try o.didStopBetweenEvaluations(step: step) }
+            try synchronize()
+            if isPrimary { for o in observers { try o.didStopBetweenEvaluations(step: step) } }
         }
         var best = bestScore
         if case .metric(let name) = options.monitor, last?[metric: name]?.higherIsBetter ?? true { best = best.map { -$0 } }

@@ -76,9 +76,23 @@ public protocol TrainingTask: AnyObject {
     func tokens(in batch: Batch) -> Int
     /// The validation pass, dropout off: loss and metrics; nil when there is no validation data.
     func evaluate() throws -> Evaluation?
+
+    // Data-parallel runs (`Trainer.dataParallel`); a single process never calls these.
+
+    /// The number of terms this batch's loss and gradient are a mean over: a data-parallel run
+    /// weights each rank's gradient by its share of the global total. Default: `loss.count`
+    /// (a loss summed over tokens); a task whose loss is a per-step mean says how many rows it averaged.
+    func gradientTerms(_ batch: Batch, loss: BatchLoss) -> Int
+    /// Before rank 0's observers run: make per-rank state whole again (a checkpoint's hidden
+    /// state of every stream) with `parallel.gather`; every rank calls it. Default: nothing.
+    func gatherState(_ parallel: DataParallel) throws
 }
 
 extension TrainingTask {
     /// Nothing: a task that carries no state between batches.
     public func stepTaken(_ batch: Batch) {}
+    /// `loss.count`.
+    public func gradientTerms(_ batch: Batch, loss: BatchLoss) -> Int { loss.count }
+    /// Nothing: a task whose state between batches is the same on every rank.
+    public func gatherState(_ parallel: DataParallel) throws {}
 }

@@ -96,7 +96,10 @@ public final class CharTrainer {
     /// A new run. Nothing is written until `run` but the folder's lock.
     /// - Throws: bad options, an unreadable or unsuitable text, an output folder that another
     ///   run holds or that already holds a checkpoint (resume it instead, or choose another).
-    public convenience init(text textPath: String, options: CharTrainingOptions, output: String) throws {
+    /// - Parameter parallel: a data-parallel run: this rank trains on its share of the B streams
+    ///   (`--batch` stays the global batch); only rank 0 writes into `output`.
+    public convenience init(text textPath: String, options: CharTrainingOptions, output: String,
+                            parallel: DataParallel? = nil) throws {
         try options.validate()
         let text = try TextFile.read(textPath)
         let vocabulary = Vocabulary(text: text)
@@ -107,9 +110,9 @@ public final class CharTrainer {
         var rng = SeededGenerator(seed: options.seed)
         let model = try CharLanguageModel(configuration: config, dropout: options.dropout, outputDropout: options.outputDropout,
                                           seed: rng.next())
-        try self.init(text: text, textPath: textPath, options: options, model: model, rng: rng) {
-            let folder = try RunFolder(output)
-            if folder.holdsCheckpoint {
+        try self.init(text: text, textPath: textPath, options: options, model: model, rng: rng, parallel: parallel) {
+            let folder = try RunFolder.forRank(output, parallel: parallel)
+            if parallel?.isPrimary ?? true, folder.holdsCheckpoint {
                 throw RecurrentError.invalidArgument(name: "output folder", value: output,
                                                      expected: "a folder without a checkpoint (it holds last.safetensors: "
                                                      + "continue it with --resume \(output), or choose another --out)")
@@ -120,11 +123,11 @@ public final class CharTrainer {
 
     /// `folder` hands over the run's folder, locked, once everything else is checked.
     private init(text: String, textPath: String, options: CharTrainingOptions, model: CharLanguageModel,
-                 rng: SeededGenerator, folder makeFolder: () throws -> RunFolder) throws {
+                 rng: SeededGenerator, parallel: DataParallel?, folder makeFolder: () throws -> RunFolder) throws {
         self.options = options
         self.textPath = textPath
         self.model = model
-        task = try CharModelTask(model: model, text: text, textPath: textPath, options: options)
+        task = try CharModelTask(model: model, text: text, textPath: textPath, options: options, parallel: parallel)
         var trainerOptions = TrainerOptions(totalSteps: options.steps ?? options.epochs * task.stepsPerEpoch,
                                             evaluateEvery: options.evaluateEvery ?? min(1000, task.stepsPerEpoch),
                                             learningRate: options.learningRate)
@@ -133,6 +136,7 @@ public final class CharTrainer {
         trainerOptions.patience = options.patience
         trainer = Trainer(task: task, optimizer: options.optimizer.make(arena: model.arena, learningRate: options.learningRate),
                           options: trainerOptions, rng: rng)
+        trainer.dataParallel = parallel
         folder = try makeFolder()
         let config = model.configuration
         trainer.observers = [CheckpointWriter(
@@ -148,19 +152,21 @@ public final class CharTrainer {
     /// last checkpoint; `steps` or `epochs`, when given, set a new total.
     /// - Throws: a folder without last.safetensors, a checkpoint without training state, a
     ///   text that is not the one the run was trained on, or a run that another process holds.
-    public convenience init(resume folder: String, text: String?, steps: Int?, epochs: Int?, learningRate: Float? = nil) throws {
+    /// - Parameter parallel: continue as a data-parallel run, on any number of ranks.
+    public convenience init(resume folder: String, text: String?, steps: Int?, epochs: Int?, learningRate: Float? = nil,
+                            parallel: DataParallel? = nil) throws {
         guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("last.safetensors")) else {
             throw RecurrentError.io(path: folder, reason: "no last.safetensors to resume from")
         }
         // The lock before the files are read: a run still going in `folder` is refused.
-        let locked = try RunFolder(folder, create: false)
+        let locked = try RunFolder.forRank(folder, create: false, parallel: parallel)
         try self.init(resuming: SafetensorsFile(contentsOf: locked.lastPath), folder: folder, text: text, steps: steps,
-                      epochs: epochs, learningRate: learningRate, lockedFolder: locked)
+                      epochs: epochs, learningRate: learningRate, lockedFolder: locked, parallel: parallel)
     }
 
     /// Continues from a parsed last checkpoint; `readText` reads the training text (a seam for tests).
     convenience init(resuming file: SafetensorsFile, folder: String, text: String?, steps: Int?, epochs: Int?,
-                     learningRate: Float? = nil, lockedFolder: RunFolder? = nil,
+                     learningRate: Float? = nil, lockedFolder: RunFolder? = nil, parallel: DataParallel? = nil,
                      readText: (String) throws -> String = TextFile.read) throws {
         let path = file.path
         if file.metadata["task"] != nil {
@@ -214,7 +220,8 @@ public final class CharTrainer {
         try options.validate()
         let textPath = try text ?? field("text", as: String.self)
         let contents = try readText(textPath)
-        try self.init(text: contents, textPath: textPath, options: options, model: model, rng: SeededGenerator(seed: 0)) {
+        try self.init(text: contents, textPath: textPath, options: options, model: model, rng: SeededGenerator(seed: 0),
+                      parallel: parallel) {
             try lockedFolder ?? RunFolder(folder, create: false)
         }
         guard String(task.textHash, radix: 16) == (try field("text_fnv1a", as: String.self)) else {
@@ -223,13 +230,14 @@ public final class CharTrainer {
         // The step, random state, optimiser moments and best value, and the hidden state, exactly as saved.
         try trainer.restore(from: Checkpoint(file))
         let savedHidden = try file.floats("train.hidden")
-        guard savedHidden.count == task.hidden.count else {
-            throw RecurrentError.invalidFile(path: path, reason: "train.hidden has \(savedHidden.count) values, expected \(task.hidden.count)")
+        let wholeCount = model.model.stack.stateCount(batch: options.batch)
+        guard savedHidden.count == wholeCount else {
+            throw RecurrentError.invalidFile(path: path, reason: "train.hidden has \(savedHidden.count) values, expected \(wholeCount)")
         }
         if let i = savedHidden.firstIndex(where: { !$0.isFinite }) {
             throw RecurrentError.invalidFile(path: path, reason: "train.hidden holds \(savedHidden[i]) at index \(i); the state must be finite")
         }
-        task.hidden = savedHidden
+        task.wholeHidden = savedHidden
         if object["best_score"] == nil, let best = try? SafetensorsFile(contentsOf: self.folder.bestPath),
            let json = best.metadata["validation"],
            let v = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["val_loss"] as? Double {
@@ -279,7 +287,7 @@ public final class CharTrainer {
     func encodeLast() -> Data {
         let stack = model.model.stack
         return model.checkpoint(metadata: ["training": trainingJSON()], state: trainer.stateEntries() + [
-            .init("train.hidden", shape: [stack.layers * stack.directions, options.batch, stack.stateSize], floats: task.hidden),
+            .init("train.hidden", shape: [stack.layers * stack.directions, options.batch, stack.stateSize], floats: task.wholeHidden),
         ])
     }
 }

@@ -2,21 +2,25 @@ import Foundation
 import Recurrent
 
 /// A sequence task as the trainer sees it: examples sorted by length (ties in a seeded order)
-/// and cut into batches; the batch order shuffled at the start of every epoch.
+/// and cut into batches; the batch order shuffled at the start of every epoch. In a data-parallel
+/// run each rank takes a contiguous share of every batch's examples (none, when a batch is
+/// smaller than the ranks: that rank's gradient then weighs nothing).
 final class SequenceTrainingTask: TrainingTask {
     let network: any TaskNetwork
     let training: [EncodedExample]
     let validation: [EncodedExample]
     let batchSize: Int
     let batches: [Range<Int>]
+    let parallel: DataParallel?
     /// This epoch's batch order (saved in `last` for an exact resume).
     var order: [Int]
     var arena: ParameterArena { network.arena }
     var stepsPerEpoch: Int { batches.count }
 
     init(network: any TaskNetwork, training: [EncodedExample], validation: [EncodedExample],
-         batch: Int, rng: inout SeededGenerator) {
+         batch: Int, parallel: DataParallel? = nil, rng: inout SeededGenerator) {
         self.network = network
+        self.parallel = parallel
         self.validation = validation
         batchSize = batch
         var order = Array(training.indices)
@@ -32,16 +36,23 @@ final class SequenceTrainingTask: TrainingTask {
             order = Array(batches.indices)
             order.shuffle(using: &rng)
         }
-        return training[batches[order[step % stepsPerEpoch]]]
+        let whole = batches[order[step % stepsPerEpoch]]
+        guard let parallel else { return training[whole] }
+        let share = parallel.share(of: whole.count)
+        return training[(whole.lowerBound + share.lowerBound)..<(whole.lowerBound + share.upperBound)]
     }
+
+    // An empty share (a batch smaller than the ranks) computes nothing and counts nothing.
 
     func forward(_ batch: ArraySlice<EncodedExample>, training: Bool, rng: inout SeededGenerator) throws {
-        try network.forward(batch, training: training, rng: &rng)
+        if !batch.isEmpty { try network.forward(batch, training: training, rng: &rng) }
     }
 
-    func loss(_ batch: ArraySlice<EncodedExample>) -> BatchLoss { network.loss(batch) }
+    func loss(_ batch: ArraySlice<EncodedExample>) -> BatchLoss {
+        batch.isEmpty ? BatchLoss(sum: 0, count: 0) : network.loss(batch)
+    }
 
-    func backward(_ batch: ArraySlice<EncodedExample>) throws { try network.backward(batch) }
+    func backward(_ batch: ArraySlice<EncodedExample>) throws { if !batch.isEmpty { try network.backward(batch) } }
 
     func tokens(in batch: ArraySlice<EncodedExample>) -> Int { batch.reduce(0) { $0 + $1.length } }
 

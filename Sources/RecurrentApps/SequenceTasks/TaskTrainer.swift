@@ -132,15 +132,20 @@ public final class TaskTrainer {
     public var stepsPerEpoch: Int { task.stepsPerEpoch }
     /// The optimiser; its learning rate may be changed between steps (the schedule sets it when it moves).
     public var optimizer: any Optimizer { trainer.optimizer }
+    /// The network's parameters.
+    public var arena: ParameterArena { task.arena }
     /// The batches of an epoch: ranges of the length-sorted training examples.
     func buckets() -> [Range<Int>] { task.batches }
 
     /// - Throws: bad options, unreadable or unsuitable data (file and line named), or an output
     ///   folder that another run holds or that already holds a checkpoint.
-    public convenience init(data: String, validation validationPath: String?, options: TaskTrainingOptions, output: String) throws {
-        try self.init(data: data, validation: validationPath, options: options) {
-            let folder = try RunFolder(output)
-            if folder.holdsCheckpoint {
+    /// - Parameter parallel: a data-parallel run: this rank trains on its share of every batch's
+    ///   examples (`--batch` stays the global batch); only rank 0 writes into `output`.
+    public convenience init(data: String, validation validationPath: String?, options: TaskTrainingOptions, output: String,
+                            parallel: DataParallel? = nil) throws {
+        try self.init(data: data, validation: validationPath, options: options, parallel: parallel) {
+            let folder = try RunFolder.forRank(output, parallel: parallel)
+            if parallel?.isPrimary ?? true, folder.holdsCheckpoint {
                 throw RecurrentError.invalidArgument(name: "output folder", value: output,
                                                      expected: "a folder without a checkpoint (it holds last.safetensors; "
                                                      + "continue it with --resume \(output), or choose another --out)")
@@ -150,7 +155,7 @@ public final class TaskTrainer {
     }
 
     /// `folder` hands over the run's folder, locked, once everything else is checked.
-    private init(data: String, validation validationPath: String?, options: TaskTrainingOptions,
+    private init(data: String, validation validationPath: String?, options: TaskTrainingOptions, parallel: DataParallel?,
                  folder makeFolder: () throws -> RunFolder) throws {
         try options.validate()
         self.options = options
@@ -193,7 +198,7 @@ public final class TaskTrainer {
         self.skipped = skipped
         let network = try makeTaskNetwork(spec, dropout: options.dropout, outputDropout: options.outputDropout, seed: rng.next())
         task = SequenceTrainingTask(network: network, training: training, validation: validation,
-                                    batch: options.batch, rng: &rng)
+                                    batch: options.batch, parallel: parallel, rng: &rng)
         var trainerOptions = TrainerOptions(totalSteps: options.epochs * task.stepsPerEpoch, evaluateEvery: task.stepsPerEpoch,
                                             learningRate: options.learningRate)
         trainerOptions.schedule = options.schedule
@@ -203,6 +208,7 @@ public final class TaskTrainer {
         trainerOptions.monitor = options.monitor
         trainer = Trainer(task: task, optimizer: options.optimizer.make(arena: network.arena, learningRate: options.learningRate),
                           options: trainerOptions, rng: rng)
+        trainer.dataParallel = parallel
         folder = try makeFolder()
         trainer.observers = [CheckpointWriter(
             folder: folder, chartTitle: "\(spec.kind.rawValue) (\(spec.cell.displayName))", yLabel: "loss",
@@ -218,12 +224,14 @@ public final class TaskTrainer {
     /// checkpoint; `epochs`, when given, sets a new total.
     /// - Throws: a folder without a resumable last checkpoint (one written before `fit` saved
     ///   its training state can be used for prediction only), or data that is not the run's.
-    public convenience init(resume folder: String, epochs: Int? = nil, learningRate: Float? = nil) throws {
+    /// - Parameter parallel: continue as a data-parallel run, on any number of ranks.
+    public convenience init(resume folder: String, epochs: Int? = nil, learningRate: Float? = nil,
+                            parallel: DataParallel? = nil) throws {
         guard FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("last.safetensors")) else {
             throw RecurrentError.io(path: folder, reason: "no last.safetensors to resume from")
         }
         // The lock before the files are read: a run still going in `folder` is refused.
-        let locked = try RunFolder(folder, create: false)
+        let locked = try RunFolder.forRank(folder, create: false, parallel: parallel)
         let path = locked.lastPath
         let file = try SafetensorsFile(contentsOf: path)
         if file.metadata["config"] != nil {
@@ -241,7 +249,7 @@ public final class TaskTrainer {
         if let epochs { options.epochs = epochs }
         if let learningRate { options.learningRate = learningRate }
         guard let data = object["data"] as? String else { throw RecurrentError.invalidFile(path: path, reason: "training state lacks \"data\"") }
-        try self.init(data: data, validation: object["valid"] as? String, options: options) { locked }
+        try self.init(data: data, validation: object["valid"] as? String, options: options, parallel: parallel) { locked }
         guard self.spec.json == spec.json, task.training.count == object["training_examples"] as? Int else {
             throw RecurrentError.invalidFile(path: data, reason: "this is not the data the run in \(folder) was trained on")
         }
