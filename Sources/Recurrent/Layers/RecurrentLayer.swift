@@ -527,23 +527,32 @@ extension RecurrentCell {
 enum RecurrentUnitSplit {
     /// Off: always the row loop (tests compare the two).
     nonisolated(unsafe) static var enabled = true
-    /// At most this many rows per thread take the unit split (more rows make the row loop's
-    /// products efficient enough).
-    nonisolated(unsafe) static var maximumRowsPerThread = 4
-    /// W_hh needs at least this many bytes for the split to pay (a smaller one stays in cache).
-    nonisolated(unsafe) static var minimumWeightBytes = 256 * 1024
+    /// With at most 2 rows a thread, a W_hh of at least this many bytes takes the split: it does
+    /// not fit one core's L2 (1 MiB on the machines measured), its halves do.
+    nonisolated(unsafe) static var minimumWeightBytes = 1 << 20
+    /// With 3 or 4 rows a thread the row loop's products are efficient enough unless W_hh is
+    /// this large.
+    nonisolated(unsafe) static var largeWeightBytes = 4 << 20
 
     /// Parts to split a sequence's steps into by units; 1 for the row loop. W_hh must be read
     /// from the arena or packed (fp32); each part gets at least 16 units.
+    ///
+    /// Measured (AMD Zen 5, 2 cores, 1 MiB L2 a core; `rnn bench deepbench`, LSTM, ms, row loop →
+    /// split): H 256 B 4 1.76–1.87 → 1.30–1.32; H 512 B 4 8.4–8.7 → 4.9–5.1; H 512 B 8 9.4 → 7.9;
+    /// H 1024 B 8 (T 50) 14.6–14.8 → 11.6; H 512 B 1 (T 256) 6.6 → 6.5; but H 256 B 8 2.2 → 2.4,
+    /// H 192 B 4 0.77 → 0.79 and H 128 B 4 0.39 → 0.48, hence the two thresholds.
     static func parts(batch: Int, steps: Int, hidden: Int, weight: Parameter, stored: StoredWeight) -> Int {
         guard enabled, steps > 1 else { return 1 }
         switch stored {
         case .arena, .packed: break
         case .narrow: return 1
         }
-        let threads = Int(rk_threads())
-        guard threads > 1, batch <= maximumRowsPerThread * threads,
-              weight.count * MemoryLayout<Float>.size >= minimumWeightBytes else { return 1 }
+        let threads = Int(rk_threads()), bytes = weight.count * MemoryLayout<Float>.size
+        guard threads > 1 else { return 1 }
+        let rowsPerThread = (batch + threads - 1) / threads
+        guard (rowsPerThread <= 2 && bytes >= minimumWeightBytes) || (rowsPerThread <= 4 && bytes >= largeWeightBytes) else {
+            return 1
+        }
         return max(1, min(threads, hidden / 16))
     }
 

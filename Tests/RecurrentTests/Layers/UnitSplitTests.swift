@@ -14,10 +14,10 @@ final class UnitSplitTests: XCTestCase {
     }
 
     func testUnitSplitGivesTheRowLoopsBits() throws {
-        let saved = (GEMM.threads, RecurrentUnitSplit.minimumWeightBytes)
+        let saved = (GEMM.threads, RecurrentUnitSplit.minimumWeightBytes, RecurrentUnitSplit.largeWeightBytes)
         // Every layer takes the split, whatever its size, on 2 and 3 threads.
-        RecurrentUnitSplit.minimumWeightBytes = 0
-        defer { (GEMM.threads, RecurrentUnitSplit.minimumWeightBytes) = saved }
+        (RecurrentUnitSplit.minimumWeightBytes, RecurrentUnitSplit.largeWeightBytes) = (0, 0)
+        defer { (GEMM.threads, RecurrentUnitSplit.minimumWeightBytes, RecurrentUnitSplit.largeWeightBytes) = saved }
         for threads in [2, 3] {
             GEMM.threads = threads
             for kind in [CellKind.lstm, .rnnTanh] {
@@ -52,6 +52,10 @@ final class UnitSplitTests: XCTestCase {
         XCTAssertEqual(RecurrentUnitSplit.parts(batch: 4, steps: 150, hidden: 256, weight: big, stored: .arena), 2)
         XCTAssertEqual(RecurrentUnitSplit.parts(batch: 4, steps: 1, hidden: 256, weight: big, stored: .arena), 1)
         XCTAssertEqual(RecurrentUnitSplit.parts(batch: 64, steps: 150, hidden: 256, weight: big, stored: .arena), 1)
+        XCTAssertEqual(RecurrentUnitSplit.parts(batch: 8, steps: 150, hidden: 256, weight: big, stored: .arena), 1)
+        let larger = Parameter(name: "w", offset: 0, rows: 2048, cols: 512)   // H 512: 4 MB
+        XCTAssertEqual(RecurrentUnitSplit.parts(batch: 8, steps: 150, hidden: 512, weight: larger, stored: .arena), 2)
+        XCTAssertEqual(RecurrentUnitSplit.parts(batch: 9, steps: 150, hidden: 512, weight: larger, stored: .arena), 1)
         XCTAssertEqual(RecurrentUnitSplit.parts(batch: 4, steps: 150, hidden: 16,
                                                 weight: Parameter(name: "w", offset: 0, rows: 64, cols: 16), stored: .arena), 1)
         GEMM.threads = 1
