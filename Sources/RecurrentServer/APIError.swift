@@ -27,7 +27,7 @@ struct APIError: HTTPResponseError {
             self.init(retryLater ? .tooManyRequests : .serviceUnavailable, "\(error)")
         case .invalidFile, .shapeMismatch:
             self.init(.unprocessableContent, field: field, "\(error)")
-        case .io, .divergence:
+        case .io, .divergence, .distributed:
             self.init(.internalServerError, "\(error)")
         }
     }
