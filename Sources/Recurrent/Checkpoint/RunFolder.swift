@@ -120,14 +120,16 @@ public final class RunFolder {
     }
 
     /// Appends an evaluation's line to metrics.jsonl: step, epoch, train_loss, val_loss, the
-    /// task's metrics, learning_rate, tokens_per_second, elapsed_seconds.
+    /// task's metrics, learning_rate, tokens_per_second, elapsed_seconds, train_seconds (the
+    /// part of elapsed_seconds in training steps).
     public func appendMetrics(_ r: TrainingRecord) throws {
         var fields = ["\"step\": \(r.step)", "\"epoch\": \(r.epoch)"]
         if let t = r.trainLoss { fields.append("\"train_loss\": \(t)") }
         if let v = r.evaluation?.loss { fields.append("\"val_loss\": \(v)") }
         for m in r.evaluation?.metrics ?? [] { fields.append("\(JSONText.string("val_" + m.name)): \(m.value)") }
         fields += ["\"learning_rate\": \(Double(r.learningRate))", "\"tokens_per_second\": \(r.tokensPerSecond.rounded())",
-                   "\"elapsed_seconds\": \((r.elapsedSeconds * 1000).rounded() / 1000)"]
+                   "\"elapsed_seconds\": \((r.elapsedSeconds * 1000).rounded() / 1000)",
+                   "\"train_seconds\": \((r.trainingSeconds * 1000).rounded() / 1000)"]
         try appendLine("{" + fields.joined(separator: ", ") + "}", to: metricsPath)
     }
 }

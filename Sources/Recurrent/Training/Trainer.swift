@@ -18,6 +18,10 @@ public struct TrainingRecord: Sendable {
     public var learningRate: Float
     public var tokensPerSecond: Double
     public var elapsedSeconds: Double
+    /// The part of `elapsedSeconds` spent in training steps (batch, forward, loss, backward,
+    /// reduction, clipping, optimiser), without evaluations and observers (checkpoint writes):
+    /// the time to compare with another framework's training loop.
+    public var trainingSeconds: Double
     /// The monitored value is the best so far.
     public var improved: Bool
 }
@@ -106,6 +110,7 @@ public final class Trainer<Task: TrainingTask> {
         var sinceEvaluation = (sum: 0.0, count: 0)
         var tokens = 0
         var evaluated = false
+        var trainingSeconds = 0.0
         var last: Evaluation?
         var reason = TrainingOutcome.Reason.completed
         let arena = task.arena
@@ -143,7 +148,7 @@ public final class Trainer<Task: TrainingTask> {
             let record = TrainingRecord(step: step, epoch: Double(step) / Double(task.stepsPerEpoch), trainLoss: trainLoss,
                                         evaluation: evaluation, learningRate: optimizer.learningRate,
                                         tokensPerSecond: Double(tokens) / max(elapsed, 1e-9), elapsedSeconds: elapsed,
-                                        improved: improved)
+                                        trainingSeconds: trainingSeconds, improved: improved)
             evaluated = true
             if isPrimary { for o in observers { try o.didEvaluate(record) } }
             if let trainLoss {
@@ -155,6 +160,7 @@ public final class Trainer<Task: TrainingTask> {
         loop: while step < options.totalSteps {
             // All ranks stop at the same step, whichever of them saw the signal.
             if try dataParallel?.anyRank(shouldStop()) ?? shouldStop() { reason = .interrupted; break }
+            let stepStarted = Date()
             let scheduled = learningRate(at: step)
             if scheduled != scheduledRate {
                 scheduledRate = scheduled
@@ -181,6 +187,7 @@ public final class Trainer<Task: TrainingTask> {
             if options.clip > 0 { GradientClipping.clip(arena, maxNorm: options.clip) }
             optimizer.step(arena)
             task.stepTaken(batch)
+            trainingSeconds += Date().timeIntervalSince(stepStarted)
             step += 1
             sinceEvaluation.sum += loss.sum
             sinceEvaluation.count += loss.count

@@ -82,6 +82,16 @@ final class SequenceTaskTests: XCTestCase {
         for name in ["best.safetensors", "last.safetensors", "metrics.jsonl", "loss.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir.file("run/\(name)")), name)
         }
+        // Each line's training seconds: part of the elapsed seconds, growing with the steps.
+        let records = try String(contentsOfFile: dir.file("run/metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+            .map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        XCTAssertEqual(records.count, 10)
+        let train = records.map { $0["train_seconds"] as! Double }, elapsed = records.map { $0["elapsed_seconds"] as! Double }
+        XCTAssertGreaterThan(train[0], 0)
+        for i in records.indices {
+            XCTAssertLessThanOrEqual(train[i], elapsed[i] + 0.001)
+            if i > 0 { XCTAssertGreaterThan(train[i], train[i - 1]) }
+        }
     }
 
     func testCaptionFitPredictEvaluate() throws {
