@@ -25,6 +25,16 @@ public struct TimeSeriesTable: Sendable {
         case number
         /// ISO 8601 dates or date-times, as seconds since the epoch.
         case date
+
+        /// The time `text` holds (spaces and tabs around it ignored): a finite number, or an ISO
+        /// date's seconds since the epoch; nil when it is not one of this kind.
+        public func value(of text: String) -> Double? {
+            let t = text.trimmedOfSpaces()
+            switch self {
+            case .number: return Double(t).flatMap { $0.isFinite ? $0 : nil }
+            case .date: return ISODate.seconds(t)
+            }
+        }
     }
 
     /// One series, sorted by time.
@@ -82,13 +92,7 @@ public struct TimeSeriesTable: Sendable {
         var times: [Double] = []
         times.reserveCapacity(timeTexts.count)
         for (r, raw) in timeTexts.enumerated() {
-            let text = raw.trimmedOfSpaces()
-            let value: Double?
-            switch kind {
-            case .number: value = Double(text).flatMap { $0.isFinite ? $0 : nil }
-            case .date: value = ISODate.seconds(text)
-            }
-            guard let value else {
+            guard let value = kind.value(of: raw) else {
                 let expected = kind == .number
                     ? "a number, as the first row's time is"
                     : "an ISO 8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM[:SS][Z])"

@@ -35,9 +35,7 @@ public struct FutureCovariates: Sendable {
         for r in table.rows.indices {
             let line = table.lines[r]
             func fail(_ reason: String) -> RecurrentError { .invalidFile(path: "\(table.path):\(line)", reason: reason) }
-            let text = times[r].trimmingCharacters(in: .whitespaces)
-            let t: Double? = timeKind == .date ? ISODate.seconds(text) : Double(text).flatMap { $0.isFinite ? $0 : nil }
-            guard let t else {
+            guard let t = timeKind.value(of: times[r]) else {
                 throw fail("time column '\(time)' is '\(times[r])', expected \(timeKind == .date ? "an ISO 8601 date, as the history's times are" : "a number, as the history's times are")")
             }
             var rows = bySeries[ids?[r] ?? "", default: Rows()]
