@@ -376,15 +376,47 @@ size_t rk_sgemm_packed_b_size(int N, int K) {
     return RK_PACKED_HEADER + (size_t)ceil_div(N, ar->nr) * ar->nr * (size_t)K;
 }
 
+/* Below this many floats a pack runs on the caller alone (waking a worker costs about as much
+   as packing 16K floats). */
+#ifndef RK_PACK_B_MIN_FLOATS_PER_THREAD
+#define RK_PACK_B_MIN_FLOATS_PER_THREAD (32L * 1024)
+#endif
+
+typedef struct {
+    const rk_gemm_arch *ar;
+    int transB, N, K, kc;
+    const float *B;
+    int ldb;
+    float *dst; /* the first K block's panels */
+} pack_b_job;
+
+/* Part t of nt: whole NR panels of every K block, the same bytes whoever writes them. */
+static void pack_b_task(void *ctx, int t, int nt) {
+    const pack_b_job *j = (const pack_b_job *)ctx;
+    const int NR = j->ar->nr, nb = ceil_div(j->N, NR);
+    const int j0 = imin(j->N, (int)((long)nb * t / nt) * NR), j1 = imin(j->N, (int)((long)nb * (t + 1) / nt) * NR);
+    if (j0 >= j1) return;
+    const size_t npad = (size_t)nb * NR;
+    for (int p0 = 0; p0 < j->K; p0 += j->kc) {
+        const int kc = imin(j->kc, j->K - p0);
+        (j->ar->pack_b ? j->ar->pack_b : rk_pack_b)(j->transB, j->B, j->ldb, p0, kc, j0, j1 - j0, NR,
+                                                    j->dst + (size_t)p0 * npad + (size_t)j0 * kc);
+    }
+}
+
 void rk_sgemm_pack_b(int transB, int N, int K, const float *B, int ldb, float *packed) {
     const rk_gemm_arch *ar = arch_for(rk_active_isa());
     const int32_t head[4] = {ar->isa, N, K, K > 0 ? kc_for(ar, K) : 0};
     memcpy(packed, head, sizeof head);
     if (N <= 0 || K <= 0) return;
-    const size_t npad = (size_t)ceil_div(N, ar->nr) * ar->nr;
-    for (int p0 = 0; p0 < K; p0 += head[3])
-        (ar->pack_b ? ar->pack_b : rk_pack_b)(transB != 0, B, ldb, p0, imin(head[3], K - p0), 0, N, ar->nr,
-                                              packed + RK_PACKED_HEADER + (size_t)p0 * npad);
+    pack_b_job j = {ar, transB != 0, N, K, head[3], B, ldb, packed + RK_PACKED_HEADER};
+    /* The recurrent weights are packed again after every optimiser step: split the panels over
+       the threads rather than leave them waiting. */
+    long parts = (long)N * K / RK_PACK_B_MIN_FLOATS_PER_THREAD;
+    const long panels = ceil_div(N, ar->nr);
+    if (parts > panels) parts = panels;
+    if (parts > rk_pool_threads()) parts = rk_pool_threads();
+    rk_parallel_parts(parts > 1 ? (int)parts : 1, pack_b_task, &j);
 }
 
 int rk_sgemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda, const float *packed,

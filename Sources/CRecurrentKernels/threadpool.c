@@ -5,9 +5,13 @@
  * the next call wakes them with one atomic store, and only then go to sleep
  * on a condition variable.
  *
- * A job is n parts, claimed first come first served (a CAS on one word that
- * holds the job's generation and the next unclaimed part). The caller claims
- * parts too and waits only for parts that were claimed, never for a worker
+ * A job is n parts. Part 0 is the caller's; the others are claimed first
+ * come first served (a CAS on one word that holds the job's generation and
+ * the next unclaimed part), by the workers and by the caller once its part is
+ * done. With two threads each core thus runs the same part of every call, and
+ * a split that repeats (a batch's rows through a time loop, a weight's columns
+ * token after token) finds its data in that core's L2. The caller waits only
+ * for parts that were claimed, never for a worker
  * that has not shown up: on a loaded machine, where a worker may not get a
  * core for milliseconds, the caller simply runs its part as well. Which
  * thread runs a part never changes the arithmetic.
@@ -116,12 +120,15 @@ static void *worker_main(void *arg) {
     }
 }
 
-/* Publishes a new generation (its parts: pool.nparts, set before). */
-static uint32_t publish(void) {
+/* Publishes a new generation (its parts: pool.nparts, set before) whose parts before `first`
+   are already claimed. */
+static uint32_t publish_from(uint32_t first) {
     const uint32_t g = job_gen(atomic_load_explicit(&pool.job, memory_order_relaxed)) + 1;
-    atomic_store_explicit(&pool.job, (uint64_t)g << 32, memory_order_release);
+    atomic_store_explicit(&pool.job, (uint64_t)g << 32 | first, memory_order_release);
     return g;
 }
+
+static uint32_t publish(void) { return publish_from(0); }
 
 static void wake_all(void) {
     /* Cheap (no system call) when every worker is still spinning. */
@@ -210,9 +217,14 @@ void rk_pool_run(int n, rk_task_fn fn, void *ctx) {
     atomic_store_explicit(&pool.ctx, ctx, memory_order_relaxed);
     atomic_store_explicit(&pool.nparts, n, memory_order_relaxed);
     atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
-    const uint32_t g = publish();
+    /* Part 0 is always the caller's, and the workers take the others in the order they come:
+       with two threads every call gives each core the same part, so a split that repeats (the
+       same rows of a batch, the same columns of a weight) finds its data in that core's cache. */
+    const uint32_t g = publish_from(1);
     wake_all();
 
+    fn(ctx, 0, n);
+    atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
     participate(g);
 
     /* Every part is claimed; wait for the ones still running elsewhere. */
@@ -226,7 +238,7 @@ void rk_parallel_parts(int parts, void (*fn)(void *ctx, int part, int parts), vo
     if (parts <= 0) return;
     const int nt = parts > 1 ? rk_pool_acquire(parts) : 1;
     if (nt > 1) {
-        rk_pool_run(parts, fn, ctx); /* parts are claimed first come: any thread may run several */
+        rk_pool_run(parts, fn, ctx); /* part 0 here, the others first come: a thread may run several */
         rk_pool_release();
     } else {
         for (int t = 0; t < parts; t++) fn(ctx, t, parts);

@@ -199,7 +199,8 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
         if stepGradientSize > 0 {
             for r in 0..<batch { (ws.scratch + r * scratchSize).update(repeating: 0, count: stepGradientSize) }
         }
-        withRecurrentWeight(recurrence, stored: .arena, transposed: false, steps: steps, arena: arena) { stored in
+        withRecurrentWeight(recurrence, stored: .arena, transposed: false, steps: steps, workspace: ws,
+                            arena: arena) { stored in
             let packed: UnsafePointer<Float>? = if case .packed(let w) = stored { w } else { nil }
             /// Steps T−1 … 0 for rows r0..<r1 (the norms need all rows at once).
             func runRows(_ r0: Int, _ r1: Int) {
@@ -254,7 +255,8 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
                     if let recurrence {
                         // ∂s_{t−1}[0..<K] += ∂q_t·W_hh.
                         GEMM.multiplyByWeight(m: r1 - r0, n: k, k: p, a: dqStep, lda: steps * p,
-                                              weight: arena.value(recurrence.weight), packed: packed, beta: 1, c: ds, ldc: s)
+                                              weight: ws.recurrentWeight(recurrence, arena: arena), packed: packed, beta: 1,
+                                              c: ds, ldc: s)
                     }
                     if masked, let lengths {
                         for r in r0..<r1 where Int(lengths[r]) <= t {
@@ -289,8 +291,16 @@ public struct RecurrentLayer<Cell: RecurrentCell>: Sendable {
             }
             // ∂W_hh (P, K) += ∂Qᵀ·S_prev; ∂b_hh += Σ ∂Q: all B·T rows at once. When q was added onto
             // p, Σ ∂Q = Σ ∂P is also ∂b_ih's increment below: summed once.
-            GEMM.multiply(transA: true, m: p, n: k, k: batch * steps, a: dq, lda: p, b: sPrevious, ldb: k,
-                          beta: 1, c: arena.gradient(recurrence.weight), ldc: k)
+            if let drop = ws.droppedRecurrentWeight {
+                // The step used W_hh ⊙ mask: ∂W_hh += mask ⊙ ∂(W_hh ⊙ mask).
+                GEMM.multiply(transA: true, m: p, n: k, k: batch * steps, a: dq, lda: p, b: sPrevious, ldb: k,
+                              beta: 0, c: drop.gradient, ldc: k)
+                let g = arena.gradient(recurrence.weight)
+                for i in 0..<(p * k) { g[i] += drop.mask[i] * drop.gradient[i] }
+            } else {
+                GEMM.multiply(transA: true, m: p, n: k, k: batch * steps, a: dq, lda: p, b: sPrevious, ldb: k,
+                              beta: 1, c: arena.gradient(recurrence.weight), ldc: k)
+            }
             let sums = apart ? ws.recurrentBiasGradientSums : ws.biasGradientSums
             if let bias = recurrence.bias {
                 sums.update(repeating: 0, count: p)
@@ -398,7 +408,8 @@ extension RecurrentCell {
         let outputProjection = cell.outputProjection, width = outputProjection?.cols ?? 0
         // W_hh (P, K) from the arena is packed for the GEMM kernel once here, not once per step:
         // every step multiplies by the same weight (and gets the same bits as the unpacked product).
-        withRecurrentWeight(recurrence, stored: weights.recurrent, transposed: true, steps: steps, arena: arena) { stored in
+        withRecurrentWeight(recurrence, stored: weights.recurrent, transposed: true, steps: steps, workspace: ws,
+                            arena: arena) { stored in
             // Rows are independent: each part of the batch runs every step of its own rows.
             let parts = steps > 1 ? ParallelRows.parts(rows: batch, workPerRow: Double(2 * p * max(k, 1) * steps)) : 1
             ParallelRows.run(rows: batch, parts: parts) { r0, r1 in
@@ -418,7 +429,8 @@ extension RecurrentCell {
                                           c: target, ldc: ldc)
                         case .arena:
                             GEMM.multiply(transB: true, m: r1 - r0, n: p, k: k, a: previous, lda: s,
-                                          b: arena.value(recurrence.weight), ldb: k, beta: added ? 1 : 0, c: target, ldc: ldc)
+                                          b: ws.recurrentWeight(recurrence, arena: arena), ldb: k, beta: added ? 1 : 0,
+                                          c: target, ldc: ldc)
                         }
                         if !added { q = target }
                     }
@@ -474,7 +486,7 @@ extension RecurrentCell {
                 gatesBlock.append(next); next += z.gates
                 cacheBlock.append(next); next += z.cache
             }
-            let w = arena.value(recurrence.weight), bhh = recurrence.bias.map { arena.value($0) }
+            let w = ws.recurrentWeight(recurrence, arena: arena), bhh = recurrence.bias.map { arena.value($0) }
             for (i, u) in units.enumerated() {
                 let n = g * u.count
                 // W_hh's rows of these units, gate by gate, then packed as Bᵀ of q = s·W_hhᵀ.
@@ -589,13 +601,14 @@ struct LayerWeights {
 /// Runs `body` with the cell's W_hh as `stored` keeps it, or — from the arena, when a sequence is
 /// long enough to repay it — packed here for the GEMM kernel (the bits are the same either way).
 /// - Parameter transposed: packed as Bᵀ for q = s·W_hhᵀ (forward), or as B for ∂s = ∂q·W_hh.
-func withRecurrentWeight(_ recurrence: Recurrence?, stored: StoredWeight, transposed: Bool, steps: Int, arena: ParameterArena,
-                         _ body: (StoredWeight) -> Void) {
+func withRecurrentWeight(_ recurrence: Recurrence?, stored: StoredWeight, transposed: Bool, steps: Int,
+                         workspace ws: RecurrentWorkspace, arena: ParameterArena, _ body: (StoredWeight) -> Void) {
     guard let recurrence, steps > 1, case .arena = stored else { return body(stored) }
     let (p, k) = (recurrence.weight.rows, recurrence.weight.cols)
     let (n, depth) = transposed ? (p, k) : (k, p)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: GEMM.packedSize(n: n, k: depth)) { packed in
-        GEMM.pack(transB: transposed, n: n, k: depth, b: arena.value(recurrence.weight), ldb: k, into: packed.baseAddress!)
+        GEMM.pack(transB: transposed, n: n, k: depth, b: ws.recurrentWeight(recurrence, arena: arena), ldb: k,
+                  into: packed.baseAddress!)
         body(.packed(UnsafePointer(packed.baseAddress!)))
     }
 }

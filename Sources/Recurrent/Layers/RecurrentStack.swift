@@ -21,6 +21,11 @@ public struct RecurrentStack: Sendable {
     public let bidirectional: Bool
     /// Dropout probability on the outputs of every layer but the last, in training only.
     public let dropout: Float
+    /// DropConnect on every recurrent weight W_hh (AWD-LSTM's weight drop), in training only:
+    /// each training `forward` draws one mask per layer and direction, keeping each weight with
+    /// probability 1 − p and scaling it by 1/(1 − p), and every step of the batch uses W_hh ⊙ mask;
+    /// `backward` gives ∂W_hh through the same mask.
+    public let weightDrop: Float
     /// Cells by layer and direction: index l·directions + d.
     public let cells: [any RecurrentCell]
 
@@ -36,15 +41,19 @@ public struct RecurrentStack: Sendable {
     /// Registers every layer's parameters under `prefix` in PyTorch's order
     /// (layer 0 forward, layer 0 reverse, layer 1 forward, ...).
     /// - Parameter projectedSize: an LSTM's output width with projections, 1..<H (PyTorch's proj_size).
-    /// - Throws: `RecurrentError.invalidArgument` for sizes below 1, dropout outside [0, 1), or a
-    ///   projection a cell kind does not have or not below H.
+    /// - Parameter weightDrop: DropConnect on W_hh in training (see `weightDrop`).
+    /// - Throws: `RecurrentError.invalidArgument` for sizes below 1, dropout or weight drop outside
+    ///   [0, 1), or a projection a cell kind does not have or not below H.
     public init(kind: CellKind, inputSize: Int, hiddenSize: Int, projectedSize: Int? = nil, layers: Int = 1,
-                bidirectional: Bool = false, dropout: Float = 0, initialization: RecurrentInitialization = .pytorch,
-                prefix: String = "rnn", layout: inout ParameterLayout) throws {
+                bidirectional: Bool = false, dropout: Float = 0, weightDrop: Float = 0,
+                initialization: RecurrentInitialization = .pytorch, prefix: String = "rnn",
+                layout: inout ParameterLayout) throws {
         try require(inputSize >= 1, .invalidArgument(name: "input size", value: "\(inputSize)", expected: "at least 1"))
         try require(hiddenSize >= 1, .invalidArgument(name: "hidden size", value: "\(hiddenSize)", expected: "at least 1"))
         try require(layers >= 1, .invalidArgument(name: "layers", value: "\(layers)", expected: "at least 1"))
         try require(dropout >= 0 && dropout < 1, .invalidArgument(name: "dropout", value: "\(dropout)", expected: "0 <= p < 1"))
+        try require(weightDrop >= 0 && weightDrop < 1,
+                    .invalidArgument(name: "weight drop", value: "\(weightDrop)", expected: "0 <= p < 1"))
         if let projectedSize {
             try require(kind.projects, .invalidArgument(name: "projection size", value: "\(projectedSize)",
                                                         expected: "none for \(kind.displayName): only lstm projects its output"))
@@ -59,6 +68,7 @@ public struct RecurrentStack: Sendable {
         self.layers = layers
         self.bidirectional = bidirectional
         self.dropout = dropout
+        self.weightDrop = weightDrop
         var cells: [any RecurrentCell] = []
         for l in 0..<layers {
             for d in 0..<(bidirectional ? 2 : 1) {
@@ -91,7 +101,9 @@ public struct RecurrentStack: Sendable {
     ///   - initialState: (L·dirs, B, S); nil means zeros.
     ///   - output: y (B, T, dirs·H), written; zero past each row's end.
     ///   - finalState: (L·dirs, B, S), written when given.
-    ///   - training: applies dropout between layers, drawing masks from `rng`.
+    ///   - training: applies dropout between layers and the weight drop, drawing masks from `rng`
+    ///     (the weight drop's first: layer by layer and direction by direction, W_hh's elements in
+    ///     order, each kept when `rng.nextUniform() >= weightDrop`).
     public func forward(input x: UnsafePointer<Float>, batch b: Int, steps t: Int, lengths: UnsafePointer<Int32>? = nil,
                         initialState: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>,
                         finalState: UnsafeMutablePointer<Float>?, training: Bool = false,
@@ -109,6 +121,21 @@ public struct RecurrentStack: Sendable {
         ws.prepare(for: self, batch: b, steps: t, lengths: lengths)
         let (h, s, o) = (layerOutputSize, stateSize, outputSize)
         ws.dropoutActive = training && dropout > 0
+        for (index, cell) in cells.enumerated() {
+            let layerWorkspace = ws.layers[index]
+            guard training, weightDrop > 0, let recurrence = cell.recurrence else {
+                layerWorkspace.useArenaRecurrentWeight()
+                continue
+            }
+            let n = recurrence.weight.count, scale = 1 / (1 - weightDrop)
+            let (dropped, mask) = layerWorkspace.dropRecurrentWeight(count: n)
+            let w = arena.value(recurrence.weight)
+            for i in 0..<n {
+                let keep: Float = rng.nextUniform() < weightDrop ? 0 : scale
+                mask[i] = keep
+                dropped[i] = w[i] * keep
+            }
+        }
         var layerInput = x
         for l in 0..<layers {
             let din = l == 0 ? inputSize : o

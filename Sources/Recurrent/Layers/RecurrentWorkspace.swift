@@ -21,9 +21,40 @@ public final class RecurrentWorkspace: @unchecked Sendable {
     private(set) var steps = 0
     private(set) var sizes = (p: 0, s: 0, c: 0, scratch: 0, h: 0, k: 0, apart: 0, scan: 0, m: 0)
 
+    /// The weight drop's W_hh ⊙ mask, the mask, and room for ∂(W_hh ⊙ mask), each P·K, while a
+    /// training forward of a stack with `weightDrop` > 0 has set them (for its backward too).
+    private var dropBuffer: UnsafeMutablePointer<Float>?
+    private var dropCapacity = 0
+    private(set) var droppedRecurrentWeight: (weight: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>,
+                                              gradient: UnsafeMutablePointer<Float>)?
+
     /// An empty workspace; it grows to the largest batch it meets.
     public init() { buffer = .allocate(capacity: 1) }
-    deinit { buffer.deallocate() }
+    deinit {
+        buffer.deallocate()
+        dropBuffer?.deallocate()
+    }
+
+    /// Room for the weight drop of a W_hh of `count` values, which the unroller then reads in
+    /// place of the arena's W_hh until `useArenaRecurrentWeight`: the caller fills both.
+    func dropRecurrentWeight(count: Int) -> (weight: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>) {
+        if dropCapacity < 3 * count {
+            dropBuffer?.deallocate()
+            dropBuffer = .allocate(capacity: 3 * count)
+            dropCapacity = 3 * count
+        }
+        let base = dropBuffer!
+        droppedRecurrentWeight = (base, base + count, base + 2 * count)
+        return (base, base + count)
+    }
+
+    /// Back to the arena's W_hh (evaluation, or a stack without weight drop).
+    func useArenaRecurrentWeight() { droppedRecurrentWeight = nil }
+
+    /// W_hh as this forward and backward use it: dropped (`dropRecurrentWeight`) or the arena's.
+    func recurrentWeight(_ recurrence: Recurrence, arena: ParameterArena) -> UnsafePointer<Float> {
+        UnsafePointer(droppedRecurrentWeight?.weight ?? arena.value(recurrence.weight))
+    }
 
     /// Lays the buffers out for B rows and T steps of `cell`.
     /// - Parameter recurrence: `cell.recurrence`, read once by the caller.

@@ -34,10 +34,11 @@ public struct SequenceModel: Sendable {
     /// - Parameters:
     ///   - dropout: between stacked layers, as `RecurrentStack`.
     ///   - outputDropout: on the head's input (the top layer's outputs, or the pooled vector).
+    ///   - weightDrop: DropConnect on the recurrent weights, as `RecurrentStack`.
     /// - Throws: `RecurrentError.invalidArgument` for sizes below 1 or a dropout outside [0, 1).
     public init(input: Input, kind: CellKind, hiddenSize: Int, projectedSize: Int? = nil, layers: Int = 1, bidirectional: Bool = false,
-                dropout: Float = 0, outputDropout: Float = 0, outputs: Int, initialization: RecurrentInitialization = .pytorch,
-                layout: inout ParameterLayout) throws {
+                dropout: Float = 0, outputDropout: Float = 0, weightDrop: Float = 0, outputs: Int,
+                initialization: RecurrentInitialization = .pytorch, layout: inout ParameterLayout) throws {
         try require(outputDropout >= 0 && outputDropout < 1,
                     .invalidArgument(name: "output dropout", value: "\(outputDropout)", expected: "0 <= p < 1"))
         self.input = input
@@ -57,7 +58,8 @@ public struct SequenceModel: Sendable {
         try require(outputs >= 1, .invalidArgument(name: "outputs", value: "\(outputs)", expected: "at least 1"))
         stack = try RecurrentStack(kind: kind, inputSize: stackInput, hiddenSize: hiddenSize, projectedSize: projectedSize,
                                    layers: layers,
-                                   bidirectional: bidirectional, dropout: dropout, initialization: initialization,
+                                   bidirectional: bidirectional, dropout: dropout, weightDrop: weightDrop,
+                                   initialization: initialization,
                                    layout: &layout)
         head = Linear("head", inputSize: stack.outputSize, outputSize: outputs, layout: &layout)
     }

@@ -81,20 +81,22 @@ public final class CharLanguageModel: @unchecked Sendable {
     /// - Parameters:
     ///   - dropout: between stacked layers, in training only.
     ///   - outputDropout: on the top layer's output before the head, in training only (char-rnn's).
+    ///   - weightDrop: DropConnect on every W_hh, in training only (`RecurrentStack.weightDrop`).
     public convenience init(configuration c: CharModelConfiguration, dropout: Float = 0, outputDropout: Float = 0,
-                            seed: UInt64) throws {
-        try self.init(configuration: c, dropout: dropout, outputDropout: outputDropout, seed: seed, verify: { _ in })
+                            weightDrop: Float = 0, seed: UInt64) throws {
+        try self.init(configuration: c, dropout: dropout, outputDropout: outputDropout, weightDrop: weightDrop, seed: seed,
+                      verify: { _ in })
     }
 
     /// `verify` sees the layout before any parameter memory is allocated: a checkpoint's
     /// tensors are checked against it first, so a small file cannot make us allocate a huge model.
-    init(configuration c: CharModelConfiguration, dropout: Float, outputDropout: Float = 0, seed: UInt64,
-         verify: (ParameterLayout) throws -> Void) throws {
+    init(configuration c: CharModelConfiguration, dropout: Float, outputDropout: Float = 0, weightDrop: Float = 0,
+         seed: UInt64, verify: (ParameterLayout) throws -> Void) throws {
         configuration = c
         var layout = ParameterLayout()
         model = try SequenceModel(input: .tokens(vocabulary: c.vocabulary.count, embedding: c.embeddingSize), kind: c.cell,
                                   hiddenSize: c.hiddenSize, projectedSize: c.projectedSize, layers: c.layers, dropout: dropout,
-                                  outputDropout: outputDropout, outputs: c.vocabulary.count,
+                                  outputDropout: outputDropout, weightDrop: weightDrop, outputs: c.vocabulary.count,
                                   layout: &layout)
         try verify(layout)
         arena = ParameterArena(layout: layout, seed: seed)
@@ -106,7 +108,8 @@ public final class CharLanguageModel: @unchecked Sendable {
     /// - Throws: `RecurrentError.invalidFile` for a file that is not a character-model
     ///   checkpoint (a task model from rnn fit is named as one), whose config disagrees with its
     ///   tensors, or whose weights are not finite.
-    public convenience init(checkpoint file: SafetensorsFile, dropout: Float = 0, outputDropout: Float = 0) throws {
+    public convenience init(checkpoint file: SafetensorsFile, dropout: Float = 0, outputDropout: Float = 0,
+                            weightDrop: Float = 0) throws {
         if let task = file.metadata["task"] {
             let kind = (try? TaskSpecification(json: task, path: file.path)).map { "a \($0.kind.rawValue) model" } ?? "a task model"
             throw RecurrentError.invalidFile(path: file.path, reason: "\(kind) from rnn fit, not a character model: "
@@ -124,7 +127,7 @@ public final class CharLanguageModel: @unchecked Sendable {
                                              + "but the file holds only \(file.tensors.count) tensors")
         }
         let checkpoint = Checkpoint(file)
-        try self.init(configuration: c, dropout: dropout, outputDropout: outputDropout, seed: 0) { layout in
+        try self.init(configuration: c, dropout: dropout, outputDropout: outputDropout, weightDrop: weightDrop, seed: 0) { layout in
             try checkpoint.verify(layout, model: "for a \(c.layers)-layer \(c.cell.rawValue) model",
                                   needs: "the config (vocab \(c.vocabulary.count), embedding \(c.embeddingSize), hidden \(c.hiddenSize))")
         }

@@ -80,7 +80,8 @@ final class CharModelTask: TrainingTask {
 
     func forward(_ k: Int, training: Bool, rng: inout SeededGenerator) {
         model.model.forward(tokens: x, batch: streams.count, steps: options.sequence, initialState: hidden, output: &logits,
-                            finalState: &next, training: training && (options.dropout > 0 || options.outputDropout > 0),
+                            finalState: &next, training: training && (options.dropout > 0 || options.outputDropout > 0
+                                                                || options.weightDrop > 0),
                             rng: &rng, workspace: workspace, arena: arena)
     }
 

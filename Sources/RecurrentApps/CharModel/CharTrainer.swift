@@ -24,6 +24,8 @@ public struct CharTrainingOptions: Sendable, Equatable {
     public var dropout: Float = 0
     /// Dropout on the top layer's output before the head (char-rnn's), `--output-dropout`.
     public var outputDropout: Float = 0
+    /// DropConnect on every W_hh (AWD-LSTM's weight drop), `--weight-drop`.
+    public var weightDrop: Float = 0
     public var epochs = 10
     /// Total optimiser steps; when set, it wins over `epochs`.
     public var steps: Int?
@@ -48,6 +50,7 @@ public struct CharTrainingOptions: Sendable, Equatable {
         try check(clip >= 0 && clip.isFinite, "clip", clip, "0 (off) or a positive number")
         try check(dropout >= 0 && dropout < 1, "dropout", dropout, "0 <= p < 1")
         try check(outputDropout >= 0 && outputDropout < 1, "output-dropout", outputDropout, "0 <= p < 1")
+        try check(weightDrop >= 0 && weightDrop < 1, "weight-drop", weightDrop, "0 <= p < 1")
         try check(epochs >= 1, "epochs", epochs, "at least 1")
         try check((steps ?? 1) >= 1, "steps", steps ?? 0, "at least 1")
         try check(validationFraction >= 0 && validationFraction < 1, "val-fraction", validationFraction, "0 <= f < 1")
@@ -109,7 +112,7 @@ public final class CharTrainer {
                                             projectedSize: options.projectedSize)
         var rng = SeededGenerator(seed: options.seed)
         let model = try CharLanguageModel(configuration: config, dropout: options.dropout, outputDropout: options.outputDropout,
-                                          seed: rng.next())
+                                          weightDrop: options.weightDrop, seed: rng.next())
         try self.init(text: text, textPath: textPath, options: options, model: model, rng: rng, parallel: parallel) {
             let folder = try RunFolder.forRank(output, parallel: parallel)
             if parallel?.isPrimary ?? true, folder.holdsCheckpoint {
@@ -190,8 +193,14 @@ public final class CharTrainer {
             }
             options.outputDropout = Float(p)
         }
+        if object["weight_drop"] != nil {
+            guard let p = object["weight_drop"] as? Double else {
+                throw RecurrentError.invalidFile(path: path, reason: "training state: \"weight_drop\" is not a number")
+            }
+            options.weightDrop = Float(p)
+        }
         let model = try CharLanguageModel(checkpoint: file, dropout: Float(try field("dropout", as: Double.self)),
-                                          outputDropout: options.outputDropout)
+                                          outputDropout: options.outputDropout, weightDrop: options.weightDrop)
         options.cell = model.configuration.cell
         options.hiddenSize = model.configuration.hiddenSize
         options.projectedSize = model.configuration.projectedSize
@@ -274,6 +283,7 @@ public final class CharTrainer {
         fields.append(("dropout", "\(Double(options.dropout))"))
         // Only when set: a run without it writes the bytes it always wrote.
         if options.outputDropout > 0 { fields.append(("output_dropout", "\(Double(options.outputDropout))")) }
+        if options.weightDrop > 0 { fields.append(("weight_drop", "\(Double(options.weightDrop))")) }
         fields += [
             ("batch", "\(options.batch)"), ("seq_length", "\(options.sequence)"),
             ("val_fraction", "\(options.validationFraction)"), ("eval_every", "\(evaluateEvery)"),

@@ -255,6 +255,30 @@ final class GEMMKernelTests: XCTestCase, KernelPathTesting {
         XCTAssertEqual(outcomes.all, [Bool](repeating: true, count: 8))
     }
 
+    /// Part 0 of a parallel call runs on the calling thread, every time (what keeps each core on
+    /// the same rows or columns call after call); every part runs exactly once.
+    func testPartZeroRunsOnTheCaller() {
+        final class Record: @unchecked Sendable {
+            let lock = NSLock()
+            var threads: [Int: [pthread_t]] = [:]
+        }
+        withThreads(2) {
+            let record = Record()
+            let caller = pthread_self()
+            for _ in 0..<200 {
+                rk_parallel_parts(3, { context, part, _ in
+                    let record = Unmanaged<Record>.fromOpaque(context!).takeUnretainedValue()
+                    record.lock.lock()
+                    record.threads[Int(part), default: []].append(pthread_self())
+                    record.lock.unlock()
+                }, Unmanaged.passUnretained(record).toOpaque())
+            }
+            XCTAssertEqual(record.threads.keys.sorted(), [0, 1, 2])
+            XCTAssertEqual(record.threads.values.map(\.count), [200, 200, 200])
+            XCTAssertTrue(record.threads[0]!.allSatisfy { pthread_equal($0, caller) != 0 }, "part 0 ran on a worker")
+        }
+    }
+
     func testPathQueries() {
         XCTAssertEqual(rk_isa_available(0), 1)
         XCTAssertEqual(rk_isa_available(17), 0)

@@ -45,6 +45,30 @@ final class PackedGEMMTests: XCTestCase, KernelPathTesting {
         }
     }
 
+    /// Packing splits the panels over the threads when B is large: the same bytes for any thread
+    /// count (every K block, ragged last panel, both layouts of B).
+    func testPackingIsTheSameForAnyThreadCount() {
+        forEachPath { isa in
+            var rng = XorShift(seed: 34)
+            for (n, k) in [(768, 256), (517, 1000), (2048, 512), (33, 4000)] {
+                for transB in [false, true] {
+                    let ldb = (transB ? k : n) + 5
+                    let b = rng.fill((transB ? n : k) * ldb)
+                    let packs = ([1, 2, 3] as [Int32]).map { threads in
+                        withThreads(threads) { pack(transB: transB, n: n, k: k, b: b, ldb: ldb) }
+                    }
+                    let name = "\(String(cString: rk_isa_name(isa))) \(n)x\(k) transB=\(transB)"
+                    for t in 1...2 {
+                        XCTAssertTrue(packs[t].elementsEqual(packs[0]) { $0.bitPattern == $1.bitPattern },
+                                      name + ": \(t + 1) threads differ from 1")
+                    }
+                    // After the header (16 floats, 4 of them used): every panel float written.
+                    XCTAssertFalse(packs[0].dropFirst(16).contains { $0.isNaN }, name + ": a float left unwritten")
+                }
+            }
+        }
+    }
+
     /// Row i computed alone (M = 1) from the packed B equals row i of the whole product.
     func testRowsDoNotDependOnM() {
         forEachPath { isa in

@@ -16,10 +16,10 @@ final class StackTests: XCTestCase {
     static let variants: [(CellKind, Int?)] = CellKind.allCases.map { ($0, nil) } + [(.lstm, 3)]
 
     func makeSetup(_ kind: CellKind, projected: Int? = nil, layers: Int, bidirectional: Bool, b: Int = 3, t: Int = 5,
-                   d: Int = 4, h: Int = 5, dropout: Float = 0, seed: UInt64 = 21) throws -> Setup {
+                   d: Int = 4, h: Int = 5, dropout: Float = 0, weightDrop: Float = 0, seed: UInt64 = 21) throws -> Setup {
         var layout = ParameterLayout()
         let stack = try RecurrentStack(kind: kind, inputSize: d, hiddenSize: h, projectedSize: projected, layers: layers,
-                                       bidirectional: bidirectional, dropout: dropout, layout: &layout)
+                                       bidirectional: bidirectional, dropout: dropout, weightDrop: weightDrop, layout: &layout)
         let arena = ParameterArena(layout: layout, seed: seed)
         return Setup(stack: stack, arena: arena, b: b, t: t, x: TestBuffer(randomArray(b * t * d, seed: seed + 1)),
                      s0: TestBuffer(randomArray(stack.stateCount(batch: b), seed: seed + 2, scale: 0.5)))
@@ -129,6 +129,58 @@ final class StackTests: XCTestCase {
         let su = try makeSetup(.lstm, layers: 3, bidirectional: true, dropout: 0.3)
         let report = checkGradients(su, lengths: nil, training: true)
         XCTAssertTrue(report.passed, "\(report)")
+    }
+
+    /// The weight drop's masks, W_hh's gradient through them, and the rest, against finite
+    /// differences (the same seed, so the same masks, for every evaluation of the loss).
+    func testGradientsWithWeightDrop() throws {
+        for (kind, layers, bidirectional, dropout) in [(CellKind.lstm, 2, true, Float(0.3)), (.gru, 2, false, 0), (.rnnTanh, 1, false, 0),
+                                                        (.lngru, 2, false, 0)] {
+            let su = try makeSetup(kind, layers: layers, bidirectional: bidirectional, dropout: dropout, weightDrop: 0.4)
+            let report = checkGradients(su, lengths: [5, 2, 4], training: true)
+            XCTAssertTrue(report.passed, "\(kind): \(report)")
+        }
+    }
+
+    /// Weight drop is DropConnect on W_hh: a training forward gives exactly what an evaluation
+    /// forward gives with every W_hh replaced by W_hh ⊙ mask, the masks drawn from the same seed in
+    /// the documented order (layer by layer and direction by direction, elements in order, each
+    /// kept with scale 1/(1 − p) when the draw is at least p). Evaluation ignores it.
+    func testWeightDropIsDropConnectOnTheRecurrentWeights() throws {
+        let p: Float = 0.5
+        for (kind, bidirectional) in [(CellKind.lstm, true), (.gru, false)] {
+            let dropped = try makeSetup(kind, layers: 2, bidirectional: bidirectional, b: 2, t: 4, weightDrop: p)
+            let plain = try makeSetup(kind, layers: 2, bidirectional: bidirectional, b: 2, t: 4)
+            let (stack, b, t) = (dropped.stack, dropped.b, dropped.t)
+            func run(_ su: Setup, training: Bool, seed: UInt64 = 9) -> [Float] {
+                var y = [Float](repeating: 0, count: b * t * stack.outputSize)
+                var sT = [Float](repeating: 0, count: stack.stateCount(batch: b))
+                var rng = SeededGenerator(seed: seed)
+                su.stack.forward(input: su.x.pointer, batch: b, steps: t, initialState: su.s0.pointer, output: &y, finalState: &sT,
+                                 training: training, rng: &rng, workspace: RecurrentStackWorkspace(), arena: su.arena)
+                return y + sT
+            }
+            XCTAssertEqual(run(dropped, training: false), run(plain, training: false), "\(kind): evaluation")
+            let trained = run(dropped, training: true)
+            XCTAssertEqual(trained, run(dropped, training: true), "\(kind): the same seed, the same masks")
+            XCTAssertNotEqual(trained, run(dropped, training: true, seed: 10), "\(kind): another seed")
+            XCTAssertNotEqual(trained, run(plain, training: false), "\(kind): the drop does nothing")
+            var rng = SeededGenerator(seed: 9)
+            var zeros = 0, total = 0
+            for cell in plain.stack.cells {
+                let recurrence = try XCTUnwrap(cell.recurrence)
+                let w = plain.arena.value(recurrence.weight)
+                for i in 0..<recurrence.weight.count {
+                    let keep: Float = rng.nextUniform() < p ? 0 : 1 / (1 - p)
+                    w[i] *= keep
+                    zeros += keep == 0 ? 1 : 0
+                    total += 1
+                }
+            }
+            XCTAssertGreaterThan(zeros, total / 4, "\(kind): masks this sparse say p is not used")
+            XCTAssertLessThan(zeros, 3 * total / 4)
+            XCTAssertEqual(trained, run(plain, training: false), "\(kind): not W_hh ⊙ mask")
+        }
     }
 
     /// The time loops split by batch rows over the threads (`ParallelRows`), forced down to one row

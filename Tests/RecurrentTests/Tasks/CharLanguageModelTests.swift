@@ -242,6 +242,34 @@ final class CharTrainerTests: XCTestCase {
         XCTAssertEqual(try CharTrainer(resume: plain, text: nil, steps: 4, epochs: nil).options.outputDropout, 0)
     }
 
+    /// --weight-drop: saved in the training state and kept by a resume (bit-exact with the run
+    /// straight through); it changes training, and a run without it saves no such field.
+    func testWeightDropIsSavedAndResumed() throws {
+        let dir = TemporaryFolder()
+        let text = dir.write("text.txt", generatedText(3000))
+        var o = options(steps: 30)
+        o.weightDrop = 0.25
+        let (straight, split, plain) = (dir.file("straight"), dir.file("split"), dir.file("plain"))
+        _ = try CharTrainer(text: text, options: o, output: straight).run()
+        o.steps = 15
+        _ = try CharTrainer(text: text, options: o, output: split).run()
+        let resumed = try CharTrainer(resume: split, text: nil, steps: 30, epochs: nil)
+        XCTAssertEqual(resumed.options.weightDrop, 0.25)
+        XCTAssertEqual(resumed.model.model.stack.weightDrop, 0.25)
+        _ = try resumed.run()
+        func file(_ folder: String, _ name: String = "last.safetensors") throws -> Data {
+            try Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)))
+        }
+        XCTAssertEqual(try file(straight), try file(split))
+        XCTAssertEqual(try file(straight, "best.safetensors"), try file(split, "best.safetensors"))
+        _ = try CharTrainer(text: text, options: options(steps: 30), output: plain).run()
+        XCTAssertNotEqual(try file(straight), try file(plain), "the weight drop did not act")
+        let saved = try XCTUnwrap(SafetensorsFile(contentsOf: (plain as NSString).appendingPathComponent("last.safetensors"))
+            .metadata["training"])
+        XCTAssertFalse(saved.contains("weight_drop"), saved)
+        XCTAssertThrowsError(try { var bad = options(steps: 1); bad.weightDrop = 1; try bad.validate() }())
+    }
+
     /// `--optimizer adamw`: its decay shrinks the weights (another run than Adam's), and a run cut
     /// in two and resumed ends with the bytes of one run.
     func testAdamWIsSavedAndResumed() throws {
