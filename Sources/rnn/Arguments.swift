@@ -91,10 +91,16 @@ struct ModelOptions: ParsableArguments {
             transform: number("output-dropout", expected: "a number 0 <= p < 1"))
     var outputDropout: Float?
 
+    @Option(parsing: .unconditional,
+            help: "DropConnect on the recurrent weights W_hh, AWD-LSTM's weight drop: each batch keeps each weight with probability 1 - p, in training only (default: 0; fit: classify, regress and tag only).",
+            transform: number("weight-drop", expected: "a number 0 <= p < 1"))
+    var weightDrop: Float?
+
     /// Each flag and whether it was given: a resumed run keeps its model, so each is refused then.
     var given: [(String, Bool)] {
         [("--cell", cell != nil), ("--hidden", hidden != nil), ("--proj-size", projSize != nil), ("--layers", layers != nil),
-         ("--embedding", embedding != nil), ("--dropout", dropout != nil), ("--output-dropout", outputDropout != nil)]
+         ("--embedding", embedding != nil), ("--dropout", dropout != nil), ("--output-dropout", outputDropout != nil),
+         ("--weight-drop", weightDrop != nil)]
     }
 }
 

@@ -107,6 +107,7 @@ struct FitCommand: ParsableCommand {
             o.embeddingSize = model.embedding ?? o.embeddingSize
             o.dropout = model.dropout ?? o.dropout
             o.outputDropout = model.outputDropout ?? o.outputDropout
+            o.weightDrop = model.weightDrop ?? o.weightDrop
             o.bidirectional = bidirectional
             o.pooling = pooling ?? o.pooling
             o.attention = attention.map(\.kind) ?? o.attention

@@ -30,11 +30,6 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Model") var model: ModelOptions
 
-    @Option(parsing: .unconditional,
-            help: "DropConnect on the recurrent weights W_hh in training, AWD-LSTM's weight drop: each batch keeps each weight with probability 1 - p (default: 0).",
-            transform: number("weight-drop", expected: "a number 0 <= p < 1"))
-    var weightDrop: Float?
-
     @Option(parsing: .unconditional, help: "Streams per batch (default: \(defaults.batch)).", transform: atLeast(1, "batch"))
     var batch: Int?
 
@@ -70,7 +65,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         if let resume {
             try checkResume(resume, out: out, fixed: model.given + optimization.fixedByTheRun
-                + [("--weight-drop", weightDrop != nil), ("--batch", batch != nil), ("--seq", seq != nil), ("--val-fraction", valFraction != nil),
+                + [("--batch", batch != nil), ("--seq", seq != nil), ("--val-fraction", valFraction != nil),
                     ("--eval-every", evalEvery != nil), ("--seed", seed != nil)])
         } else {
             guard text != nil else { throw ValidationError("missing --text FILE (or --resume DIR)") }
@@ -95,7 +90,7 @@ struct TrainCommand: ParsableCommand {
             o.embeddingSize = model.embedding
             o.dropout = model.dropout ?? o.dropout
             o.outputDropout = model.outputDropout ?? o.outputDropout
-            o.weightDrop = weightDrop ?? o.weightDrop
+            o.weightDrop = model.weightDrop ?? o.weightDrop
             o.batch = batch ?? o.batch
             o.sequence = seq ?? o.sequence
             o.optimizer = optimization.optimizer ?? o.optimizer

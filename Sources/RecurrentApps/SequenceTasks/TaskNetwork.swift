@@ -56,7 +56,7 @@ final class SequenceTaskNetwork: TaskNetwork {
     }
     var outputs: Int { spec.kind == .regress ? spec.outputs : spec.labels.count }
 
-    init(spec: TaskSpecification, dropout: Float, outputDropout: Float = 0, seed: UInt64,
+    init(spec: TaskSpecification, dropout: Float, outputDropout: Float = 0, weightDrop: Float = 0, seed: UInt64,
          verify: (ParameterLayout) throws -> Void = { _ in }) throws {
         self.spec = spec
         var layout = ParameterLayout()
@@ -65,6 +65,7 @@ final class SequenceTaskNetwork: TaskNetwork {
         model = try SequenceModel(input: input, kind: spec.cell, hiddenSize: spec.hiddenSize, projectedSize: spec.projectedSize,
                                   layers: spec.layers,
                                   bidirectional: spec.bidirectional, dropout: dropout, outputDropout: outputDropout,
+                                  weightDrop: weightDrop,
                                   outputs: spec.kind == .regress ? spec.outputs : spec.labels.count, layout: &layout)
         try verify(layout)
         arena = ParameterArena(layout: layout, seed: seed)

@@ -39,6 +39,8 @@ public struct TaskTrainingOptions: Sendable {
     /// classify, regress, tag: dropout on the head's input (`--output-dropout`), the top layer's
     /// outputs for tag, the pooled vector otherwise.
     public var outputDropout: Float = 0
+    /// classify, regress, tag: DropConnect on every W_hh (`--weight-drop`, `RecurrentStack.weightDrop`).
+    public var weightDrop: Float = 0
     public var seed: UInt64 = 1
     /// Held out of the training file when no validation file is given.
     public var validationFraction = 0.1
@@ -69,6 +71,9 @@ public struct TaskTrainingOptions: Sendable {
         try check(outputDropout >= 0 && outputDropout < 1, "output-dropout", outputDropout, "0 <= p < 1")
         try check(outputDropout == 0 || ![.seq2seq, .caption].contains(kind), "output-dropout", outputDropout,
                   "none for \(kind.rawValue) (--dropout already drops its head's input)")
+        try check(weightDrop >= 0 && weightDrop < 1, "weight-drop", weightDrop, "0 <= p < 1")
+        try check(weightDrop == 0 || ![.seq2seq, .caption].contains(kind), "weight-drop", weightDrop,
+                  "none for \(kind.rawValue) (classify, regress and tag only)")
         try check(validationFraction > 0 && validationFraction < 1, "validation fraction", validationFraction, "0 < f < 1")
         try check((patience ?? 1) >= 1, "patience", patience ?? 0, "at least 1")
         try schedule?.validate()
@@ -102,12 +107,14 @@ public struct TaskTrainingSummary: Sendable {
 /// Builds the network a spec describes.
 /// `verify` sees the layout before the parameters are allocated (checkpoint loading checks the
 /// file's tensors against it, so a small file cannot make us allocate a huge model).
-/// `outputDropout` is for classify, regress and tag (`TaskTrainingOptions.validate` refuses it for the others).
-func makeTaskNetwork(_ spec: TaskSpecification, dropout: Float, outputDropout: Float = 0, seed: UInt64,
+/// `outputDropout` and `weightDrop` are for classify, regress and tag (`TaskTrainingOptions.validate`
+/// refuses them for the others).
+func makeTaskNetwork(_ spec: TaskSpecification, dropout: Float, outputDropout: Float = 0, weightDrop: Float = 0, seed: UInt64,
                      verify: (ParameterLayout) throws -> Void = { _ in }) throws -> any TaskNetwork {
     switch spec.kind {
     case .classify, .regress, .tag:
-        return try SequenceTaskNetwork(spec: spec, dropout: dropout, outputDropout: outputDropout, seed: seed, verify: verify)
+        return try SequenceTaskNetwork(spec: spec, dropout: dropout, outputDropout: outputDropout, weightDrop: weightDrop,
+                                       seed: seed, verify: verify)
     case .seq2seq, .caption: return try Seq2SeqTaskNetwork(spec: spec, dropout: dropout, seed: seed, verify: verify)
     }
 }
@@ -196,7 +203,8 @@ public final class TaskTrainer {
         let training = try trainExamples.map { try spec.encode($0, path: data, withTarget: true) }
         let validation = try validExamples.map { try spec.encode($0, path: validPath, withTarget: true) }
         self.skipped = skipped
-        let network = try makeTaskNetwork(spec, dropout: options.dropout, outputDropout: options.outputDropout, seed: rng.next())
+        let network = try makeTaskNetwork(spec, dropout: options.dropout, outputDropout: options.outputDropout,
+                                          weightDrop: options.weightDrop, seed: rng.next())
         task = SequenceTrainingTask(network: network, training: training, validation: validation,
                                     batch: options.batch, parallel: parallel, rng: &rng)
         var trainerOptions = TrainerOptions(totalSteps: options.epochs * task.stepsPerEpoch, evaluateEvery: task.stepsPerEpoch,
@@ -300,6 +308,7 @@ extension TaskTrainingOptions {
         fields += [("clip", "\(Double(clip))"), ("dropout", "\(Double(dropout))")]
         // Only when set: a run without it writes the bytes it always wrote.
         if outputDropout > 0 { fields.append(("output_dropout", "\(Double(outputDropout))")) }
+        if weightDrop > 0 { fields.append(("weight_drop", "\(Double(weightDrop))")) }
         fields += [("seed", JSONText.string("\(seed)")),
                    ("val_fraction", "\(validationFraction)"), ("on_error", JSONText.string(onError.rawValue))]
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
@@ -333,6 +342,10 @@ extension TaskTrainingOptions {
         if o["output_dropout"] != nil {
             guard let p = o["output_dropout"] as? Double else { throw bad("output_dropout") }
             outputDropout = Float(p)
+        }
+        if o["weight_drop"] != nil {
+            guard let p = o["weight_drop"] as? Double else { throw bad("weight_drop") }
+            weightDrop = Float(p)
         }
         // What the run saved, not today's defaults: a run saved without them had none.
         schedule = nil

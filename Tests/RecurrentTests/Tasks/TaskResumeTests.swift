@@ -7,7 +7,8 @@ import XCTest
 /// for byte, as the run straight through, for each network kind, with dropout, a schedule that
 /// depends on the run's length, and early stopping's counters in flight (seq2seq by its defaults:
 /// attention, judged by accuracy, whose ties need the best score restored to the bit), and with
-/// dropout on the head's input (classify's pooled vector, tag's every step) kept by the resume.
+/// dropout on the head's input (classify's pooled vector, tag's every step) and weight drop kept by
+/// the resume.
 final class TaskResumeTests: XCTestCase {
     func lines(_ kind: SequenceTaskKind, _ n: Int) -> [String] {
         var rng = SeededGenerator(seed: 7)
@@ -27,12 +28,14 @@ final class TaskResumeTests: XCTestCase {
     }
 
     func testAResumeMidEpochEqualsOneRun() throws {
-        for (kind, outputDropout) in [(SequenceTaskKind.classify, Float(0)), (.tag, 0), (.seq2seq, 0), (.classify, 0.3), (.tag, 0.3)] {
+        for (kind, outputDropout, weightDrop) in [(SequenceTaskKind.classify, Float(0), Float(0)), (.tag, 0, 0), (.seq2seq, 0, 0),
+                                                  (.classify, 0.3, 0), (.tag, 0.3, 0), (.classify, 0, 0.3), (.tag, 0, 0.4)] {
             let dir = TemporaryFolder()
             let data = dir.write("data.jsonl", lines(kind, 120).joined(separator: "\n"))
             var o = TaskTrainingOptions(kind: kind)
             (o.hiddenSize, o.embeddingSize, o.layers, o.batch, o.epochs, o.dropout) = (8, 4, 2, 16, 3, 0.2)
             o.outputDropout = outputDropout
+            o.weightDrop = weightDrop
             o.tokenization = kind == .tag ? .word : .char
             o.schedule = .cosine(warmup: 4, minimum: 0.1)
             o.patience = 5
@@ -49,11 +52,12 @@ final class TaskResumeTests: XCTestCase {
             let resumed = try TaskTrainer(resume: dir.file("split"))
             XCTAssertEqual(resumed.step, stopAt)
             XCTAssertEqual(resumed.options.outputDropout, outputDropout)
+            XCTAssertEqual(resumed.options.weightDrop, weightDrop)
             XCTAssertEqual(try resumed.run().steps, straight.totalSteps)
             for name in ["last.safetensors", "best.safetensors"] {
                 let a = try XCTUnwrap(FileManager.default.contents(atPath: dir.file("straight/" + name)))
                 let b = try XCTUnwrap(FileManager.default.contents(atPath: dir.file("split/" + name)))
-                XCTAssertEqual(a, b, "\(kind) output dropout \(outputDropout): \(name)")
+                XCTAssertEqual(a, b, "\(kind) output dropout \(outputDropout) weight drop \(weightDrop): \(name)")
             }
         }
     }
@@ -73,6 +77,33 @@ final class TaskResumeTests: XCTestCase {
         XCTAssertNoThrow(try o.validate())
         o.outputDropout = 1
         XCTAssertThrowsError(try o.validate())
+    }
+
+    /// --weight-drop acts on the stack of classify, regress and tag; seq2seq and caption refuse it.
+    func testWeightDropOnlyWhereTheStackTakesIt() throws {
+        for kind in [SequenceTaskKind.seq2seq, .caption] {
+            var o = TaskTrainingOptions(kind: kind)
+            o.weightDrop = 0.2
+            XCTAssertThrowsError(try o.validate()) {
+                XCTAssertEqual("\($0)", "invalid weight-drop '0.2': expected none for \(kind.rawValue) (classify, regress and tag only)")
+            }
+        }
+        var o = TaskTrainingOptions(kind: .tag)
+        o.weightDrop = 0.2
+        XCTAssertNoThrow(try o.validate())
+        o.weightDrop = -0.1
+        XCTAssertThrowsError(try o.validate())
+        // It changes training: the same run without it ends with other weights.
+        let dir = TemporaryFolder()
+        let data = dir.write("data.jsonl", lines(.classify, 60).joined(separator: "\n"))
+        var with = TaskTrainingOptions(kind: .classify)
+        (with.hiddenSize, with.embeddingSize, with.batch, with.epochs, with.weightDrop) = (8, 4, 16, 2, 0.5)
+        var without = with
+        without.weightDrop = 0
+        _ = try TaskTrainer(data: data, validation: nil, options: with, output: dir.file("with")).run()
+        _ = try TaskTrainer(data: data, validation: nil, options: without, output: dir.file("without")).run()
+        XCTAssertNotEqual(FileManager.default.contents(atPath: dir.file("with/last.safetensors")),
+                          FileManager.default.contents(atPath: dir.file("without/last.safetensors")))
     }
 
     func testAResumeMayChangeTheEpochsAndTheRateAndRefusesOtherData() throws {
