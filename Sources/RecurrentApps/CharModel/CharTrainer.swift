@@ -185,20 +185,17 @@ public final class CharTrainer {
             }
             return v
         }
+        /// A rate saved only when set: a run saved before its flag, or without it, has 0.
+        func optionalRate(_ key: String) throws -> Float {
+            guard let value = object[key] else { return 0 }
+            guard let p = value as? Double else {
+                throw RecurrentError.invalidFile(path: path, reason: "training state: \"\(key)\" is not a number")
+            }
+            return Float(p)
+        }
         var options = CharTrainingOptions()
-        // A run saved before --output-dropout, or without it, has none.
-        if object["output_dropout"] != nil {
-            guard let p = object["output_dropout"] as? Double else {
-                throw RecurrentError.invalidFile(path: path, reason: "training state: \"output_dropout\" is not a number")
-            }
-            options.outputDropout = Float(p)
-        }
-        if object["weight_drop"] != nil {
-            guard let p = object["weight_drop"] as? Double else {
-                throw RecurrentError.invalidFile(path: path, reason: "training state: \"weight_drop\" is not a number")
-            }
-            options.weightDrop = Float(p)
-        }
+        options.outputDropout = try optionalRate("output_dropout")
+        options.weightDrop = try optionalRate("weight_drop")
         let model = try CharLanguageModel(checkpoint: file, dropout: Float(try field("dropout", as: Double.self)),
                                           outputDropout: options.outputDropout, weightDrop: options.weightDrop)
         options.cell = model.configuration.cell
