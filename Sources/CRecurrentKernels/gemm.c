@@ -8,7 +8,8 @@
  *
  *   for p0 in K step kc                     K blocks: depend on K only
  *     for ic in [i0,i1) step MC             pack A[ic:+MC, p0:+kc] -> MR x kc panels (L3),
- *                                           or read it in place (ar->direct_a: one row; transA, N <= 256)
+ *                                           or read it in place (ar->direct_a: A stored M x K;
+ *                                           transA with one row or N <= 256)
  *       for jc in [j0,j1) step NC           pack B[p0:+kc, jc:+NC] -> kc x NR panels (L2)
  *         for ir in MC step ~MR             this A panel stays in L1 ...
  *           for jr in NC step NR            ... while B panels stream from L2
@@ -157,10 +158,12 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
        (each block packs B again). */
     const int mc_max = imin(MC, ceil_div(ceil_div(i1 - i0, ceil_div(i1 - i0, MC)), MR) * MR);
     const int nc_max = imin(NC, ceil_div(j1 - j0, NR) * NR);
-    /* A read in place: a single row (the kernel's k stride 1), or A stored K x M when B has few
-       columns (stride lda; packing such an A costs as much as its few multiplies: measured
-       512 x 128 x 2500 +10%, 512 x 2048 x 2500 -6%). */
-    const int direct_a = ar->direct_a && (g->M == 1 || (g->transA && g->N <= 256));
+    /* A read in place: an M x K A always (the kernel broadcasts from its mr rows, lda apart,
+       k stride 1: never slower than packing with 16 x 16 transposes, measured on Zen 5 from
+       16 x 128 x 512 +13% to 1024^3 +-3%, rows 4 KiB apart included), and A stored K x M when it
+       is a single row or B has few columns (k stride lda; packing such an A costs as much as its
+       few multiplies: measured 512 x 128 x 2500 +10%, 512 x 2048 x 2500 -6%). */
+    const int direct_a = ar->direct_a && (!g->transA || g->M == 1 || g->N <= 256);
     float *pa = direct_a ? NULL : rk_scratch(0, (size_t)mc_max * g->kc);
     const int own_b = !g->direct && !g->packed; /* this thread packs B itself */
     float *pb = own_b ? rk_scratch(1, (size_t)g->kc * nc_max) : NULL;
@@ -188,7 +191,8 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
             for (int q = 0, r = 0; !direct_a && q < np; r += base + (q < extra), q++)
                 (ar->pack_a ? ar->pack_a : rk_pack_a)(g->transA, g->A, g->lda, ic + r, base + (q < extra), p0, kc, MR,
                                                       pa + (size_t)q * MR * kc);
-            /* element (i, k) of the K block: at a[k * ldak + i] */
+            /* element (i, k) of the K block: at a[i * ldai + k * ldak] */
+            const long ldai = direct_a && !g->transA ? g->lda : 1;
             const long ldak = !direct_a ? MR : g->transA ? g->lda : 1;
             for (int jc = j0; jc < j1; jc += NC) {
                 const int nc = imin(NC, j1 - jc);
@@ -217,14 +221,14 @@ static void gemm_block(const gemm_job *g, int i0, int i1, int j0, int j1) {
                         for (int jr = 0; jr < nc; jr += 2 * NR) {
                             const float *b = g->direct ? bp + jr : bp + (size_t)jr * kc;
                             const float *b1 = nc - jr > NR ? (g->direct ? b + NR : b + (size_t)NR * kc) : b;
-                            ar->kernel_pair(kc, ap, ldak, b, b1, ldbk, cr + jr, g->ldc, mr, imin(2 * NR, nc - jr),
+                            ar->kernel_pair(kc, ap, ldai, ldak, b, b1, ldbk, cr + jr, g->ldc, mr, imin(2 * NR, nc - jr),
                                             g->alpha, beta);
                         }
                         continue;
                     }
                     for (int jr = 0; jr < nc; jr += NR) {
                         const float *b = g->direct ? bp + jr : bp + (size_t)jr * kc;
-                        ar->kernel(kc, ap, ldak, b, ldbk, cr + jr, g->ldc, mr, imin(NR, nc - jr), g->alpha, beta);
+                        ar->kernel(kc, ap, ldai, ldak, b, ldbk, cr + jr, g->ldc, mr, imin(NR, nc - jr), g->alpha, beta);
                     }
                 }
             }

@@ -22,7 +22,9 @@ RK_INLINE A256 __m256i lane_mask8(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx); /* lane l on when l < n */
 }
 
-RK_INLINE A256 void tile256(const int R, const int EDGE, int kc, const float *RK_RESTRICT a, long ldak,
+/* ROWS: A read in place as rows ldai apart (k stride 1), else element (i, k) at a[k*ldak + i]. */
+RK_INLINE A256 void tile256(const int R, const int EDGE, const int ROWS, int kc, const float *RK_RESTRICT a, long ldai,
+                            long ldak,
                             const float *RK_RESTRICT b, long ldbk, float *RK_RESTRICT c, long ldc,
                             int nr, float alpha, float beta) {
     __m256 acc[MR2][2];
@@ -33,11 +35,11 @@ RK_INLINE A256 void tile256(const int R, const int EDGE, int kc, const float *RK
         const __m256 b0 = EDGE ? _mm256_maskload_ps(b, m0) : _mm256_loadu_ps(b);
         const __m256 b1 = EDGE ? _mm256_maskload_ps(b + 8, m1) : _mm256_loadu_ps(b + 8);
         RK_UNROLL for (int i = 0; i < R; i++) {
-            const __m256 ai = _mm256_broadcast_ss(a + i);
+            const __m256 ai = _mm256_broadcast_ss(ROWS ? a + (long)i * ldai : a + i);
             acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
-        a += ldak;
+        a += ROWS ? 1 : ldak;
         b += ldbk;
     }
 
@@ -64,18 +66,23 @@ RK_INLINE A256 void tile256(const int R, const int EDGE, int kc, const float *RK
     }
 }
 
-static A256 void kernel_avx2(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
-                             float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
+static A256 void kernel_avx2(int kc, const float *RK_RESTRICT a, long ldai, long ldak, const float *RK_RESTRICT b,
+                             long ldbk, float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
+#define RK_TILE(R, EDGE, ROWS) tile256(R, EDGE, ROWS, kc, a, ldai, ldak, b, ldbk, c, ldc, nr, alpha, beta)
 #define RK_CASE(R)                                                                  \
     case R:                                                                         \
-        if (nr >= NR2) tile256(R, 0, kc, a, ldak, b, ldbk, c, ldc, nr, alpha, beta);      \
-        else tile256(R, 1, kc, a, ldak, b, ldbk, c, ldc, nr, alpha, beta);                \
+        if (ldai != 1) {                                                            \
+            if (nr >= NR2) RK_TILE(R, 0, 1);                                        \
+            else RK_TILE(R, 1, 1);                                                  \
+        } else if (nr >= NR2) RK_TILE(R, 0, 0);                                     \
+        else RK_TILE(R, 1, 0);                                                      \
         return;
     switch (mr) {
         RK_CASE(1) RK_CASE(2) RK_CASE(3) RK_CASE(4) RK_CASE(5) RK_CASE(6)
     default: return;
     }
 #undef RK_CASE
+#undef RK_TILE
 }
 
 /*

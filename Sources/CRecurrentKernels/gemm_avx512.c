@@ -6,7 +6,10 @@
  * pipes with a 4-cycle latency, so >= 8 independent chains are needed; 28
  * keep both pipes busy and leave 4 registers for the B rows and a broadcast.
  * 14 rows (not 6 x 64) keeps the B panel row at two cache lines, which the
- * driver streams from L2 while the 14 x kc A panel stays in L1.
+ * driver streams from L2 while the 14 x kc A panel stays in L1. An A stored
+ * M x K is not packed: the broadcasts read its 14 rows in place, lda apart
+ * (broadcasts are loads, where packing it took a 16 x 16 transpose per 256
+ * elements).
  *
  * Edges: mr < 14 uses a kernel instantiated for exactly mr rows (same FMA
  * chain per element, fewer wasted flops for M = 50 or 32); nr < 32 uses
@@ -39,9 +42,11 @@ RK_INLINE A512 __mmask16 lane_mask(int n) {
 /*
  * R rows x 16*NV columns (both compile-time after inlining); EDGE: fewer valid columns, nr
  * (masked). Vectors 0 and 1 read b0, vectors 2 and 3 read b1 (the next panel: NV = 4 is
- * kernel_pair512's two panels side by side).
+ * kernel_pair512's two panels side by side). ROWS: A read in place as rows ldai apart (k
+ * stride 1), else element (i, k) at a[k*ldak + i]; the same FMAs either way.
  */
-RK_INLINE A512 void tile512(const int R, const int NV, const int EDGE, int kc, const float *RK_RESTRICT a, long ldak,
+RK_INLINE A512 void tile512(const int R, const int NV, const int EDGE, const int ROWS, int kc,
+                            const float *RK_RESTRICT a, long ldai, long ldak,
                             const float *RK_RESTRICT b0, const float *RK_RESTRICT b1, long ldbk,
                             float *RK_RESTRICT c, long ldc, int nr, float alpha, float beta) {
     __m512 acc[RK512_MR][4];
@@ -57,10 +62,10 @@ RK_INLINE A512 void tile512(const int R, const int NV, const int EDGE, int kc, c
             bv[v] = EDGE ? _mm512_maskz_loadu_ps(m[v], src) : _mm512_loadu_ps(src);
         }
         RK_UNROLL for (int i = 0; i < R; i++) {
-            const __m512 ai = _mm512_set1_ps(a[i]);
+            const __m512 ai = _mm512_set1_ps(ROWS ? a[(long)i * ldai] : a[i]);
             RK_UNROLL for (int v = 0; v < NV; v++) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
         }
-        a += ldak; /* MR for a packed panel, whatever R */
+        a += ROWS ? 1 : ldak; /* MR for a packed panel, whatever R */
         b0 += ldbk;
         b1 += ldbk;
     }
@@ -84,12 +89,16 @@ RK_INLINE A512 void tile512(const int R, const int NV, const int EDGE, int kc, c
     }
 }
 
-static A512 void kernel_avx512(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
-                               float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
+static A512 void kernel_avx512(int kc, const float *RK_RESTRICT a, long ldai, long ldak, const float *RK_RESTRICT b,
+                               long ldbk, float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
+#define RK_TILE(R, EDGE, ROWS) tile512(R, RK512_NV, EDGE, ROWS, kc, a, ldai, ldak, b, b + 32, ldbk, c, ldc, nr, alpha, beta)
 #define RK_CASE(R)                                                                                   \
     case R:                                                                                          \
-        if (nr >= RK512_NR) tile512(R, RK512_NV, 0, kc, a, ldak, b, b + 32, ldbk, c, ldc, nr, alpha, beta);      \
-        else tile512(R, RK512_NV, 1, kc, a, ldak, b, b + 32, ldbk, c, ldc, nr, alpha, beta);                     \
+        if (ldai != 1) {                                                                             \
+            if (nr >= RK512_NR) RK_TILE(R, 0, 1);                                                    \
+            else RK_TILE(R, 1, 1);                                                                   \
+        } else if (nr >= RK512_NR) RK_TILE(R, 0, 0);                                                 \
+        else RK_TILE(R, 1, 0);                                                                       \
         return;
     switch (mr) {
         RK_CASE(1) RK_CASE(2) RK_CASE(3) RK_CASE(4)
@@ -114,6 +123,7 @@ static A512 void kernel_avx512(int kc, const float *RK_RESTRICT a, long ldak, co
     default: return;
     }
 #undef RK_CASE
+#undef RK_TILE
 }
 
 /*
@@ -122,19 +132,24 @@ static A512 void kernel_avx512(int kc, const float *RK_RESTRICT a, long ldak, co
  * of latency 4 and stalls on its B loads (4 x 512 x 256 ran at 54% of the FMA ceiling on one
  * Zen 5 core, 4 x 64 at 74%). The same FMA chain per element as kernel_avx512: same bits.
  */
-static A512 void kernel_pair512(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b0,
+static A512 void kernel_pair512(int kc, const float *RK_RESTRICT a, long ldai, long ldak, const float *RK_RESTRICT b0,
                                 const float *RK_RESTRICT b1, long ldbk, float *RK_RESTRICT c, long ldc, int mr, int nr,
                                 float alpha, float beta) {
+#define RK_TILE(R, EDGE, ROWS) tile512(R, 4, EDGE, ROWS, kc, a, ldai, ldak, b0, b1, ldbk, c, ldc, nr, alpha, beta)
 #define RK_CASE(R)                                                                                   \
     case R:                                                                                          \
-        if (nr >= 4 * 16) tile512(R, 4, 0, kc, a, ldak, b0, b1, ldbk, c, ldc, nr, alpha, beta);      \
-        else tile512(R, 4, 1, kc, a, ldak, b0, b1, ldbk, c, ldc, nr, alpha, beta);                   \
+        if (ldai != 1) {                                                                             \
+            if (nr >= 4 * 16) RK_TILE(R, 0, 1);                                                      \
+            else RK_TILE(R, 1, 1);                                                                   \
+        } else if (nr >= 4 * 16) RK_TILE(R, 0, 0);                                                   \
+        else RK_TILE(R, 1, 0);                                                                       \
         return;
     switch (mr) {
         RK_CASE(1) RK_CASE(2) RK_CASE(3) RK_CASE(4) RK_CASE(5) RK_CASE(6)
     default: return;
     }
 #undef RK_CASE
+#undef RK_TILE
 }
 
 /* ---- packers: the two transposing cases, 16 x 16 blocks in registers ---------------- */
@@ -185,33 +200,23 @@ RK_INLINE A512 void transpose_block(const float *src, long ld, int rows, int kk,
 }
 
 /*
- * A is M x K row-major: each 14-row panel is 16 x 16 transposes storing 14 lanes per k.
- * A stored K x M (transA): each k of a panel is one masked 14-float copy (the portable
- * packer's short copies become memcpy calls, which cost more than the data).
+ * A stored K x M (transA), the only A this arch packs (an M x K A is read in place): each k of
+ * a panel is one masked 14-float copy (the portable packer's short copies become memcpy calls,
+ * which cost more than the data).
  */
 static A512 void pack_a_avx512(int transA, const float *A, long lda, int i0, int mc, int p0, int kc, int MR,
                                float *RK_RESTRICT out) {
-    if (MR > 16) {
+    if (MR > 16 || !transA) {
         rk_pack_a(transA, A, lda, i0, mc, p0, kc, MR, out);
         return;
     }
     const __mmask16 smask = lane_mask(MR);
-    if (transA) {
-        for (int r0 = 0; r0 < mc; r0 += MR) {
-            const __mmask16 lm = lane_mask(mc - r0 < MR ? mc - r0 : MR); /* rows past mc load as zeros */
-            const float *src = A + (size_t)p0 * lda + i0 + r0;
-            float *dst = out + (size_t)r0 * kc;
-            for (int k = 0; k < kc; k++)
-                _mm512_mask_storeu_ps(dst + (size_t)k * MR, smask, _mm512_maskz_loadu_ps(lm, src + (size_t)k * lda));
-        }
-        return;
-    }
     for (int r0 = 0; r0 < mc; r0 += MR) {
-        const int rows = mc - r0 < MR ? mc - r0 : MR;
-        const float *src = A + (size_t)(i0 + r0) * lda + p0;
+        const __mmask16 lm = lane_mask(mc - r0 < MR ? mc - r0 : MR); /* rows past mc load as zeros */
+        const float *src = A + (size_t)p0 * lda + i0 + r0;
         float *dst = out + (size_t)r0 * kc;
-        for (int k0 = 0; k0 < kc; k0 += 16)
-            transpose_block(src + k0, lda, rows, kc - k0 < 16 ? kc - k0 : 16, dst + (size_t)k0 * MR, MR, smask);
+        for (int k = 0; k < kc; k++)
+            _mm512_mask_storeu_ps(dst + (size_t)k * MR, smask, _mm512_maskz_loadu_ps(lm, src + (size_t)k * lda));
     }
 }
 
@@ -313,6 +318,9 @@ static A512 void gemv_avx512(int K, int kc, float alpha, const float *RK_RESTRIC
 #ifndef RK512_MC
 #define RK512_MC (RK512_MR * 256)
 #endif
+#ifndef RK512_DIRECT_B_MAX_M
+#define RK512_DIRECT_B_MAX_M 1024
+#endif
 
 /*
  * Blocks (Zen 5: 48 KiB L1d, 1 MiB L2 per core):
@@ -327,8 +335,11 @@ const rk_gemm_arch rk_arch_avx512 = {
     .mr = RK512_MR, .nr = RK512_NR,
     .kc = RK512_KC, .mc = RK512_MC, .nc = RK512_NC,
     /* Measured on Zen 5: reading B in place is as fast as packing it up to
-       M ~ 1000 (even for ldb = 4096, 8192) and 25% faster at M = 50. */
-    .direct_b_max_m = 256,
+       M ~ 1000 (even for ldb = 4096, 8192) and 25% faster at M = 50; with A
+       read in place too, 2 threads: the gradient shapes 512 x 128 x 896 (tA)
+       +5%, 768 x 256 x 2048 (tA) +2%, 768 x 768 x 2048 (tA) +3-6%, 768 x 256 x
+       2048 +1%; 1024^3 -1.5%, 5000 x 512 x 2048 -4% (kept packed). */
+    .direct_b_max_m = RK512_DIRECT_B_MAX_M,
     .direct_a = 1,
     .kernel = kernel_avx512,
     .kernel_pair = kernel_pair512, .pair_max_mr = 6,

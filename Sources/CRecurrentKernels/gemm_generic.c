@@ -13,15 +13,16 @@
 #define MRG 4
 #define NRG 16
 
-static void kernel_generic(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
+static void kernel_generic(int kc, const float *RK_RESTRICT a, long ldai, long ldak, const float *RK_RESTRICT b, long ldbk,
                            float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
+    (void)ldai;
     float acc[MRG][NRG] = {{0}};
     for (int k = 0; k < kc; k++) {
         for (int i = 0; i < MRG; i++) {
             const float ai = a[i];
             for (int j = 0; j < NRG; j++) acc[i][j] += ai * b[j];
         }
-        a += ldak; /* MRG: this kernel reads whole panels (direct_a = 0) */
+        a += ldak; /* MRG: this kernel reads whole panels (direct_a = 0: ldai == 1) */
         b += ldbk;
     }
     for (int i = 0; i < mr; i++) {

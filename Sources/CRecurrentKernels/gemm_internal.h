@@ -44,9 +44,10 @@
 /*
  * Micro-kernel: one mr x nr tile of C (mr <= MR, nr <= NR).
  *
- *   a    : A panel, element (i, k) at a[k*ldak + i]: packed (ldak == MR) or, for archs with
- *          direct_a, op(A) read in place (ldak == lda when transA, 1 for a single row of
- *          A; only the mr valid rows may be touched)
+ *   a    : A panel, element (i, k) at a[i*ldai + k*ldak]: packed (ldai == 1, ldak == MR) or,
+ *          for archs with direct_a, op(A) read in place: stored K x M (transA: ldai == 1,
+ *          ldak == lda), one row (ldak == 1), or M x K rows (ldai == lda, ldak == 1); only
+ *          the mr valid rows may be touched. Kernels of archs without direct_a see ldai == 1.
  *   b    : B, element (k, j) at b[k*ldbk + j]; either a packed panel
  *          (ldbk == NR, zero-padded to NR columns) or, for archs with
  *          direct_b_max_m > 0, op(B) itself read in place (ldbk == ldb, only
@@ -55,7 +56,7 @@
  *
  *   C = alpha * sum_k a(i,k) b(k,j) + beta * C   (beta == 0: C is not read)
  */
-typedef void (*rk_kernel_fn)(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
+typedef void (*rk_kernel_fn)(int kc, const float *RK_RESTRICT a, long ldai, long ldak, const float *RK_RESTRICT b, long ldbk,
                              float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta);
 
 /*
@@ -64,7 +65,7 @@ typedef void (*rk_kernel_fn)(int kc, const float *RK_RESTRICT a, long ldak, cons
  * pair_max_mr rows: twice the FMA chains of a narrow tile. Each element's arithmetic must be
  * the kernel's own (the same bits).
  */
-typedef void (*rk_kernel_pair_fn)(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b0,
+typedef void (*rk_kernel_pair_fn)(int kc, const float *RK_RESTRICT a, long ldai, long ldak, const float *RK_RESTRICT b0,
                                   const float *RK_RESTRICT b1, long ldbk, float *RK_RESTRICT c, long ldc, int mr,
                                   int nr, float alpha, float beta);
 

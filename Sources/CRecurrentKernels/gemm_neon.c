@@ -32,7 +32,7 @@ RK_INLINE void tile_neon(int kc, const float *RK_RESTRICT a, long ldak, const fl
         RK_ROW(0, a0, 0) RK_ROW(1, a0, 1) RK_ROW(2, a0, 2) RK_ROW(3, a0, 3)
         RK_ROW(4, a1, 0) RK_ROW(5, a1, 1) RK_ROW(6, a1, 2) RK_ROW(7, a1, 3)
 #undef RK_ROW
-        a += ldak; /* MRN: this kernel reads whole panels (direct_a = 0) */
+        a += ldak; /* MRN: this kernel reads whole panels (direct_a = 0: ldai == 1) */
         b += ldbk;
     }
     const float32x4_t va = vdupq_n_f32(alpha), vb = vdupq_n_f32(beta);
@@ -48,8 +48,9 @@ RK_INLINE void tile_neon(int kc, const float *RK_RESTRICT a, long ldak, const fl
 #undef RK_STORE1
 }
 
-static void kernel_neon(int kc, const float *RK_RESTRICT a, long ldak, const float *RK_RESTRICT b, long ldbk,
+static void kernel_neon(int kc, const float *RK_RESTRICT a, long ldai, long ldak, const float *RK_RESTRICT b, long ldbk,
                         float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
+    (void)ldai;
     if (mr == MRN && nr == NRN) {
         tile_neon(kc, a, ldak, b, ldbk, c, ldc, alpha, beta);
         return;

@@ -128,9 +128,10 @@ static int check(void) {
 }
 
 /* Best-of-reps GFLOP/s of one shape. */
-static double gflops(int M, int N, int K, int tA, int tB) {
-    const int lda = tA ? M : K, ldb = tB ? K : N;
-    float *A = randv((size_t)M * K), *B = randv((size_t)K * N), *C = randv((size_t)M * N);
+/* lda_min: 0 for the tight lda, else A's rows (tA: K rows of M) at least this far apart. */
+static double gflops_lda(int M, int N, int K, int tA, int tB, int lda_min) {
+    const int lda = (tA ? M : K) > lda_min ? (tA ? M : K) : lda_min, ldb = tB ? K : N;
+    float *A = randv((size_t)(tA ? K : M) * lda), *B = randv((size_t)K * N), *C = randv((size_t)M * N);
     const double flop = 2.0 * M * N * K;
     int iters = (int)(5e9 / flop); /* ~ 25 ms per rep at 200 GFLOP/s */
     if (iters < 1) iters = 1;
@@ -145,6 +146,8 @@ static double gflops(int M, int N, int K, int tA, int tB) {
     free(A); free(B); free(C);
     return flop / best * 1e-9;
 }
+
+static double gflops(int M, int N, int K, int tA, int tB) { return gflops_lda(M, N, K, tA, tB, 0); }
 
 static void perf(int argc, char **argv) {
     static const int sq[] = {128, 256, 512, 1024, 2048};
@@ -236,10 +239,11 @@ int main(int argc, char **argv) {
         int tA = argc > 5 ? atoi(argv[5]) : 0, tB = argc > 6 ? atoi(argv[6]) : 0;
         if (argc > 7) rk_set_threads(atoi(argv[7]));
         if (argc > 8) for (int i = 0; i < 4; i++) if (!strcmp(argv[8], rk_isa_name(i))) rk_set_isa(i);
-        printf("%s %d threads %dx%dx%d (%d,%d): %.1f GFLOP/s\n", rk_isa_name(rk_active_isa()), rk_threads(),
-               M, N, K, tA, tB, gflops(M, N, K, tA, tB));
+        const int lda = argc > 9 ? atoi(argv[9]) : 0;
+        printf("%s %d threads %dx%dx%d (%d,%d) lda %d: %.1f GFLOP/s\n", rk_isa_name(rk_active_isa()), rk_threads(),
+               M, N, K, tA, tB, lda, gflops_lda(M, N, K, tA, tB, lda));
         return 0;
     }
-    fprintf(stderr, "usage: %s check | stress | perf [isa...] | one M N K [tA tB] [threads] [isa]\n", argv[0]);
+    fprintf(stderr, "usage: %s check | stress | perf [isa...] | one M N K [tA tB] [threads] [isa] [lda]\n", argv[0]);
     return 2;
 }

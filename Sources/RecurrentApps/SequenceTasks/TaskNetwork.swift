@@ -78,11 +78,25 @@ final class SequenceTaskNetwork: TaskNetwork {
         var tokens: [Int32] = [], features: [Float] = []
         if spec.inputVocabulary != nil {
             tokens = [Int32](repeating: 0, count: b * t)
-            for (r, e) in batch.enumerated() { for (s, id) in e.tokens.enumerated() { tokens[r * t + s] = id } }
+            tokens.withUnsafeMutableBufferPointer { padded in
+                for (r, e) in batch.enumerated() {
+                    precondition(e.tokens.count <= t, "an example's tokens past its length")
+                    e.tokens.withUnsafeBufferPointer { ids in
+                        if let ids = ids.baseAddress { (padded.baseAddress! + r * t).update(from: ids, count: e.tokens.count) }
+                    }
+                }
+            }
         } else {
             let f = spec.features!
             features = [Float](repeating: 0, count: b * t * f)
-            for (r, e) in batch.enumerated() { for i in 0..<e.features.count { features[r * t * f + i] = e.features[i] } }
+            features.withUnsafeMutableBufferPointer { padded in
+                for (r, e) in batch.enumerated() {
+                    precondition(e.features.count <= t * f, "an example's features past its length")
+                    e.features.withUnsafeBufferPointer { values in
+                        if let values = values.baseAddress { (padded.baseAddress! + r * t * f).update(from: values, count: e.features.count) }
+                    }
+                }
+            }
         }
         return (tokens, features, batch.map { Int32($0.length) }, t)
     }
