@@ -319,7 +319,7 @@ static A512 void gemv_avx512(int K, int kc, float alpha, const float *RK_RESTRIC
 #define RK512_MC (RK512_MR * 256)
 #endif
 #ifndef RK512_DIRECT_B_MAX_M
-#define RK512_DIRECT_B_MAX_M 1024
+#define RK512_DIRECT_B_MAX_M 2048
 #endif
 
 /*
@@ -336,9 +336,11 @@ const rk_gemm_arch rk_arch_avx512 = {
     .kc = RK512_KC, .mc = RK512_MC, .nc = RK512_NC,
     /* Measured on Zen 5: reading B in place is as fast as packing it up to
        M ~ 1000 (even for ldb = 4096, 8192) and 25% faster at M = 50; with A
-       read in place too, 2 threads: the gradient shapes 512 x 128 x 896 (tA)
-       +5%, 768 x 256 x 2048 (tA) +2%, 768 x 768 x 2048 (tA) +3-6%, 768 x 256 x
-       2048 +1%; 1024^3 -1.5%, 5000 x 512 x 2048 -4% (kept packed). */
+       read in place too, 2 threads: the gradient shapes (tA) 512 x 128 x 896
+       +5%, 768 x 256 x 2048 +2%, 768 x 768 x 2048 +3-6%, 2048 x 512 x 5000
+       +3-5%, 2048 x 2048 x 2500 +2-4%; 768 x 256 x 2048 +1%, 2048 x 512 x 2048
+       +-0.5%, 1024^3 -1.5%; above it packing wins (4096 x 1024 x 5000 (tA)
+       -1-2.5%, 4096 x 512 x 2048 -1-2%, 5000 x 512 x 2048 -4%). */
     .direct_b_max_m = RK512_DIRECT_B_MAX_M,
     .direct_a = 1,
     .kernel = kernel_avx512,
