@@ -67,6 +67,26 @@ void rk_sgemm_pack_b(int transB, int N, int K, const float *B, int ldb, float *p
 int rk_sgemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda, const float *packed,
                     float beta, float *C, int ldc);
 
+/*
+ * One streaming step of a recurrent layer, split by hidden units: part t (of nparts, on the pool,
+ * part 0 on the caller) owns units [first, first + units) and has the rows of its units' G gates
+ * of W_ih (D wide) and W_hh (K wide), gathered gate by gate and packed by rk_sgemm_pack_b, b_ih and
+ * b_hh gathered the same way (either may be NULL), and scratch: gates and q (B, G*units), cache
+ * (B, C*units). Each part takes its slice of the input projection from `given` (B, G*H) when it
+ * is not NULL, else computes x (B, D) * W_ih^T + b_ih; adds q = state[:, 0:K] * W_hh^T (LSTM, RNN)
+ * or keeps it apart (GRU); and runs the cell's kernel on its units, reading `state` (B, S) and
+ * writing its units of `next` (B, S) and y (B, ., ldy). The same bits as the whole layer's step.
+ */
+enum { RK_UNIT_LSTM = 0, RK_UNIT_GRU = 1, RK_UNIT_RNN_TANH = 2, RK_UNIT_RNN_RELU = 3 };
+typedef struct {
+    long first, units;
+    const float *input, *recurrent;
+    const float *input_bias, *recurrent_bias;
+    float *gates, *q, *cache;
+} rk_unit_part;
+void rk_unit_step(int cell, int nparts, const rk_unit_part *parts, long B, long H, long D, long K, long S,
+                  const float *x, const float *given, const float *state, float *next, float *y, long ldy);
+
 /* The naive reference of rk_sgemm: three loops, double accumulation. */
 void rk_sgemm_ref(int transA, int transB, int M, int N, int K,
                   float alpha, const float *A, int lda,

@@ -54,6 +54,19 @@ public struct GRUCell: RecurrentCell {
                        output, ldy, cache, 4 * h)
     }
 
+    /// Three gates a unit steps alone, q handed over apart (see `RecurrentCell.unitGates`).
+    public var unitGates: Int? { 3 }
+
+    /// The step of `units` on gathered blocks (see `RecurrentCell.forward(units:…)`): the same
+    /// kernel as `forward`, with U for H, so each unit gets the bits `forward` gives it.
+    public func forward(units: Range<Int>, gates a: UnsafeMutablePointer<Float>, recurrent q: UnsafePointer<Float>?,
+                        bias: UnsafePointer<Float>?, previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+                        output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
+                        cache: UnsafeMutablePointer<Float>, batch: Int) {
+        let (u, j, h) = (units.count, units.lowerBound, hiddenSize)
+        rk_gru_forward(batch, u, a, 3 * u, q!, 3 * u, bias!, previous + j, h, state + j, h, output + j, ldy, cache, 4 * u)
+    }
+
     /// The element-wise step backward (see `RecurrentCell`): ∂p and ∂q (B, 3H); ∂h in the state
     /// gradient becomes its direct part z ⊙ ∂h in place.
     public func backward(projectionGradient da: UnsafeMutablePointer<Float>, projectionStride lda: Int,

@@ -80,8 +80,8 @@ public struct LSTMCell: RecurrentCell {
 
     /// The step of `units` on gathered blocks (see `RecurrentCell.forward(units:…)`): the same
     /// kernel as `forward`, with U for H, so each unit gets the bits `forward` gives it.
-    public func forward(units: Range<Int>, gates a: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                        previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+    public func forward(units: Range<Int>, gates a: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>?,
+                        bias: UnsafePointer<Float>?, previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, batch: Int) {
         let (u, j, h, s) = (units.count, units.lowerBound, hiddenSize, stateSize)

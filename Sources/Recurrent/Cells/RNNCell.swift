@@ -53,8 +53,8 @@ public struct RNNCell: RecurrentCell {
 
     /// The step of `units` on gathered blocks (see `RecurrentCell.forward(units:…)`), the same
     /// kernel as `forward` with U for H.
-    public func forward(units: Range<Int>, gates a: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                        previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+    public func forward(units: Range<Int>, gates a: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>?,
+                        bias: UnsafePointer<Float>?, previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride ldy: Int,
                         cache: UnsafeMutablePointer<Float>, batch: Int) {
         let (u, j) = (units.count, units.lowerBound)

@@ -92,25 +92,28 @@ public protocol RecurrentCell: Sendable {
                  cache: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                  batch: Int, arena: ParameterArena)
 
-    /// G when the step of hidden unit j reads only its own pre-activations a[g·H + j] (g < G, a =
-    /// p + q, the product `.added`), its own values of the state and of b_hh, and writes only
-    /// its own values of the state, the output and the cache (cacheSize = C·H, C blocks of H): then
-    /// parts of the units can step at the same time, each after its own slice of the recurrent
-    /// product (`forward(units:…)`), and only h crosses between them. Nil when units meet within a
-    /// step (layer norm, an output projection) or q is handed over apart (GRU).
+    /// G when the step of hidden unit j reads only its own pre-activations a[g·H + j] (g < G; a =
+    /// p + q when the product is `.added`, p and q apart when it is `.apart`), its own values of
+    /// the state and of b_hh, and writes only its own values of the state, the output and the
+    /// cache (cacheSize = C·H, C blocks of H): then parts of the units can step at the same time,
+    /// each after its own slice of the recurrent product (`forward(units:…)`), and only h crosses
+    /// between them. Nil when units meet within a step (layer norm, an output projection).
     var unitGates: Int? { get }
 
     /// The step for the hidden units `units` (U of them) of B rows, on gathered blocks.
     /// - Parameters:
-    ///   - gates: a = p + q of those units (B, G·U), contiguous, gate block after gate block
-    ///     (the cell may overwrite it, as `forward` may overwrite p).
+    ///   - gates: a = p + q of those units (B, G·U), or p alone when the product is `.apart`,
+    ///     contiguous, gate block after gate block (the cell may overwrite it, as `forward` may
+    ///     overwrite p).
+    ///   - recurrent: q of those units gathered the same way (B, G·U) when the product is
+    ///     `.apart`; else nil.
     ///   - bias: b_hh of those units gathered the same way (G·U), or nil when the cell has none.
     ///   - previous, state: state_{t−1} and state_t (B, S), as in `forward` (whole rows; only these
     ///     units' values are read and written).
     ///   - output: y_t (B, H), stride `outputStride`: only these units' values are written.
     ///   - cache: (B, C·U), contiguous, written block after block as `forward` writes its C blocks.
-    func forward(units: Range<Int>, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                 previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+    func forward(units: Range<Int>, gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>?,
+                 bias: UnsafePointer<Float>?, previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                  output: UnsafeMutablePointer<Float>, outputStride: Int,
                  cache: UnsafeMutablePointer<Float>, batch: Int)
 
@@ -145,8 +148,8 @@ extension RecurrentCell {
     public var unitGates: Int? { nil }
 
     /// Only a cell with `unitGates` steps a range of units.
-    public func forward(units: Range<Int>, gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                        previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
+    public func forward(units: Range<Int>, gates: UnsafeMutablePointer<Float>, recurrent: UnsafePointer<Float>?,
+                        bias: UnsafePointer<Float>?, previous: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>,
                         output: UnsafeMutablePointer<Float>, outputStride: Int,
                         cache: UnsafeMutablePointer<Float>, batch: Int) {
         preconditionFailure("\(Self.self) has no unit-split step")

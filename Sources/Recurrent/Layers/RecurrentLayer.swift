@@ -461,9 +461,9 @@ extension RecurrentCell {
     /// The step loop split by hidden units instead of by rows (see `RecurrentUnitSplit`): part i
     /// owns units Uᵢ and, for all B rows, computes its slice of the recurrent product with its own
     /// G·|Uᵢ| rows of W_hh (packed once, kept in its core's cache), then the cell's step on those
-    /// units (`forward(units:…)`); only h_t crosses between the parts, once a step. The workspace
-    /// ends as the row loop leaves it (pre-activations and caches scattered back), so `backward`
-    /// and every result are the same bits.
+    /// units (`forward(units:…)`; q apart for a cell that takes it so); only h_t crosses between
+    /// the parts, once a step. The workspace ends as the row loop leaves it (pre-activations and
+    /// caches scattered back), so `backward` and every result are the same bits.
     func unitSplitForward(parts: Int, gates g: Int, recurrence: Recurrence, batch b: Int, steps: Int,
                           output y: UnsafeMutablePointer<Float>, outputStride ldy: Int, workspace ws: RecurrentWorkspace,
                           arena: ParameterArena, afterStep: (Int) -> Void) {
@@ -471,19 +471,24 @@ extension RecurrentCell {
         let h = p / g, blocks = cacheSize / h
         precondition(blocks * h == cacheSize, "\(Self.self): a unit-split step needs a cache of whole blocks of H")
         let units = RecurrentUnitSplit.ranges(hidden: h, parts: parts)
-        // Per part: packed W_hh rows, gathered b_hh, the step's pre-activations and cache.
+        let apart = recurrence.product == .apart
+        // Per part: packed W_hh rows, gathered b_hh, the step's pre-activations (and q when it is
+        // handed over apart) and cache.
         let sizes = units.map { u in
-            (packed: GEMM.packedSize(n: g * u.count, k: k), bias: g * u.count, gates: b * g * u.count, cache: b * blocks * u.count)
+            (packed: GEMM.packedSize(n: g * u.count, k: k), bias: g * u.count, gates: b * g * u.count,
+             q: apart ? b * g * u.count : 0, cache: b * blocks * u.count)
         }
-        let total = sizes.reduce(0) { $0 + $1.packed + $1.bias + $1.gates + $1.cache }
+        let total = sizes.reduce(0) { $0 + $1.packed + $1.bias + $1.gates + $1.q + $1.cache }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: total) { buffer in
             var next = buffer.baseAddress!
             var packed: [UnsafeMutablePointer<Float>] = [], bias: [UnsafeMutablePointer<Float>] = []
-            var gatesBlock: [UnsafeMutablePointer<Float>] = [], cacheBlock: [UnsafeMutablePointer<Float>] = []
+            var gatesBlock: [UnsafeMutablePointer<Float>] = [], qBlock: [UnsafeMutablePointer<Float>] = []
+            var cacheBlock: [UnsafeMutablePointer<Float>] = []
             for z in sizes {
                 packed.append(next); next += z.packed
                 bias.append(next); next += z.bias
                 gatesBlock.append(next); next += z.gates
+                qBlock.append(next); next += z.q
                 cacheBlock.append(next); next += z.cache
             }
             let w = ws.recurrentWeight(recurrence, arena: arena), bhh = recurrence.bias.map { arena.value($0) }
@@ -509,13 +514,17 @@ extension RecurrentCell {
                                 (a + r * n + gate * width).update(from: row + gate * h + u.lowerBound, count: width)
                             }
                         }
-                        GEMM.multiply(m: b, n: n, k: k, a: ws.state(t), lda: s, packedB: packed[i], beta: 1, c: a, ldc: n)
-                        forward(units: u, gates: a, bias: bhh == nil ? nil : UnsafePointer(bias[i]), previous: ws.state(t),
+                        // q_t's slice: onto a (added), or into its own block (apart).
+                        GEMM.multiply(m: b, n: n, k: k, a: ws.state(t), lda: s, packedB: packed[i], beta: apart ? 0 : 1,
+                                      c: apart ? qBlock[i] : a, ldc: n)
+                        forward(units: u, gates: a, recurrent: apart ? UnsafePointer(qBlock[i]) : nil,
+                                bias: bhh == nil ? nil : UnsafePointer(bias[i]), previous: ws.state(t),
                                 state: ws.state(t + 1), output: y + t * ldy, outputStride: steps * ldy, cache: cache, batch: b)
-                        // Back where the row loop keeps them: a = p + q in the projections, the cache by blocks of H.
+                        // Back where the row loop keeps them: a = p + q in the projections (p is
+                        // unchanged when q is apart), the cache by blocks of H.
                         for r in 0..<b {
                             let row = ws.projections + (r * steps + t) * p, kept = ws.cache(t) + r * cacheSize
-                            for gate in 0..<g {
+                            for gate in 0..<g where !apart {
                                 (row + gate * h + u.lowerBound).update(from: a + r * n + gate * width, count: width)
                             }
                             for block in 0..<blocks {
@@ -566,6 +575,23 @@ enum RecurrentUnitSplit {
             return 1
         }
         return max(1, min(threads, hidden / 16))
+    }
+
+    /// Rows a streaming step may have and still take the unit split (`UnitSplitWeights`).
+    static let streamingRows = 4
+    /// A streaming step takes the unit split when its W_hh has at least this many bytes: the
+    /// size from which the GEMM already splits a one-row product over two threads (0.1 MFLOP a
+    /// thread, `RK_MIN_FLOPS_PER_THREAD_M1`), so the split moves no work from one core to two.
+    nonisolated(unsafe) static var streamingWeightBytes = 400_000
+
+    /// Parts for `cell`'s streaming steps by units (`RecurrentStack.packWeights`); nil for steps by
+    /// rows (one thread, a cell without a unit step, a small W_hh).
+    static func streamingParts<Cell: RecurrentCell>(_ cell: Cell) -> Int? {
+        guard enabled, let g = cell.unitGates, let recurrence = cell.recurrence else { return nil }
+        let threads = Int(rk_threads()), hidden = cell.projectionSize / g
+        guard threads > 1, recurrence.weight.count * MemoryLayout<Float>.size >= streamingWeightBytes else { return nil }
+        let parts = min(threads, hidden / 16)
+        return parts > 1 ? parts : nil
     }
 
     /// `parts` ranges of 0..<hidden, as even as multiples of 16 allow (whole vectors for the step kernels).

@@ -392,6 +392,11 @@ public struct RecurrentStack: Sendable {
     /// each weight once per token). The results are bit-identical to unpacked steps. Pack again
     /// after the weights change; `StepWorkspace.forgetPackedWeights()` goes back to unpacked steps.
     public func packWeights(into ws: StepWorkspace, arena: ParameterArena) {
+        ws.unitSplit = cells.map { cell in
+            RecurrentUnitSplit.streamingParts(cell).flatMap {
+                UnitSplitWeights(cell, parts: $0, capacity: RecurrentUnitSplit.streamingRows, arena: arena)
+            }
+        }
         ws.packed = cells.map { cell in
             let (d, p) = (cell.inputSize, cell.projectionSize)
             let input = UnsafeMutablePointer<Float>.allocate(capacity: GEMM.packedSize(n: p, k: d))
@@ -422,6 +427,7 @@ public struct RecurrentStack: Sendable {
             return
         }
         ws.packed = []
+        ws.unitSplit = []
         ws.narrow = try cells.enumerated().map { l, cell in
             let (d, p) = (cell.inputSize, cell.projectionSize)
             let input = l > 0 || firstLayerInput
@@ -443,6 +449,11 @@ public struct RecurrentStack: Sendable {
                                                 state: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>,
                                                 gates: UnsafeMutablePointer<Float>?, workspace ws: StepWorkspace,
                                                 arena: ParameterArena) {
+        if gates == nil, let split = ws.unitSplit(l, batch: b) {
+            // Few rows: each part of the units runs its products and its step (the same bits).
+            cell.unitSplitStep(split, input: input, projection: given, batch: b, state: state, output: output)
+            return
+        }
         cell.unrollForward(input: input, batch: b, steps: 1, lengths: nil, initialState: state, output: output,
                            outputStride: nil, finalState: state, workspace: ws.layer, arena: arena,
                            projectInput: nil, inputProjection: given, weights: ws.weights(l))

@@ -134,6 +134,9 @@ public final class StepWorkspace: @unchecked Sendable {
     }
     /// Per layer, how a step reads W_ih and W_hh: worked out once when they are packed or narrowed.
     private var layerWeights: [LayerWeights] = []
+    /// Per layer, W_ih and W_hh split by hidden units for steps of few rows (`packWeights`); nil
+    /// for a layer that steps by rows.
+    var unitSplit: [UnitSplitWeights?] = []
 
     private func storeWeights() {
         if !narrow.isEmpty {
@@ -162,6 +165,7 @@ public final class StepWorkspace: @unchecked Sendable {
     public func forgetPackedWeights() {
         packed = []
         narrow = []
+        unitSplit = []
     }
 
     func prepare(for stack: RecurrentStack, batch b: Int) {
@@ -180,4 +184,10 @@ public final class StepWorkspace: @unchecked Sendable {
 
     /// How layer l's step reads its weights.
     func weights(_ l: Int) -> LayerWeights { l < layerWeights.count ? layerWeights[l] : LayerWeights() }
+
+    /// Layer l's unit-split weights, when a step of `batch` rows takes them.
+    func unitSplit(_ l: Int, batch: Int) -> UnitSplitWeights? {
+        guard l < unitSplit.count, let w = unitSplit[l], batch <= w.capacity, RecurrentUnitSplit.enabled else { return nil }
+        return w
+    }
 }
