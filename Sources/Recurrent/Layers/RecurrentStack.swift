@@ -389,8 +389,12 @@ public struct RecurrentStack: Sendable {
 
     /// Packs every layer's W_ih and W_hh into `workspace` for the GEMM kernel once, so each
     /// streaming `step` multiplies by them without packing them again (batch-1 generation reads
-    /// each weight once per token). The results are bit-identical to unpacked steps. Pack again
-    /// after the weights change; `StepWorkspace.forgetPackedWeights()` goes back to unpacked steps.
+    /// each weight once per token). A layer whose W_hh has at least
+    /// `RecurrentUnitSplit.streamingWeightBytes` also gets its weights split by hidden units, one
+    /// part a thread (a second copy): its steps of up to 4 rows then run each core's products and
+    /// its units' step in one hand-over (`UnitSplitWeights`). The results are bit-identical to
+    /// unpacked steps. Pack again after the weights change; `StepWorkspace.forgetPackedWeights()`
+    /// goes back to unpacked steps.
     public func packWeights(into ws: StepWorkspace, arena: ParameterArena) {
         ws.unitSplit = cells.map { cell in
             RecurrentUnitSplit.streamingParts(cell).flatMap {

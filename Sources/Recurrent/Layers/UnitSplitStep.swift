@@ -35,7 +35,7 @@ final class UnitSplitWeights {
         let units = RecurrentUnitSplit.ranges(hidden: h, parts: count)
         guard units.count > 1 else { return nil }
         (gates, self.capacity, inputSize, recurrentSize) = (g, capacity, d, k)
-        // Offsets into one buffer, each block on a 64-byte boundary.
+        // Offsets into one buffer, each block starting a whole number of 16 floats in.
         var total = 0
         func take(_ n: Int) -> Int {
             defer { total += (n + 15) / 16 * 16 }
