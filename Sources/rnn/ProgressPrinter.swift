@@ -3,7 +3,9 @@ import Foundation
 import Recurrent
 import RecurrentApps
 
-/// A live progress line on a terminal; plain log lines otherwise.
+/// A live progress line on a terminal (redrawn at most ten times a second); plain log lines
+/// otherwise (the first step, then one every 10 seconds). A step that shows nothing costs a
+/// clock read: the line is formatted only when it is shown.
 final class ProgressPrinter {
     let terminal = isatty(STDOUT_FILENO) != 0
     var lastLog = Date.distantPast
@@ -12,15 +14,18 @@ final class ProgressPrinter {
     func show(_ event: TrainingEvent) {
         switch event {
         case let .step(step, total, epoch, loss, rate, left):
+            let now = Date()
+            guard step == 1 || (terminal && step == total) || now.timeIntervalSince(lastLog) >= (terminal ? 0.1 : 10) else {
+                return
+            }
+            lastLog = now
             let line = String(format: "step %d/%d  epoch %.2f  loss %.4f  %.0f tok/s  ETA %@", step, total, epoch, loss, rate,
                               Self.duration(left))
             if terminal {
                 print("\r\u{1B}[K" + line, terminator: "")
                 onLine = true
-                fflush(nil)
-            } else if Date().timeIntervalSince(lastLog) >= 10 || step == 1 {
+            } else {
                 print(line)
-                lastLog = Date()
             }
         case let .evaluation(step, trainLoss, validation, improved):
             if onLine { print(); onLine = false }
