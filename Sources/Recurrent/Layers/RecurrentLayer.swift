@@ -493,15 +493,8 @@ extension RecurrentCell {
             }
             let w = ws.recurrentWeight(recurrence, arena: arena), bhh = recurrence.bias.map { arena.value($0) }
             for (i, u) in units.enumerated() {
-                let n = g * u.count
-                // W_hh's rows of these units, gate by gate, then packed as Bᵀ of q = s·W_hhᵀ.
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: n * k) { rows in
-                    for gate in 0..<g {
-                        (rows.baseAddress! + gate * u.count * k).update(from: w + (gate * h + u.lowerBound) * k, count: u.count * k)
-                        if let bhh { (bias[i] + gate * u.count).update(from: bhh + gate * h + u.lowerBound, count: u.count) }
-                    }
-                    GEMM.pack(transB: true, n: n, k: k, b: rows.baseAddress!, ldb: k, into: packed[i])
-                }
+                RecurrentUnitSplit.pack(rowsOf: u, gates: g, hidden: h, of: w, cols: k, into: packed[i])
+                if let bhh { RecurrentUnitSplit.gather(u, gates: g, hidden: h, of: bhh, into: bias[i]) }
             }
             for t in 0..<steps {
                 ParallelRows.run(rows: units.count, parts: units.count) { i0, i1 in
@@ -592,6 +585,26 @@ enum RecurrentUnitSplit {
         guard threads > 1, recurrence.weight.count * MemoryLayout<Float>.size >= streamingWeightBytes else { return nil }
         let parts = min(threads, hidden / 16)
         return parts > 1 ? parts : nil
+    }
+
+    /// The rows of `units`' G gates of a weight (G·H, cols), gate after gate, packed as Bᵀ of x·Wᵀ
+    /// for `GEMM.multiply(packedB:)`.
+    static func pack(rowsOf units: Range<Int>, gates g: Int, hidden h: Int, of weight: UnsafePointer<Float>, cols: Int,
+                     into packed: UnsafeMutablePointer<Float>) {
+        let n = g * units.count
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * cols) { rows in
+            for gate in 0..<g {
+                (rows.baseAddress! + gate * units.count * cols).update(from: weight + (gate * h + units.lowerBound) * cols,
+                                                                       count: units.count * cols)
+            }
+            GEMM.pack(transB: true, n: n, k: cols, b: rows.baseAddress!, ldb: cols, into: packed)
+        }
+    }
+
+    /// `units`' values of a per-gate vector (G·H), gate after gate, into G·U values.
+    static func gather(_ units: Range<Int>, gates g: Int, hidden h: Int, of vector: UnsafePointer<Float>,
+                       into out: UnsafeMutablePointer<Float>) {
+        for gate in 0..<g { (out + gate * units.count).update(from: vector + gate * h + units.lowerBound, count: units.count) }
     }
 
     /// `parts` ranges of 0..<hidden, as even as multiples of 16 allow (whole vectors for the step kernels).

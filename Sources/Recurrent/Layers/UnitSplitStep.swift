@@ -55,20 +55,11 @@ final class UnitSplitWeights {
         let (wih, whh) = (arena.value(cell.inputWeight), arena.value(recurrence.weight))
         let (bih, bhh) = (cell.inputBias.map { arena.value($0) }, recurrence.bias.map { arena.value($0) })
         for (i, (u, o)) in zip(units, layout).enumerated() {
-            let n = g * u.count
-            // The rows of these units, gate after gate, then packed as Bᵀ of x·Wᵀ.
-            for (weight, cols, packed) in [(wih, d, o.input), (whh, k, o.recurrent)] {
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: n * cols) { rows in
-                    for gate in 0..<g {
-                        (rows.baseAddress! + gate * u.count * cols).update(from: weight + (gate * h + u.lowerBound) * cols,
-                                                                           count: u.count * cols)
-                    }
-                    GEMM.pack(transB: true, n: n, k: cols, b: rows.baseAddress!, ldb: cols, into: buffer + packed)
-                }
-            }
+            RecurrentUnitSplit.pack(rowsOf: u, gates: g, hidden: h, of: wih, cols: d, into: buffer + o.input)
+            RecurrentUnitSplit.pack(rowsOf: u, gates: g, hidden: h, of: whh, cols: k, into: buffer + o.recurrent)
             for (bias, at) in [(bih, o.inputBias), (bhh, o.recurrentBias)] {
                 guard let bias, let at else { continue }
-                for gate in 0..<g { (buffer + at + gate * u.count).update(from: bias + gate * h + u.lowerBound, count: u.count) }
+                RecurrentUnitSplit.gather(u, gates: g, hidden: h, of: bias, into: buffer + at)
             }
             (parts.baseAddress! + i).initialize(to: rk_unit_part(
                 first: u.lowerBound, units: u.count, input: buffer + o.input, recurrent: buffer + o.recurrent,
