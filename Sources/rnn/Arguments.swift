@@ -141,6 +141,11 @@ struct OptimizationOptions: ParsableArguments {
             transform: atLeast(0, "patience"))
     var patience: Int?
 
+    @Option(parsing: .unconditional,
+            help: "Evaluate and save an exponential moving average of the weights with this decay, e.g. 0.999 (PyTorch's AveragedModel, Keras's use_ema; default: none).",
+            transform: number("ema", expected: "a number 0 < d < 1"))
+    var ema: Float?
+
     /// The schedule the flags describe; nil when none is given.
     func schedule() throws -> LearningRateSchedule? {
         let kind = lrSchedule ?? (lrDecay != nil ? .step : nil)
@@ -159,7 +164,7 @@ struct OptimizationOptions: ParsableArguments {
     /// The flags a resumed run cannot change, and whether each was given.
     var fixedByTheRun: [(String, Bool)] {
         [("--optimizer", optimizer != nil), ("--lr-schedule/--lr-decay", lrSchedule != nil || lrDecay != nil),
-         ("--clip", clip != nil), ("--patience", patience != nil)]
+         ("--clip", clip != nil), ("--patience", patience != nil), ("--ema", ema != nil)]
     }
 }
 

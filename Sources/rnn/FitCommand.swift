@@ -121,6 +121,7 @@ struct FitCommand: ParsableCommand {
             o.clip = optimization.clip ?? o.clip
             o.patience = optimization.patience.map { $0 == 0 ? nil : $0 } ?? o.patience
             o.monitor = monitor?.monitor ?? o.monitor
+            o.averageDecay = optimization.ema
             o.epochs = epochs ?? o.epochs
             o.batch = batch ?? o.batch
             o.seed = seed ?? o.seed

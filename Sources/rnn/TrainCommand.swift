@@ -98,6 +98,7 @@ struct TrainCommand: ParsableCommand {
             o.schedule = try optimization.schedule() ?? o.schedule
             o.clip = optimization.clip ?? o.clip
             o.patience = optimization.patience.map { $0 == 0 ? nil : $0 } ?? o.patience
+            o.averageDecay = optimization.ema
             o.epochs = epochs ?? o.epochs
             o.steps = steps
             o.validationFraction = valFraction ?? o.validationFraction

@@ -130,11 +130,7 @@ public struct RecurrentStack: Sendable {
             let n = recurrence.weight.count, scale = 1 / (1 - weightDrop)
             let (dropped, mask) = layerWorkspace.dropRecurrentWeight(count: n)
             let w = arena.value(recurrence.weight)
-            for i in 0..<n {
-                let keep: Float = rng.nextUniform() < weightDrop ? 0 : scale
-                mask[i] = keep
-                dropped[i] = w[i] * keep
-            }
+            rng.dropoutMask(count: n, rate: weightDrop, scale: scale, input: w, mask: mask, output: dropped)
         }
         var layerInput = x
         for l in 0..<layers {
@@ -142,10 +138,7 @@ public struct RecurrentStack: Sendable {
             if l > 0 && ws.dropoutActive {
                 // Inverted dropout on the previous layer's output: keep with 1 − p, scale by 1/(1 − p).
                 let mask = ws.dropoutMask(l), dropped = ws.droppedInput(l), scale = 1 / (1 - dropout)
-                for i in 0..<(b * t * din) {
-                    mask[i] = rng.nextUniform() < dropout ? 0 : scale
-                    dropped[i] = layerInput[i] * mask[i]
-                }
+                rng.dropoutMask(count: b * t * din, rate: dropout, scale: scale, input: layerInput, mask: mask, output: dropped)
                 layerInput = UnsafePointer(dropped)
             }
             let out = l == layers - 1 ? y : ws.layerOutput(l)
@@ -203,7 +196,7 @@ public struct RecurrentStack: Sendable {
                 dInput = tokens == nil ? dx : nil
             } else {
                 dInput = ws.inputGradient
-                ws.inputGradient.update(repeating: 0, count: b * t * din)
+                dInput!.update(repeating: 0, count: b * t * din)
             }
             for d in 0..<directions {
                 let index = l * directions + d
@@ -217,8 +210,8 @@ public struct RecurrentStack: Sendable {
             }
             if l > 0 {
                 if ws.dropoutActive {
-                    let mask = ws.dropoutMask(l)
-                    for i in 0..<(b * t * din) { ws.inputGradient[i] *= mask[i] }
+                    let mask = ws.dropoutMask(l), dIn = ws.inputGradient
+                    for i in 0..<(b * t * din) { dIn[i] *= mask[i] }
                 }
                 // The next (lower) layer's output gradient.
                 ws.swapGradients()
@@ -295,8 +288,9 @@ public struct RecurrentStack: Sendable {
                        stateGradientNorms: nil, inputSide: tokens == nil)
         sumByToken()
         if let inputGradient, let dxr {
-            ws.reverseTime(dxr, width: din, stride: din, into: ws.reversedScratch, stride: din, batch: b, steps: t)
-            for i in 0..<(b * t * din) { inputGradient[i] += ws.reversedScratch[i] }
+            let scratch = ws.reversedScratch
+            ws.reverseTime(dxr, width: din, stride: din, into: scratch, stride: din, batch: b, steps: t)
+            for i in 0..<(b * t * din) { inputGradient[i] += scratch[i] }
         }
     }
 

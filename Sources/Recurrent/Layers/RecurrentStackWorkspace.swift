@@ -4,7 +4,12 @@
 /// and two gradient buffers that alternate between layers.
 public final class RecurrentStackWorkspace: @unchecked Sendable {
     private(set) var layers: [RecurrentWorkspace] = []
-    private var arrays: [String: (pointer: UnsafeMutablePointer<Float>, capacity: Int)] = [:]
+    /// The buffers by role (and layer or cell index where a role has one per layer).
+    private enum Key: Hashable {
+        case gradient(Int), output(Int), mask(Int), dropped(Int), reversedInput(Int)
+        case reversedOutput, reversedInputGradient, reversedScratch
+    }
+    private var arrays: [Key: (pointer: UnsafeMutablePointer<Float>, capacity: Int)] = [:]
     private var batch = 0, steps = 0, outputSize = 0, hidden = 0, maxInput = 0
     var dropoutActive = false
     /// Valid steps per row (B): the caller's lengths, or T for every row.
@@ -47,7 +52,7 @@ public final class RecurrentStackWorkspace: @unchecked Sendable {
         return UnsafePointer(tokenRows)
     }
 
-    private func array(_ name: String, _ count: Int) -> UnsafeMutablePointer<Float> {
+    private func array(_ name: Key, _ count: Int) -> UnsafeMutablePointer<Float> {
         if let a = arrays[name], a.capacity >= count { return a.pointer }
         arrays[name]?.pointer.deallocate()
         let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
@@ -83,18 +88,18 @@ public final class RecurrentStackWorkspace: @unchecked Sendable {
 
     /// ∂(current layer's input) (B, T, max(D, dirs·H)) and the gradient arriving from the layer
     /// above; `swapGradients` turns the first into the second for the next layer down.
-    var inputGradient: UnsafeMutablePointer<Float> { array(flipped ? "gradient1" : "gradient0", batch * steps * maxInput) }
-    var upstreamGradient: UnsafeMutablePointer<Float> { array(flipped ? "gradient0" : "gradient1", batch * steps * maxInput) }
+    var inputGradient: UnsafeMutablePointer<Float> { array(.gradient(flipped ? 1 : 0), batch * steps * maxInput) }
+    var upstreamGradient: UnsafeMutablePointer<Float> { array(.gradient(flipped ? 0 : 1), batch * steps * maxInput) }
     func swapGradients() { flipped.toggle() }
 
-    func layerOutput(_ l: Int) -> UnsafeMutablePointer<Float> { array("output\(l)", batch * steps * outputSize) }
-    func dropoutMask(_ l: Int) -> UnsafeMutablePointer<Float> { array("mask\(l)", batch * steps * outputSize) }
-    func droppedInput(_ l: Int) -> UnsafeMutablePointer<Float> { array("dropped\(l)", batch * steps * outputSize) }
+    func layerOutput(_ l: Int) -> UnsafeMutablePointer<Float> { array(.output(l), batch * steps * outputSize) }
+    func dropoutMask(_ l: Int) -> UnsafeMutablePointer<Float> { array(.mask(l), batch * steps * outputSize) }
+    func droppedInput(_ l: Int) -> UnsafeMutablePointer<Float> { array(.dropped(l), batch * steps * outputSize) }
     /// The time-reversed input of cell `index`, kept from forward for backward.
-    func reversedInput(_ index: Int) -> UnsafeMutablePointer<Float> { array("reversedInput\(index)", batch * steps * maxInput) }
-    var reversedOutput: UnsafeMutablePointer<Float> { array("reversedOutput", batch * steps * hidden) }
-    var reversedInputGradient: UnsafeMutablePointer<Float> { array("reversedInputGradient", batch * steps * maxInput) }
-    var reversedScratch: UnsafeMutablePointer<Float> { array("reversedScratch", batch * steps * maxInput) }
+    func reversedInput(_ index: Int) -> UnsafeMutablePointer<Float> { array(.reversedInput(index), batch * steps * maxInput) }
+    var reversedOutput: UnsafeMutablePointer<Float> { array(.reversedOutput, batch * steps * hidden) }
+    var reversedInputGradient: UnsafeMutablePointer<Float> { array(.reversedInputGradient, batch * steps * maxInput) }
+    var reversedScratch: UnsafeMutablePointer<Float> { array(.reversedScratch, batch * steps * maxInput) }
 
     /// dst[b, t] = src[b, len_b − 1 − t] for t < len_b and 0 after: each row reversed within
     /// its own length (an involution, so the same call maps back).

@@ -159,10 +159,7 @@ public struct Seq2SeqModel: Sendable {
             // Inverted dropout on the head's input: keep with 1 − p, scale by 1/(1 − p).
             let p = configuration.dropout, scale = 1 / (1 - p)
             let mask = ws.buffers(.dropoutMask, b * t * hd), dropped = ws.buffers(.headInput, b * t * hd)
-            for i in 0..<(b * t * hd) {
-                mask[i] = rng.nextUniform() < p ? 0 : scale
-                dropped[i] = top[i] * mask[i]
-            }
+            rng.dropoutMask(count: b * t * hd, rate: p, scale: scale, input: top, mask: mask, output: dropped)
             top = dropped
         }
         let logits = ws.buffers(.logits, b * t * v)

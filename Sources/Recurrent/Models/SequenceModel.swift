@@ -146,10 +146,7 @@ public struct SequenceModel: Sendable {
         guard ws.outputDropoutActive else { return x }
         let p = outputDropout, scale = 1 / (1 - p)
         let mask = ws.buffer(.outputMask, n), dropped = ws.buffer(.headInput, n)
-        for i in 0..<n {
-            mask[i] = rng.nextUniform() < p ? 0 : scale
-            dropped[i] = x[i] * mask[i]
-        }
+        rng.dropoutMask(count: n, rate: p, scale: scale, input: x, mask: mask, output: dropped)
         return dropped
     }
 

@@ -52,6 +52,33 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
         Float(next() >> 40) * (1.0 / 16_777_216.0)
     }
 
+    /// Inverted dropout of `n` values: `mask[i]` is 0 where the i-th draw of `nextUniform()` is
+    /// below `rate` and `scale` elsewhere, and `output[i] = input[i] · mask[i]`. The same draws in
+    /// the same order as `n` calls of `nextUniform()` (so the same masks and the same state after),
+    /// without a branch on the draw: a draw's 24 bits k give k·2⁻²⁴ < rate exactly when
+    /// k < ⌈rate·2²⁴⌉ (rate·2²⁴ is exact), and that sign selects `scale`'s bits or zero's.
+    public mutating func dropoutMask(count n: Int, rate: Float, scale: Float, input: UnsafePointer<Float>,
+                                     mask: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        precondition(rate >= 0 && rate < 1, "dropout rate must be in 0..<1")
+        let threshold = Int32((rate * 16_777_216).rounded(.up)), scaleBits = scale.bitPattern
+        var (s0, s1, s2, s3) = state
+        for i in 0..<n {
+            let bits = Self.rotl(s1 &* 5, 7) &* 9
+            let t = s1 << 17
+            s2 ^= s0
+            s3 ^= s1
+            s1 ^= s2
+            s0 ^= s3
+            s2 ^= t
+            s3 = Self.rotl(s3, 45)
+            let dropped = (Int32(truncatingIfNeeded: bits >> 40) &- threshold) >> 31   // −1 below the rate, else 0
+            let keep = Float(bitPattern: scaleBits & ~UInt32(bitPattern: dropped))
+            mask[i] = keep
+            output[i] = input[i] * keep
+        }
+        state = (s0, s1, s2, s3)
+    }
+
     /// Uniform in [low, high).
     public mutating func nextUniform(_ low: Float, _ high: Float) -> Float {
         low + (high - low) * nextUniform()

@@ -78,6 +78,13 @@ public final class Trainer<Task: TrainingTask> {
     /// The rate the schedule last set. The optimiser's rate is set only when the schedule moves,
     /// so a rate set by hand between steps holds until then.
     private var scheduledRate: Float
+    /// The weights' moving average (`TrainerOptions.averageDecay`), the arena's layout; empty
+    /// without one.
+    private var average: [Float] = []
+    /// The trained weights, kept here while the average is in the arena.
+    private var trained: [Float] = []
+    /// The arena holds the average (during evaluations and observers, and after a run).
+    private var averageInArena = false
 
     /// A trainer at step 0; `rng` feeds the task's batches and dropout. Sets the optimiser's
     /// rate from the schedule.
@@ -89,6 +96,40 @@ public final class Trainer<Task: TrainingTask> {
         scheduledRate = options.schedule.rate(base: options.learningRate, step: 0, totalSteps: options.totalSteps,
                                               stepsPerEpoch: task.stepsPerEpoch)
         optimizer.learningRate = scheduledRate
+        startAverage()
+    }
+
+    // MARK: The weights' moving average
+
+    /// The average starts at the weights in the arena (at step 0, or when the option is set later).
+    private func startAverage() {
+        guard options.averageDecay != nil, average.isEmpty else { return }
+        average = Array(UnsafeBufferPointer(start: task.arena.values, count: task.arena.count))
+    }
+
+    /// a ← a + (1 − dₙ)(w − a) after step n (see `TrainerOptions.averageDecay`).
+    private func updateAverage(decay: Float, steps n: Int) {
+        let d = min(decay, Float(1 + n) / Float(10 + n)), r = 1 - d
+        let w = UnsafePointer(task.arena.values)
+        average.withUnsafeMutableBufferPointer { a in
+            for i in a.indices { a[i] += r * (w[i] - a[i]) }
+        }
+    }
+
+    /// Puts the average into the arena, keeping the trained weights aside (no-op without one).
+    private func moveAverageIn() {
+        guard !average.isEmpty, !averageInArena else { return }
+        let arena = task.arena
+        trained = Array(UnsafeBufferPointer(start: arena.values, count: arena.count))
+        average.withUnsafeBufferPointer { arena.values.update(from: $0.baseAddress!, count: arena.count) }
+        averageInArena = true
+    }
+
+    /// Puts the trained weights back into the arena.
+    private func moveAverageOut() {
+        guard averageInArena else { return }
+        trained.withUnsafeBufferPointer { task.arena.values.update(from: $0.baseAddress!, count: task.arena.count) }
+        averageInArena = false
     }
 
     /// The learning rate of step `step` (0-based).
@@ -103,6 +144,9 @@ public final class Trainer<Task: TrainingTask> {
     public func run(shouldStop: () -> Bool = { false }, report: (TrainingEvent) -> Void = { _ in }) throws
         -> TrainingOutcome {
         let isPrimary = dataParallel?.isPrimary ?? true
+        // A run that continues one in this process steps the trained weights, not the average.
+        moveAverageOut()
+        startAverage()
         if isPrimary { for o in observers { try o.trainingWillStart(step: step) } }
         let started = Date()
         let startStep = step
@@ -128,6 +172,8 @@ public final class Trainer<Task: TrainingTask> {
             guard parametersAreFinite(arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
             let trainLoss = sinceEvaluation.count > 0 ? sinceEvaluation.sum / Double(sinceEvaluation.count) : nil
             sinceEvaluation = (0, 0)
+            // With a moving average, it is what is scored and what the observers write.
+            moveAverageIn()
             let evaluation = try task.evaluate()
             last = evaluation
             var improved = false
@@ -154,6 +200,7 @@ public final class Trainer<Task: TrainingTask> {
             if let trainLoss {
                 report(.evaluation(step: step, trainLoss: trainLoss, validationLoss: evaluation?.loss, improved: improved))
             }
+            moveAverageOut()
         }
 
         if options.evaluateAtStart && step == 0 { try evaluate() }
@@ -186,6 +233,7 @@ public final class Trainer<Task: TrainingTask> {
             }
             if options.clip > 0 { GradientClipping.clip(arena, maxNorm: options.clip) }
             optimizer.step(arena)
+            if let decay = options.averageDecay { updateAverage(decay: decay, steps: step + 1) }
             task.stepTaken(batch)
             trainingSeconds += Date().timeIntervalSince(stepStarted)
             step += 1
@@ -212,9 +260,12 @@ public final class Trainer<Task: TrainingTask> {
         }
         if reason == .interrupted || !evaluated {
             guard parametersAreFinite(arena) else { throw RecurrentError.divergence(step: step, loss: .nan) }
+            moveAverageIn()
             try synchronize()
             if isPrimary { for o in observers { try o.didStopBetweenEvaluations(step: step) } }
         }
+        // The run's model is the average, as Keras leaves it (`run` again continues from the trained weights).
+        moveAverageIn()
         var best = bestScore
         if case .metric(let name) = options.monitor, last?[metric: name]?.higherIsBetter ?? true { best = best.map { -$0 } }
         return TrainingOutcome(reason: reason, steps: step, lastEvaluation: last, best: best)
@@ -223,8 +274,9 @@ public final class Trainer<Task: TrainingTask> {
     // MARK: Checkpoint state
 
     /// The state this trainer owns, as checkpoint tensors: `train.optimizer.{i}` (each moment
-    /// buffer, the arena's layout) and `train.rng` (the four state words, whether a spare normal
-    /// is held, its bits).
+    /// buffer, the arena's layout), `train.rng` (the four state words, whether a spare normal
+    /// is held, its bits) and, with a moving average, `train.weights`: the trained weights, while
+    /// the checkpoint's model is the average (as it is whenever the observers run).
     public func stateEntries() -> [SafetensorsFile.Entry] {
         let moments = optimizer.moments
         var entries = moments.buffers.enumerated().map { i, buffer in
@@ -233,6 +285,11 @@ public final class Trainer<Task: TrainingTask> {
         }
         entries.append(.init("train.rng", shape: [6], words: [rng.state.0, rng.state.1, rng.state.2, rng.state.3,
                                                              rng.spareNormal == nil ? 0 : 1, rng.spareNormal?.bitPattern ?? 0]))
+        if !average.isEmpty {
+            let arena = task.arena
+            entries.append(.init("train.weights", shape: [arena.count], floats: averageInArena
+                                 ? trained : Array(UnsafeBufferPointer(start: arena.values, count: arena.count))))
+        }
         return entries
     }
 
@@ -265,6 +322,19 @@ public final class Trainer<Task: TrainingTask> {
         let step = try count("step"), optimizerSteps = try count("optimizer_steps")
         let words = try file.integers("train.rng")
         guard words.count == 6 else { throw bad("train.rng must hold 6 words") }
+        // With a moving average the checkpoint's model (in the arena now) is the average.
+        let arena = task.arena
+        var trainedWeights: [Float]?
+        if options.averageDecay != nil, file.tensors.contains(where: { $0.name == "train.weights" }) {
+            let values = try file.floats("train.weights")
+            guard values.count == arena.count else {
+                throw bad("train.weights has \(values.count) values, expected \(arena.count)")
+            }
+            if let j = values.firstIndex(where: { !$0.isFinite }) {
+                throw bad("train.weights holds \(values[j]) at index \(j); the weights must be finite")
+            }
+            trainedWeights = values
+        }
         let moments = optimizer.moments
         for (i, buffer) in moments.buffers.enumerated() {
             let values = try file.floats("train.optimizer.\(i)")
@@ -275,6 +345,11 @@ public final class Trainer<Task: TrainingTask> {
                 throw bad("train.optimizer.\(i) holds \(values[j]) at index \(j); the state must be finite")
             }
             values.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: moments.count) }
+        }
+        if options.averageDecay != nil {
+            average = Array(UnsafeBufferPointer(start: arena.values, count: arena.count))
+            trainedWeights?.withUnsafeBufferPointer { arena.values.update(from: $0.baseAddress!, count: arena.count) }
+            averageInArena = false
         }
         self.step = step
         optimizer.stepCount = optimizerSteps

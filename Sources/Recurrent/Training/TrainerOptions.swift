@@ -41,6 +41,13 @@ public struct TrainerOptions: Sendable, Equatable {
     public var patience: Int?
     /// Stop as soon as the monitored value reaches this (for example accuracy 1).
     public var target: Double?
+    /// Decay d of an exponential moving average of the weights (`--ema`; nil: none), as
+    /// PyTorch's `AveragedModel` with an EMA and Keras's `use_ema`. After the n-th step (n from
+    /// 1) a ← a + (1 − dₙ)(w − a) with dₙ = min(d, (1 + n)/(10 + n)), the warm-up of TensorFlow's
+    /// `ExponentialMovingAverage`, from a = the weights at step 0. Evaluations score the average,
+    /// checkpoints hold it as the model (a `last` also holds the trained weights, to resume
+    /// from), and a run ends with it in the arena; the optimiser steps the trained weights.
+    public var averageDecay: Float?
 
     /// A constant rate, no clipping, the loss monitored, no early stop.
     public init(totalSteps: Int, evaluateEvery: Int, learningRate: Float) {

@@ -26,6 +26,9 @@ public struct CharTrainingOptions: Sendable, Equatable {
     public var outputDropout: Float = 0
     /// DropConnect on every W_hh (AWD-LSTM's weight drop), `--weight-drop`.
     public var weightDrop: Float = 0
+    /// Evaluate and keep an exponential moving average of the weights with this decay (`--ema`,
+    /// `TrainerOptions.averageDecay`); nil for none.
+    public var averageDecay: Float?
     public var epochs = 10
     /// Total optimiser steps; when set, it wins over `epochs`.
     public var steps: Int?
@@ -51,6 +54,7 @@ public struct CharTrainingOptions: Sendable, Equatable {
         try check(dropout >= 0 && dropout < 1, "dropout", dropout, "0 <= p < 1")
         try check(outputDropout >= 0 && outputDropout < 1, "output-dropout", outputDropout, "0 <= p < 1")
         try check(weightDrop >= 0 && weightDrop < 1, "weight-drop", weightDrop, "0 <= p < 1")
+        try check(averageDecay.map { $0 > 0 && $0 < 1 } ?? true, "ema", averageDecay ?? 0, "0 < d < 1")
         try check(epochs >= 1, "epochs", epochs, "at least 1")
         try check((steps ?? 1) >= 1, "steps", steps ?? 0, "at least 1")
         try check(validationFraction >= 0 && validationFraction < 1, "val-fraction", validationFraction, "0 <= f < 1")
@@ -137,6 +141,7 @@ public final class CharTrainer {
         trainerOptions.schedule = options.schedule
         trainerOptions.clip = options.clip
         trainerOptions.patience = options.patience
+        trainerOptions.averageDecay = options.averageDecay
         trainer = Trainer(task: task, optimizer: options.optimizer.make(arena: model.arena, learningRate: options.learningRate),
                           options: trainerOptions, rng: rng)
         trainer.dataParallel = parallel
@@ -196,6 +201,8 @@ public final class CharTrainer {
         var options = CharTrainingOptions()
         options.outputDropout = try optionalRate("output_dropout")
         options.weightDrop = try optionalRate("weight_drop")
+        let ema = try optionalRate("ema")
+        options.averageDecay = ema > 0 ? ema : nil
         let model = try CharLanguageModel(checkpoint: file, dropout: Float(try field("dropout", as: Double.self)),
                                           outputDropout: options.outputDropout, weightDrop: options.weightDrop)
         options.cell = model.configuration.cell
@@ -281,6 +288,7 @@ public final class CharTrainer {
         // Only when set: a run without it writes the bytes it always wrote.
         if options.outputDropout > 0 { fields.append(("output_dropout", "\(Double(options.outputDropout))")) }
         if options.weightDrop > 0 { fields.append(("weight_drop", "\(Double(options.weightDrop))")) }
+        if let decay = options.averageDecay { fields.append(("ema", "\(Double(decay))")) }
         fields += [
             ("batch", "\(options.batch)"), ("seq_length", "\(options.sequence)"),
             ("val_fraction", "\(options.validationFraction)"), ("eval_every", "\(evaluateEvery)"),

@@ -41,6 +41,9 @@ public struct TaskTrainingOptions: Sendable {
     public var outputDropout: Float = 0
     /// classify, regress, tag: DropConnect on every W_hh (`--weight-drop`, `RecurrentStack.weightDrop`).
     public var weightDrop: Float = 0
+    /// Evaluate and keep an exponential moving average of the weights with this decay (`--ema`,
+    /// `TrainerOptions.averageDecay`); nil for none.
+    public var averageDecay: Float?
     public var seed: UInt64 = 1
     /// Held out of the training file when no validation file is given.
     public var validationFraction = 0.1
@@ -74,6 +77,7 @@ public struct TaskTrainingOptions: Sendable {
         try check(weightDrop >= 0 && weightDrop < 1, "weight-drop", weightDrop, "0 <= p < 1")
         try check(weightDrop == 0 || ![.seq2seq, .caption].contains(kind), "weight-drop", weightDrop,
                   "none for \(kind.rawValue) (classify, regress and tag only)")
+        try check(averageDecay.map { $0 > 0 && $0 < 1 } ?? true, "ema", averageDecay ?? 0, "0 < d < 1")
         try check(validationFraction > 0 && validationFraction < 1, "validation fraction", validationFraction, "0 < f < 1")
         try check((patience ?? 1) >= 1, "patience", patience ?? 0, "at least 1")
         try schedule?.validate()
@@ -214,6 +218,7 @@ public final class TaskTrainer {
         trainerOptions.clip = options.clip
         trainerOptions.patience = options.patience
         trainerOptions.monitor = options.monitor
+        trainerOptions.averageDecay = options.averageDecay
         trainer = Trainer(task: task, optimizer: options.optimizer.make(arena: network.arena, learningRate: options.learningRate),
                           options: trainerOptions, rng: rng)
         trainer.dataParallel = parallel
@@ -309,6 +314,7 @@ extension TaskTrainingOptions {
         // Only when set: a run without it writes the bytes it always wrote.
         if outputDropout > 0 { fields.append(("output_dropout", "\(Double(outputDropout))")) }
         if weightDrop > 0 { fields.append(("weight_drop", "\(Double(weightDrop))")) }
+        if let averageDecay { fields.append(("ema", "\(Double(averageDecay))")) }
         fields += [("seed", JSONText.string("\(seed)")),
                    ("val_fraction", "\(validationFraction)"), ("on_error", JSONText.string(onError.rawValue))]
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
@@ -346,6 +352,10 @@ extension TaskTrainingOptions {
         if o["weight_drop"] != nil {
             guard let p = o["weight_drop"] as? Double else { throw bad("weight_drop") }
             weightDrop = Float(p)
+        }
+        if o["ema"] != nil {
+            guard let d = o["ema"] as? Double else { throw bad("ema") }
+            averageDecay = Float(d)
         }
         // What the run saved, not today's defaults: a run saved without them had none.
         schedule = nil

@@ -270,6 +270,42 @@ final class CharTrainerTests: XCTestCase {
         XCTAssertThrowsError(try { var bad = options(steps: 1); bad.weightDrop = 1; try bad.validate() }())
     }
 
+    /// --ema: saved in the training state, kept by a resume (bit-exact with the run straight
+    /// through, the trained weights restored from `train.weights`); the checkpoints' model is the
+    /// average, and the training itself is unchanged.
+    func testTheMovingAverageIsSavedAndResumed() throws {
+        let dir = TemporaryFolder()
+        let text = dir.write("text.txt", generatedText(3000))
+        var o = options(steps: 30)
+        o.averageDecay = 0.9
+        let (straight, split, plain) = (dir.file("straight"), dir.file("split"), dir.file("plain"))
+        _ = try CharTrainer(text: text, options: o, output: straight).run()
+        o.steps = 15
+        _ = try CharTrainer(text: text, options: o, output: split).run()
+        let resumed = try CharTrainer(resume: split, text: nil, steps: 30, epochs: nil)
+        XCTAssertEqual(resumed.options.averageDecay, 0.9)
+        _ = try resumed.run()
+        func path(_ folder: String, _ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
+        func file(_ folder: String, _ name: String = "last.safetensors") throws -> Data {
+            try Data(contentsOf: URL(fileURLWithPath: path(folder, name)))
+        }
+        XCTAssertEqual(try file(straight), try file(split))
+        XCTAssertEqual(try file(straight, "best.safetensors"), try file(split, "best.safetensors"))
+        _ = try CharTrainer(text: text, options: options(steps: 30), output: plain).run()
+        // The trained weights are the run without the average's; the model saved is not.
+        let averaged = try SafetensorsFile(contentsOf: path(straight, "last.safetensors"))
+        let trained = try averaged.floats("train.weights")
+        let plainModel = try CharLanguageModel(contentsOf: path(plain, "last.safetensors"))
+        XCTAssertEqual(trained, Array(UnsafeBufferPointer(start: plainModel.arena.values, count: plainModel.arena.count)))
+        let averagedModel = try CharLanguageModel(contentsOf: path(straight, "last.safetensors"))
+        XCTAssertNotEqual(trained, Array(UnsafeBufferPointer(start: averagedModel.arena.values, count: averagedModel.arena.count)))
+        XCTAssertTrue(try XCTUnwrap(averaged.metadata["training"]).contains("\"ema\": 0.8999999761581421"))
+        let plainSaved = try SafetensorsFile(contentsOf: path(plain, "last.safetensors"))
+        XCTAssertFalse(plainSaved.tensors.contains { $0.name == "train.weights" })
+        XCTAssertFalse(try XCTUnwrap(plainSaved.metadata["training"]).contains("ema"))
+        XCTAssertThrowsError(try { var bad = options(steps: 1); bad.averageDecay = 1; try bad.validate() }())
+    }
+
     /// `--optimizer adamw`: its decay shrinks the weights (another run than Adam's), and a run cut
     /// in two and resumed ends with the bytes of one run.
     func testAdamWIsSavedAndResumed() throws {

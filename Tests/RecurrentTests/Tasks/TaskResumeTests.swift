@@ -28,14 +28,17 @@ final class TaskResumeTests: XCTestCase {
     }
 
     func testAResumeMidEpochEqualsOneRun() throws {
-        for (kind, outputDropout, weightDrop) in [(SequenceTaskKind.classify, Float(0), Float(0)), (.tag, 0, 0), (.seq2seq, 0, 0),
-                                                  (.classify, 0.3, 0), (.tag, 0.3, 0), (.classify, 0, 0.3), (.tag, 0, 0.4)] {
+        for (kind, outputDropout, weightDrop, ema) in [(SequenceTaskKind.classify, Float(0), Float(0), Float?.none),
+                                                       (.tag, 0, 0, nil), (.seq2seq, 0, 0, nil), (.classify, 0.3, 0, nil),
+                                                       (.tag, 0.3, 0, nil), (.classify, 0, 0.3, nil), (.tag, 0, 0.4, nil),
+                                                       (.seq2seq, 0, 0, 0.8)] {
             let dir = TemporaryFolder()
             let data = dir.write("data.jsonl", lines(kind, 120).joined(separator: "\n"))
             var o = TaskTrainingOptions(kind: kind)
             (o.hiddenSize, o.embeddingSize, o.layers, o.batch, o.epochs, o.dropout) = (8, 4, 2, 16, 3, 0.2)
             o.outputDropout = outputDropout
             o.weightDrop = weightDrop
+            o.averageDecay = ema
             o.tokenization = kind == .tag ? .word : .char
             o.schedule = .cosine(warmup: 4, minimum: 0.1)
             o.patience = 5
@@ -53,11 +56,12 @@ final class TaskResumeTests: XCTestCase {
             XCTAssertEqual(resumed.step, stopAt)
             XCTAssertEqual(resumed.options.outputDropout, outputDropout)
             XCTAssertEqual(resumed.options.weightDrop, weightDrop)
+            XCTAssertEqual(resumed.options.averageDecay, ema)
             XCTAssertEqual(try resumed.run().steps, straight.totalSteps)
             for name in ["last.safetensors", "best.safetensors"] {
                 let a = try XCTUnwrap(FileManager.default.contents(atPath: dir.file("straight/" + name)))
                 let b = try XCTUnwrap(FileManager.default.contents(atPath: dir.file("split/" + name)))
-                XCTAssertEqual(a, b, "\(kind) output dropout \(outputDropout) weight drop \(weightDrop): \(name)")
+                XCTAssertEqual(a, b, "\(kind) output dropout \(outputDropout) weight drop \(weightDrop) ema \(ema ?? 0): \(name)")
             }
         }
     }

@@ -87,6 +87,36 @@ final class InitializerTests: XCTestCase {
         XCTAssertEqual(n.scalars.reduce(0, +) / 10_000, 3, accuracy: 0.01)
     }
 
+    /// The dropout fill draws what `nextUniform()` would, one draw per value in order, and leaves
+    /// the generator where those draws would: the mask, the output and the next draw agree.
+    func testDropoutMaskDrawsAsNextUniform() {
+        // A rate half a step above one of the draws, (k + ½)·2⁻²⁴: that draw is below it, so the
+        // fill's whole-number threshold must round up to k + 1.
+        var probe = SeededGenerator(seed: 42)
+        _ = probe.nextNormal()
+        let k = (0..<64).lazy.map { _ in probe.next() >> 40 }.first { $0 < 1 << 23 }!
+        let edge = (Float(k) + 0.5) / 16_777_216
+        // Rates whose 2²⁴ multiple is a whole number (0.5, 0.25, 0) and rates whose is not.
+        for (n, rate) in [(0, Float(0.3)), (1, 0.5), (1000, 0.35), (777, 0.9), (5000, 0.25), (300, 0), (2000, 0.1),
+                          (4000, Float(3) / 16_777_216), (64, edge)] {
+            var fast = SeededGenerator(seed: 42), plain = fast
+            _ = fast.nextNormal(); _ = plain.nextNormal()  // a spare normal held is kept as it was
+            let input = (0..<n).map { Float($0) * 0.25 - 7 }
+            var mask = [Float](repeating: -1, count: n), output = mask
+            let scale = 1 / (1 - rate)
+            fast.dropoutMask(count: n, rate: rate, scale: scale, input: input, mask: &mask, output: &output)
+            let expected: [Float] = (0..<n).map { _ in plain.nextUniform() < rate ? 0 : scale }
+            XCTAssertEqual(mask, expected, "n \(n)")
+            XCTAssertEqual(output, zip(input, expected).map { $0 * $1 }, "n \(n)")
+            XCTAssertEqual(fast, plain, "n \(n)")
+            XCTAssertEqual(fast.nextNormal(), plain.nextNormal())
+            if n > 100 && rate >= 0.1 {
+                let dropped = Float(mask.filter { $0 == 0 }.count) / Float(n)
+                XCTAssertEqual(dropped, rate, accuracy: 0.06, "n \(n)")
+            }
+        }
+    }
+
     func testSameSeedSameWeights() {
         XCTAssertEqual(draw(.orthogonal(gain: 1), rows: 6, cols: 6, seed: 9),
                        draw(.orthogonal(gain: 1), rows: 6, cols: 6, seed: 9))

@@ -11,6 +11,8 @@ final class TrainerTests: XCTestCase {
         var accuracy: [Double] = []
         var evaluations = 0
         var batches: [Int] = []
+        /// The weight each evaluation saw.
+        var evaluatedWeights: [Float] = []
 
         init(stepsPerEpoch: Int, validationLosses: [Double]) {
             var layout = ParameterLayout()
@@ -27,6 +29,7 @@ final class TrainerTests: XCTestCase {
         func tokens(in batch: Int) -> Int { 1 }
         func evaluate() -> Evaluation? {
             defer { evaluations += 1 }
+            evaluatedWeights.append(arena.values[0])
             let metrics = evaluations < accuracy.count ? [Evaluation.Metric("accuracy", accuracy[evaluations])] : []
             return Evaluation(loss: validationLosses[min(evaluations, validationLosses.count - 1)], metrics: metrics)
         }
@@ -97,6 +100,47 @@ final class TrainerTests: XCTestCase {
             let object = try? JSONSerialization.jsonObject(with: Data(s.json.utf8)) as? [String: Any]
             XCTAssertEqual(try LearningRateSchedule(json: object), s)
         }
+    }
+
+    /// `averageDecay`: evaluations and observers see the moving average (with the warm-up), a
+    /// checkpoint's state holds the trained weights, the optimiser steps those, and a run ends
+    /// with the average in the arena; a second run goes on from the trained weights.
+    func testTheMovingAverageIsScoredAndSavedWhileTrainingGoesOn() throws {
+        let task = ScriptedTask(stepsPerEpoch: 1, validationLosses: [1])
+        let t = trainer(task, steps: 6, every: 3)
+        t.options.averageDecay = 0.6
+        var saved: [Float] = [], seen: [Float] = []
+        t.observers = [TrainingHistory { _ in
+            seen.append(task.arena.values[0])
+            saved += t.stateEntries().first { $0.name == "train.weights" }?.floats ?? []
+        }]
+        _ = try t.run()
+        // By hand: w_n = −0.1·n (SGD, gradient 1); a_n = a_{n−1} + (1 − d_n)(w_n − a_{n−1}), d_n = min(0.6, (1 + n)/(10 + n)).
+        var a = 0.0, expected: [Double] = []
+        for n in 1...9 {
+            a += (1 - min(0.6, Double(1 + n) / Double(10 + n))) * (-0.1 * Double(n) - a)
+            expected.append(a)
+        }
+        XCTAssertEqual(task.evaluatedWeights.count, 2)
+        for (got, want) in zip(task.evaluatedWeights + seen, [expected[2], expected[5], expected[2], expected[5]]) {
+            XCTAssertEqual(Double(got), want, accuracy: 1e-6)
+        }
+        XCTAssertEqual(saved.count, 2)
+        XCTAssertEqual(saved[0], -0.3, accuracy: 1e-6)
+        XCTAssertEqual(saved[1], -0.6, accuracy: 1e-6)
+        XCTAssertEqual(Double(task.arena.values[0]), expected[5], accuracy: 1e-6)
+        t.options.totalSteps = 9
+        _ = try t.run()
+        XCTAssertEqual(Double(task.arena.values[0]), expected[8], accuracy: 1e-6)
+        XCTAssertEqual(saved.last!, -0.9, accuracy: 1e-6, "training went on from the trained weights")
+        // Without the option nothing is averaged and no trained weights are saved.
+        let plain = ScriptedTask(stepsPerEpoch: 1, validationLosses: [1])
+        let p = trainer(plain, steps: 6, every: 3)
+        _ = try p.run()
+        XCTAssertEqual(plain.evaluatedWeights.count, 2)
+        XCTAssertEqual(plain.evaluatedWeights[0], -0.3, accuracy: 1e-6)
+        XCTAssertEqual(plain.evaluatedWeights[1], -0.6, accuracy: 1e-6)
+        XCTAssertFalse(p.stateEntries().contains { $0.name == "train.weights" })
     }
 
     func testDivergenceThrowsBeforeAnyObserverSeesTheWeights() throws {
