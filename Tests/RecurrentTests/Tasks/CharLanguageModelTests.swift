@@ -163,6 +163,22 @@ final class CharTrainerTests: XCTestCase {
         return o
     }
 
+    /// `o` trained straight through its steps into `straight`, and for half of them into `split`;
+    /// returns the trainer that resumes `split` to the whole (not run yet).
+    func trainStraightAndHalf(_ o: CharTrainingOptions, text: String, straight: String, split: String) throws -> CharTrainer {
+        var half = o
+        let steps = try XCTUnwrap(o.steps)
+        half.steps = steps / 2
+        _ = try CharTrainer(text: text, options: o, output: straight).run()
+        _ = try CharTrainer(text: text, options: half, output: split).run()
+        return try CharTrainer(resume: split, text: nil, steps: steps, epochs: nil)
+    }
+
+    /// The bytes of a run's file (`last.safetensors` unless named).
+    func file(_ folder: String, _ name: String = "last.safetensors") throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)))
+    }
+
     func testTrainingLearnsAndWritesItsFiles() throws {
         let dir = TemporaryFolder()
         let text = dir.write("text.txt", generatedText(4000))
@@ -250,16 +266,10 @@ final class CharTrainerTests: XCTestCase {
         var o = options(steps: 30)
         o.weightDrop = 0.25
         let (straight, split, plain) = (dir.file("straight"), dir.file("split"), dir.file("plain"))
-        _ = try CharTrainer(text: text, options: o, output: straight).run()
-        o.steps = 15
-        _ = try CharTrainer(text: text, options: o, output: split).run()
-        let resumed = try CharTrainer(resume: split, text: nil, steps: 30, epochs: nil)
+        let resumed = try trainStraightAndHalf(o, text: text, straight: straight, split: split)
         XCTAssertEqual(resumed.options.weightDrop, 0.25)
         XCTAssertEqual(resumed.model.model.stack.weightDrop, 0.25)
         _ = try resumed.run()
-        func file(_ folder: String, _ name: String = "last.safetensors") throws -> Data {
-            try Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent(name)))
-        }
         XCTAssertEqual(try file(straight), try file(split))
         XCTAssertEqual(try file(straight, "best.safetensors"), try file(split, "best.safetensors"))
         _ = try CharTrainer(text: text, options: options(steps: 30), output: plain).run()
@@ -279,16 +289,10 @@ final class CharTrainerTests: XCTestCase {
         var o = options(steps: 30)
         o.averageDecay = 0.9
         let (straight, split, plain) = (dir.file("straight"), dir.file("split"), dir.file("plain"))
-        _ = try CharTrainer(text: text, options: o, output: straight).run()
-        o.steps = 15
-        _ = try CharTrainer(text: text, options: o, output: split).run()
-        let resumed = try CharTrainer(resume: split, text: nil, steps: 30, epochs: nil)
+        let resumed = try trainStraightAndHalf(o, text: text, straight: straight, split: split)
         XCTAssertEqual(resumed.options.averageDecay, 0.9)
         _ = try resumed.run()
         func path(_ folder: String, _ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        func file(_ folder: String, _ name: String = "last.safetensors") throws -> Data {
-            try Data(contentsOf: URL(fileURLWithPath: path(folder, name)))
-        }
         XCTAssertEqual(try file(straight), try file(split))
         XCTAssertEqual(try file(straight, "best.safetensors"), try file(split, "best.safetensors"))
         _ = try CharTrainer(text: text, options: options(steps: 30), output: plain).run()
@@ -314,19 +318,13 @@ final class CharTrainerTests: XCTestCase {
         var o = options(steps: 30)
         o.optimizer = .adamw
         let (straight, split, adam) = (dir.file("straight"), dir.file("split"), dir.file("adam"))
-        _ = try CharTrainer(text: text, options: o, output: straight).run()
-        o.steps = 15
-        _ = try CharTrainer(text: text, options: o, output: split).run()
-        let resumed = try CharTrainer(resume: split, text: nil, steps: 30, epochs: nil)
+        let resumed = try trainStraightAndHalf(o, text: text, straight: straight, split: split)
         XCTAssertEqual(resumed.options.optimizer, .adamw)
         XCTAssertEqual((resumed.optimizer as? Adam)?.decoupledWeightDecay, true)
         _ = try resumed.run()
-        func last(_ folder: String) throws -> Data {
-            try Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("last.safetensors")))
-        }
-        XCTAssertEqual(try last(straight), try last(split))
+        XCTAssertEqual(try file(straight), try file(split))
         _ = try CharTrainer(text: text, options: options(steps: 30), output: adam).run()
-        XCTAssertNotEqual(try last(straight), try last(adam), "AdamW trained as Adam")
+        XCTAssertNotEqual(try file(straight), try file(adam), "AdamW trained as Adam")
     }
 
     /// The dropout changes training only: validation, scoring and sampling give what the same
