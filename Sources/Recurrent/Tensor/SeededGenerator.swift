@@ -61,22 +61,12 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable {
                                      mask: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
         precondition(rate >= 0 && rate < 1, "dropout rate must be in 0..<1")
         let threshold = Int32((rate * 16_777_216).rounded(.up)), scaleBits = scale.bitPattern
-        var (s0, s1, s2, s3) = state
         for i in 0..<n {
-            let bits = Self.rotl(s1 &* 5, 7) &* 9
-            let t = s1 << 17
-            s2 ^= s0
-            s3 ^= s1
-            s1 ^= s2
-            s0 ^= s3
-            s2 ^= t
-            s3 = Self.rotl(s3, 45)
-            let dropped = (Int32(truncatingIfNeeded: bits >> 40) &- threshold) >> 31   // −1 below the rate, else 0
+            let dropped = (Int32(truncatingIfNeeded: next() >> 40) &- threshold) >> 31   // −1 below the rate, else 0
             let keep = Float(bitPattern: scaleBits & ~UInt32(bitPattern: dropped))
             mask[i] = keep
             output[i] = input[i] * keep
         }
-        state = (s0, s1, s2, s3)
     }
 
     /// Uniform in [low, high).
