@@ -37,17 +37,20 @@ def model_for(name):
     return Model(cell, h, layers)
 
 
-def train_step_seconds(name, seconds, model=None):
+def train_step_seconds(name, seconds, model=None, bf16=False):
     """Median seconds of a training step — forward, cross-entropy, backward, clip_grad_norm_(5),
-    Adam — on random tokens, the state carried (detached); at least 3 steps, about `seconds`."""
+    Adam — on random tokens, the state carried (detached); at least 3 steps, about `seconds`.
+    bf16: forward and loss under torch.autocast("cpu", dtype=torch.bfloat16), PyTorch's mixed
+    precision on a CPU (its backward runs in the forward's dtypes)."""
     _, _, _, b, t = CASES[name]
     model = model or model_for(name)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
     x, y = torch.randint(0, V, (b, t)), torch.randint(0, V, (b, t))
 
     def step(state):
-        logits, state = model(x, state)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits, state = model(x, state)
+            loss = torch.nn.functional.cross_entropy(logits.float().reshape(-1, V), y.reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)

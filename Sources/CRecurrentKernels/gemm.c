@@ -87,6 +87,37 @@ static const rk_gemm_arch *arch_for(int isa) {
     }
 }
 
+/* ---- precision of the products -------------------------------------------------------- */
+
+_Thread_local int rk_matmul_precision_tls = RK_MATMUL_FP32;
+
+void rk_set_matmul_precision(int precision) {
+    rk_matmul_precision_tls = precision == RK_MATMUL_BF16 ? RK_MATMUL_BF16 : RK_MATMUL_FP32;
+}
+
+int rk_matmul_precision(void) { return rk_matmul_precision_tls; }
+
+static int bf16_native = -1; /* benign race: every thread computes the same answer */
+
+int rk_matmul_bf16_native(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (bf16_native < 0) bf16_native = rk_cpu_has_avx512_bf16();
+    return bf16_native;
+#else
+    return 0;
+#endif
+}
+
+/* The arch for products of this precision on path isa: bf16 runs the AVX-512 BF16 kernel where the
+   AVX-512 path is active and the CPU has the instruction, the portable bf16 kernel elsewhere. */
+static const rk_gemm_arch *arch_with(int isa, int precision) {
+    if (precision != RK_MATMUL_BF16) return arch_for(isa);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == RK_ISA_AVX512 && rk_matmul_bf16_native()) return &rk_arch_avx512_bf16;
+#endif
+    return &rk_arch_bf16_generic;
+}
+
 void rk_set_threads(int n) { rk_pool_set_threads(n); }
 int rk_threads(void) { return rk_pool_threads(); }
 
@@ -139,6 +170,14 @@ static void gemm_block_packed_slow(const gemm_job *g, int i0, int i1, int j0, in
                 const int kc = imin(g->kc, g->K - p0);
                 const float *b = g->packed + (size_t)p0 * g->npad + (size_t)(j / NR) * NR * kc + j % NR;
                 float acc = 0;
+                if (g->ar->pairs) { /* the bf16 kernels' arithmetic: pack this row's pairs one by one */
+                    const uint32_t *bw = (const uint32_t *)(g->packed + (size_t)p0 * g->npad + (size_t)(j / NR) * NR * kc) + j % NR;
+                    for (int k = 0; k < kc; k += 2) {
+                        uint32_t a;
+                        rk_pack_a_pairs(g->transA, g->A, g->lda, i, 1, p0 + k, kc - k < 2 ? 1 : 2, 1, (float *)&a);
+                        acc = rk_bf16_dot_pair(acc, a, bw[(size_t)(k / 2) * NR]);
+                    }
+                } else
                 for (int k = 0; k < kc; k++) {
                     const float a = g->transA ? g->A[(size_t)(p0 + k) * g->lda + i] : g->A[(size_t)i * g->lda + p0 + k];
                     acc += a * b[(size_t)k * NR];
@@ -310,7 +349,7 @@ void rk_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
     }
 
     gemm_job g;
-    g.ar = arch_for(rk_active_isa());
+    g.ar = arch_with(rk_active_isa(), rk_matmul_precision_tls);
     g.transA = transA != 0;
     g.transB = transB != 0;
     g.M = M, g.N = N, g.K = K;
@@ -366,7 +405,7 @@ static void run_job(gemm_job *gp) {
 /* ---- B packed once, used by many products ----------------------------------------------- */
 
 /*
- * Layout: a header of RK_PACKED_HEADER floats (ISA, N, K, kc as int32 bit patterns), then
+ * Layout: a header of RK_PACKED_HEADER floats (ISA, N, K, kc, precision as int32 bit patterns), then
  * for each K block p0 (the blocks rk_sgemm uses for this K) the ceil(N/NR) panels of
  * kc x NR that the driver would pack, at p0 * npad. The product then runs exactly the
  * micro-kernel calls of rk_sgemm, so its results are the same bits.
@@ -374,10 +413,16 @@ static void run_job(gemm_job *gp) {
 #define RK_PACKED_HEADER 16
 
 
+/* Enough for either precision (a bf16 panel of kc floats holds ceil(kc/2) words). */
 size_t rk_sgemm_packed_b_size(int N, int K) {
-    const rk_gemm_arch *ar = arch_for(rk_active_isa());
     if (N <= 0 || K <= 0) return RK_PACKED_HEADER;
-    return RK_PACKED_HEADER + (size_t)ceil_div(N, ar->nr) * ar->nr * (size_t)K;
+    size_t most = 0;
+    for (int precision = RK_MATMUL_FP32; precision <= RK_MATMUL_BF16; precision++) {
+        const rk_gemm_arch *ar = arch_with(rk_active_isa(), precision);
+        const size_t n = (size_t)ceil_div(N, ar->nr) * ar->nr * (size_t)K;
+        if (n > most) most = n;
+    }
+    return RK_PACKED_HEADER + most;
 }
 
 /* Below this many floats a pack runs on the caller alone (waking a worker costs about as much
@@ -409,8 +454,8 @@ static void pack_b_task(void *ctx, int t, int nt) {
 }
 
 void rk_sgemm_pack_b(int transB, int N, int K, const float *B, int ldb, float *packed) {
-    const rk_gemm_arch *ar = arch_for(rk_active_isa());
-    const int32_t head[4] = {ar->isa, N, K, K > 0 ? kc_for(ar, K) : 0};
+    const rk_gemm_arch *ar = arch_with(rk_active_isa(), rk_matmul_precision_tls);
+    const int32_t head[5] = {ar->isa, N, K, K > 0 ? kc_for(ar, K) : 0, ar->pairs ? RK_MATMUL_BF16 : RK_MATMUL_FP32};
     memcpy(packed, head, sizeof head);
     if (N <= 0 || K <= 0) return;
     pack_b_job j = {ar, transB != 0, N, K, head[3], B, ldb, packed + RK_PACKED_HEADER};
@@ -425,16 +470,16 @@ void rk_sgemm_pack_b(int transB, int N, int K, const float *B, int ldb, float *p
 
 int rk_sgemm_packed(int transA, int M, int N, int K, float alpha, const float *A, int lda, const float *packed,
                     float beta, float *C, int ldc) {
-    int32_t head[4];
+    int32_t head[5];
     memcpy(head, packed, sizeof head);
-    if (head[1] != N || head[2] != K || head[0] < 0 || head[0] > 3) return -1;
+    if (head[1] != N || head[2] != K || head[0] < 0 || head[0] > 3 || head[4] < 0 || head[4] > 1) return -1;
     if (M <= 0 || N <= 0) return 0;
     if (K <= 0 || alpha == 0.0f) {
         scale_c(M, N, beta, C, ldc);
         return 0;
     }
     gemm_job g;
-    g.ar = arch_for(head[0]); /* the path that packed it, whatever is active now */
+    g.ar = arch_with(head[0], head[4]); /* the path and precision that packed it, whatever is active now */
     g.transA = transA != 0;
     g.transB = 0;
     g.M = M, g.N = N, g.K = K;

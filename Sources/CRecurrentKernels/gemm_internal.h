@@ -23,6 +23,7 @@
  * result is bit-identical for any number of threads.
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RK_INLINE static inline __attribute__((always_inline))
@@ -98,6 +99,8 @@ typedef struct {
     rk_pack_a_fn pack_a; /* NULL: the portable packers of gemm_pack.c */
     rk_pack_b_fn pack_b;
     rk_gemv_fn gemv;     /* NULL: M == 1 goes through the blocked path */
+    int pairs;           /* bf16 products: the packers round to bf16 and store pairs of k in 32-bit
+                            words (gemm_bf16.c); kernels and packers take the float pointers as words */
 } rk_gemm_arch;
 
 extern const rk_gemm_arch rk_arch_generic;
@@ -108,6 +111,24 @@ extern const rk_gemm_arch rk_arch_avx512;
 #if defined(__aarch64__)
 extern const rk_gemm_arch rk_arch_neon;
 #endif
+
+/* bf16 products (RK_MATMUL_BF16, gemm_bf16.c): the portable path, which defines the bits, and
+   the AVX-512 BF16 one, which reproduces them. Both block K in RK_BF16_KC. */
+#define RK_BF16_KC 768
+extern const rk_gemm_arch rk_arch_bf16_generic;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const rk_gemm_arch rk_arch_avx512_bf16;
+int rk_cpu_has_avx512_bf16(void);
+#endif
+void rk_pack_a_pairs(int transA, const float *A, long lda, int i0, int mc, int p0, int kc, int MR,
+                     float *RK_RESTRICT out);
+void rk_pack_b_pairs(int transB, const float *B, long ldb, int p0, int kc, int j0, int nc, int NR,
+                     float *RK_RESTRICT out);
+/* acc after one pair of k: VDPBF16PS's arithmetic for one lane. */
+float rk_bf16_dot_pair(float acc, uint32_t a, uint32_t b);
+
+/* The calling thread's precision for products (RK_MATMUL_*); pool workers take their caller's. */
+extern _Thread_local int rk_matmul_precision_tls;
 
 /* Portable packers (gemm_pack.c). */
 void rk_pack_a(int transA, const float *A, long lda, int i0, int mc, int p0, int kc, int MR,

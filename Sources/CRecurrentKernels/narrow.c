@@ -34,14 +34,6 @@
 
 /* ---- conversions -------------------------------------------------------------------------- */
 
-static inline uint16_t bf16_from_float(float f) {
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x0040u); /* NaN stays a (quiet) NaN */
-    u += 0x7FFFu + ((u >> 16) & 1u);                                               /* nearest, ties to even */
-    return (uint16_t)(u >> 16);
-}
-
 static inline float float_from_bf16(uint16_t h) {
     const uint32_t u = (uint32_t)h << 16;
     float f;
@@ -50,7 +42,7 @@ static inline float float_from_bf16(uint16_t h) {
 }
 
 void rk_narrow_bf16(long n, const float *src, uint16_t *dst) {
-    for (long i = 0; i < n; i++) dst[i] = bf16_from_float(src[i]);
+    for (long i = 0; i < n; i++) dst[i] = rk_bf16_round(src[i]);
 }
 
 void rk_widen_bf16(long n, const uint16_t *src, float *dst) {

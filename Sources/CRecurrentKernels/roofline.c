@@ -53,6 +53,18 @@ __attribute__((target("avx512f,fma"))) static float fma_avx512(long iterations) 
     return _mm512_reduce_add_ps(s);
 }
 
+/* CHAINS chains of VDPBF16PS: 32 bf16 products (64 FLOPs) an instruction. */
+__attribute__((target("avx512f,avx512bf16"))) static float dot_bf16_avx512(long iterations) {
+    __m512 acc[CHAINS];
+    const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1e-3f), _mm512_set1_ps(1e-3f));
+    for (int i = 0; i < CHAINS; i++) acc[i] = _mm512_set1_ps((float)i * 1e-3f);
+    for (long it = 0; it < iterations; it++)
+        for (int i = 0; i < CHAINS; i++) acc[i] = _mm512_dpbf16_ps(acc[i], a, a);
+    __m512 s = acc[0];
+    for (int i = 1; i < CHAINS; i++) s = _mm512_add_ps(s, acc[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
 __attribute__((target("avx2,fma"))) static float fma_avx2(long iterations) {
     __m256 acc[CHAINS];
     const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
@@ -95,6 +107,7 @@ __attribute__((target("avx2"))) static void read_avx2(const float *p, long n, fl
 
 typedef struct {
     long iterations;
+    int bf16; /* VDPBF16PS chains instead of FMAs */
     double seconds[256];
     double flops[256];
     float sink[256];
@@ -108,7 +121,10 @@ static void fma_part(void *ctx, int part, int parts) {
     int lanes;
     switch (rk_active_isa()) {
 #if defined(__x86_64__) || defined(_M_X64)
-    case RK_ISA_AVX512: s = fma_avx512(j->iterations); lanes = 16; break;
+    case RK_ISA_AVX512:
+        if (j->bf16) s = dot_bf16_avx512(j->iterations), lanes = 32; /* a lane's two products count as two */
+        else s = fma_avx512(j->iterations), lanes = 16;
+        break;
     case RK_ISA_AVX2: s = fma_avx2(j->iterations); lanes = 8; break;
 #endif
     default: s = fma_generic(j->iterations); lanes = 8; break;
@@ -118,14 +134,21 @@ static void fma_part(void *ctx, int part, int parts) {
     j->sink[part] = s;
 }
 
-double rk_fma_gflops(long iterations) {
+static double chains_gflops(long iterations, int bf16) {
     static fma_job job;
     const int threads = rk_threads() < 256 ? rk_threads() : 256;
     job.iterations = iterations;
+    job.bf16 = bf16;
     rk_parallel_parts(threads, fma_part, &job);
     double gflops = 0;
     for (int t = 0; t < threads; t++) gflops += job.flops[t] / job.seconds[t] * 1e-9;
     return gflops;
+}
+
+double rk_fma_gflops(long iterations) { return chains_gflops(iterations, 0); }
+
+double rk_bf16_gflops(long iterations) {
+    return rk_active_isa() == RK_ISA_AVX512 && rk_matmul_bf16_native() ? chains_gflops(iterations, 1) : 0;
 }
 
 typedef struct {

@@ -56,6 +56,7 @@ typedef struct {
     _Atomic(rk_task_fn) fn;
     _Atomic(void *) ctx;
     atomic_int nparts;
+    atomic_int precision;      /* the caller's precision for products (RK_MATMUL_*): parts run in it */
     atomic_int want;           /* configured threads, caller included (0: not yet set) */
     int nworkers;              /* started workers (threads - 1) */
     pthread_t *tids;
@@ -81,12 +82,14 @@ static void participate(uint32_t g) {
     const rk_task_fn fn = atomic_load_explicit(&pool.fn, memory_order_relaxed);
     void *const ctx = atomic_load_explicit(&pool.ctx, memory_order_relaxed);
     const int n = atomic_load_explicit(&pool.nparts, memory_order_relaxed);
+    const int precision = atomic_load_explicit(&pool.precision, memory_order_relaxed);
     uint64_t w = atomic_load_explicit(&pool.job, memory_order_acquire);
     while (job_gen(w) == g && (int)(uint32_t)w < n) {
         /* Success proves job g is still live (its parts are not all done), so
            fn, ctx, n read above are g's: the next job is written only after. */
         if (atomic_compare_exchange_weak_explicit(&pool.job, &w, w + 1, memory_order_acquire,
                                                   memory_order_acquire)) {
+            rk_matmul_precision_tls = precision;
             fn(ctx, (int)(uint32_t)w, n);
             atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
             w = atomic_load_explicit(&pool.job, memory_order_acquire);
@@ -216,6 +219,7 @@ void rk_pool_run(int n, rk_task_fn fn, void *ctx) {
     atomic_store_explicit(&pool.fn, fn, memory_order_relaxed);
     atomic_store_explicit(&pool.ctx, ctx, memory_order_relaxed);
     atomic_store_explicit(&pool.nparts, n, memory_order_relaxed);
+    atomic_store_explicit(&pool.precision, rk_matmul_precision_tls, memory_order_relaxed);
     atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
     /* Part 0 is always the caller's, and the workers take the others in the order they come:
        with two threads every call gives each core the same part, so a split that repeats (the

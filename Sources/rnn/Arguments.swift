@@ -11,6 +11,7 @@ extension CellKind: ExpressibleByArgument {
 }
 
 extension OptimizerKind: ExpressibleByArgument {}
+extension GEMM.MatmulPrecision: ExpressibleByArgument {}
 
 extension InferencePrecision: ExpressibleByArgument {
     public init?(argument: String) { try? self.init(parsing: argument) }
@@ -146,6 +147,16 @@ struct OptimizationOptions: ParsableArguments {
             transform: number("ema", expected: "a number 0 < d < 1"))
     var ema: Float?
 
+    @Option(help: "Precision of the training steps' matrix products: fp32, or bf16 (operands rounded to bfloat16, summed in float32; PyTorch's set_float32_matmul_precision(\"medium\")). Weights, optimiser and evaluations stay float32 (default: fp32).")
+    var matmulPrecision: GEMM.MatmulPrecision?
+
+    /// Where bf16 products would run without AVX-512 BF16 (in portable C, slower than float32),
+    /// says so on stderr: a run's precision may come from the flag or from the run it resumes.
+    static func noteMatmulPrecision(_ precision: GEMM.MatmulPrecision) {
+        guard precision == .bf16, !GEMM.bf16IsNative else { return }
+        warn("this CPU has no AVX-512 BF16: --matmul-precision bf16 runs its products in portable C, slower than fp32")
+    }
+
     /// The schedule the flags describe; nil when none is given.
     func schedule() throws -> LearningRateSchedule? {
         let kind = lrSchedule ?? (lrDecay != nil ? .step : nil)
@@ -164,7 +175,8 @@ struct OptimizationOptions: ParsableArguments {
     /// The flags a resumed run cannot change, and whether each was given.
     var fixedByTheRun: [(String, Bool)] {
         [("--optimizer", optimizer != nil), ("--lr-schedule/--lr-decay", lrSchedule != nil || lrDecay != nil),
-         ("--clip", clip != nil), ("--patience", patience != nil), ("--ema", ema != nil)]
+         ("--clip", clip != nil), ("--patience", patience != nil), ("--ema", ema != nil),
+         ("--matmul-precision", matmulPrecision != nil)]
     }
 }
 

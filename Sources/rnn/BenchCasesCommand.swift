@@ -11,12 +11,14 @@ struct CasesBench: ParsableCommand {
             Each case runs in its own process (so peak memory is the case's own): \
             Embedding(65, H) → stack → Linear(H, 65); training as `rnn bench train`; generation one \
             token at a time with the state carried, sampling from the softmax. --precision sets how \
-            generation stores the weights (as `rnn sample --precision`); training is always fp32.
+            generation stores the weights (as `rnn sample --precision`); --matmul-precision sets training's \
+            products (as `rnn train --matmul-precision`).
 
             Examples:
               rnn bench --case rnn-100x1-b1-t25 --json
               rnn bench cases --threads 1
               rnn bench cases --case gru-256x2-b32-t64 --precision bf16
+              rnn bench cases --matmul-precision bf16 --roofline
             """)
 
     @Option(help: "A standard case: \(BenchmarkCase.standard.map(\.name).joined(separator: ", ")) (default: all).")
@@ -33,10 +35,13 @@ struct CasesBench: ParsableCommand {
     @Option(help: "How generation stores the weights: fp32, bf16, int8 or w8a8.")
     var precision: InferencePrecision = .fp32
 
+    @Option(help: "Precision of training's matrix products: fp32, or bf16 (operands rounded to bfloat16, summed in float32).")
+    var matmulPrecision: GEMM.MatmulPrecision = .fp32
+
     @Flag(help: "One JSON line per case: {\"case\", \"precision\", \"train_tok_s\", \"gen_tok_s\", \"peak_rss_mb\"} (with --roofline also \"train_share\", \"gen_share\" and the ceilings).")
     var json = false
 
-    @Flag(help: "Also measure this machine's ceilings and print each figure's share of them: training GFLOP/s (the FLOPs the model needs) over the FMA ceiling of all kernel threads, generation tokens/s over the rate at which each core can read its share of the token's weights.")
+    @Flag(help: "Also measure this machine's ceilings and print each figure's share of them: training GFLOP/s (the FLOPs the model needs) over the FMA ceiling of all kernel threads (with bf16 products also over the ceiling of bf16 dot products), generation tokens/s over the rate at which each core can read its share of the token's weights.")
     var roofline = false
 
     func validate() throws {
@@ -54,7 +59,8 @@ struct CasesBench: ParsableCommand {
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).resolvingSymlinksInPath()
                 process.arguments = ["bench", "cases", "--case", c.name, "--threads", "\(kernelThreads.threads)", "--seconds", "\(seconds)",
-                                     "--tokens", "\(tokens)", "--precision", precision.rawValue] + (json ? ["--json"] : [])
+                                     "--tokens", "\(tokens)", "--precision", precision.rawValue,
+                                     "--matmul-precision", matmulPrecision.rawValue] + (json ? ["--json"] : [])
                     + (roofline ? ["--roofline"] : [])
                 try process.run()
                 process.waitUntilExit()
@@ -64,7 +70,7 @@ struct CasesBench: ParsableCommand {
         }
         kernelThreads.apply()
         let c = BenchmarkCase.standard.first { $0.name == name }!
-        let train = try benchmarkTraining(c, seconds: seconds)
+        let train = try benchmarkTraining(c, seconds: seconds, matmulPrecision: matmulPrecision)
         let generation = try benchmarkGeneration(c, tokens: tokens, precision: precision)
         let rss = peakResidentMegabytes()
         // The ceilings after the timed runs, so measuring them takes nothing from those.
@@ -78,12 +84,18 @@ struct CasesBench: ParsableCommand {
             shares = [("threads", "\(GEMM.threads)"), ("train_gflops", String(format: "%.1f", trainGFLOPS)), ("fma_gflops", String(format: "%.1f", ceiling.fmaGFLOPS)),
                       ("train_share", String(format: "%.3f", trainShare)), ("gen_kb_per_core", String(format: "%.1f", bytes / 1024)),
                       ("gen_ceiling_tok_s", String(format: "%.0f", readCeiling)), ("gen_share", String(format: "%.3f", genShare))]
-            line = String(format: "\n    train %.1f GFLOP/s = %.0f%% of the FMA ceiling (%.1f GFLOP/s); generate reads %.1f KB a core "
-                          + "a token: ceiling %.0f tok/s, reached %.0f%%", trainGFLOPS, 100 * trainShare, ceiling.fmaGFLOPS,
-                          bytes / 1024, readCeiling, 100 * genShare)
+            line = String(format: "\n    train %.1f GFLOP/s = %.0f%% of the FMA ceiling (%.1f GFLOP/s)", trainGFLOPS,
+                          100 * trainShare, ceiling.fmaGFLOPS)
+            if matmulPrecision == .bf16, let bf16 = ceiling.bf16GFLOPS {
+                shares += [("bf16_gflops", String(format: "%.1f", bf16)), ("train_share_bf16", String(format: "%.3f", trainGFLOPS / bf16))]
+                line += String(format: ", %.0f%% of the bf16 dot-product ceiling (%.1f GFLOP/s)", 100 * trainGFLOPS / bf16, bf16)
+            }
+            line += String(format: "; generate reads %.1f KB a core a token: ceiling %.0f tok/s, reached %.0f%%",
+                           bytes / 1024, readCeiling, 100 * genShare)
         }
         if json {
             print(JSON.object([("case", JSON.string(c.name)), ("precision", JSON.string(precision.rawValue)),
+                               ("matmul_precision", JSON.string(matmulPrecision.rawValue)),
                                ("train_tok_s", String(format: "%.0f", train.tokensPerSecond)),
                                ("gen_tok_s", String(format: "%.0f", generation.tokensPerSecond)),
                                ("peak_rss_mb", String(format: "%.1f", rss))] + shares))

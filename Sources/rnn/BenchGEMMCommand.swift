@@ -12,6 +12,7 @@ struct GEMMBench: ParsableCommand {
               rnn bench gemm --size 512
               rnn bench gemm --size 1024 --json
               rnn bench gemm --path avx2 --threads 1
+              rnn bench gemm --size 1024 --matmul-precision bf16
             """)
 
     @Option(parsing: .unconditional, help: "Matrix size N (N×N times N×N), 1...8192.")
@@ -21,6 +22,9 @@ struct GEMMBench: ParsableCommand {
 
     @Option(help: "Kernel path: generic, avx2, avx512 or neon (default: the best this CPU has).")
     var path: String?
+
+    @Option(help: "Precision of the products: fp32, or bf16 (operands rounded to bfloat16, summed in float32).")
+    var matmulPrecision: GEMM.MatmulPrecision = .fp32
 
     @Option(parsing: .unconditional, help: "Seconds to keep measuring after warm-up; the best run is reported.")
     var seconds: Double = 1
@@ -42,6 +46,7 @@ struct GEMMBench: ParsableCommand {
             guard GEMM.select(p) else { throw ValidationError("path '\(path)' is not available on this CPU") }
         }
         kernelThreads.apply()
+        GEMM.matmulPrecision = matmulPrecision
         let n = size
         var rng = SeededGenerator(seed: 42)
         let a = (0..<(n * n)).map { _ in rng.nextUniform(-1, 1) }
@@ -71,10 +76,12 @@ struct GEMMBench: ParsableCommand {
         }
         let gflops = 2 * Double(n) * Double(n) * Double(n) / best * 1e-9
         if json {
-            print(JSON.object([("size", "\(n)"), ("gflops", String(format: "%.1f", gflops))]))
+            print(JSON.object([("size", "\(n)"), ("matmul_precision", JSON.string(matmulPrecision.rawValue)),
+                               ("gflops", String(format: "%.1f", gflops))]))
         } else {
-            print(String(format: "sgemm %dx%dx%d  %@  %d threads  best of %d: %.3f ms  %.1f GFLOP/s",
-                         n, n, n, GEMM.activePath.name, GEMM.threads, runs, best * 1e3, gflops))
+            print(String(format: "sgemm %dx%dx%d  %@%@  %d threads  best of %d: %.3f ms  %.1f GFLOP/s",
+                         n, n, n, GEMM.activePath.name, matmulPrecision == .bf16 ? " bf16" : "", GEMM.threads, runs,
+                         best * 1e3, gflops))
         }
     }
 }

@@ -37,6 +37,9 @@ struct TrainBench: ParsableCommand {
 
     @OptionGroup var kernelThreads: KernelThreads
 
+    @Option(help: "Precision of the matrix products: fp32, or bf16 (operands rounded to bfloat16, summed in float32).")
+    var matmulPrecision: GEMM.MatmulPrecision = .fp32
+
     @Option(parsing: .unconditional, help: "Seconds to measure each case.")
     var seconds: Double = 3
 
@@ -65,10 +68,11 @@ struct TrainBench: ParsableCommand {
             cases = BenchmarkCase.standard
         }
         for c in cases {
-            let r = try benchmarkTraining(c, seconds: seconds)
+            let r = try benchmarkTraining(c, seconds: seconds, matmulPrecision: matmulPrecision)
             if json {
                 print(JSON.object([("case", JSON.string(c.name)), ("train_tok_s", String(format: "%.0f", r.tokensPerSecond)),
-                                   ("ms_per_step", String(format: "%.2f", r.secondsPerStep * 1e3))]))
+                                   ("ms_per_step", String(format: "%.2f", r.secondsPerStep * 1e3)),
+                                   ("matmul_precision", JSON.string(matmulPrecision.rawValue))]))
             } else {
                 print(String(format: "%-24@ %8.2f ms/step  %10.0f tok/s  (median of %d steps, %d threads)",
                              c.name, r.secondsPerStep * 1e3, r.tokensPerSecond, r.steps, GEMM.threads))

@@ -122,12 +122,14 @@ struct FitCommand: ParsableCommand {
             o.patience = optimization.patience.map { $0 == 0 ? nil : $0 } ?? o.patience
             o.monitor = monitor?.monitor ?? o.monitor
             o.averageDecay = optimization.ema
+            o.matmulPrecision = optimization.matmulPrecision ?? o.matmulPrecision
             o.epochs = epochs ?? o.epochs
             o.batch = batch ?? o.batch
             o.seed = seed ?? o.seed
             o.onError = onError
             trainer = try TaskTrainer(data: data!, validation: valid, options: o, output: out!, parallel: parallel)
         }
+        OptimizationOptions.noteMatmulPrecision(trainer.options.matmulPrecision)
         if trainer.step >= trainer.totalSteps {
             print("the run in \(trainer.output) has already trained \(trainer.step / trainer.stepsPerEpoch) epochs: "
                   + "nothing to train; give --epochs beyond it")

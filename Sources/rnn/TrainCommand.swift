@@ -99,6 +99,7 @@ struct TrainCommand: ParsableCommand {
             o.clip = optimization.clip ?? o.clip
             o.patience = optimization.patience.map { $0 == 0 ? nil : $0 } ?? o.patience
             o.averageDecay = optimization.ema
+            o.matmulPrecision = optimization.matmulPrecision ?? o.matmulPrecision
             o.epochs = epochs ?? o.epochs
             o.steps = steps
             o.validationFraction = valFraction ?? o.validationFraction
@@ -113,6 +114,7 @@ struct TrainCommand: ParsableCommand {
               + (trainer.step > 0 ? ", resuming at step \(trainer.step)" : "")
               + (resume != nil && optimization.lr != nil ? ", learning rate now \(optimization.lr!)" : "")
               + (parallel.map { ", \($0.size) ranks" } ?? ""))
+        OptimizationOptions.noteMatmulPrecision(trainer.options.matmulPrecision)
         if trainer.step >= trainer.totalSteps {
             print("the run in \(trainer.output) has already taken \(trainer.step) steps of \(trainer.totalSteps): nothing to train; "
                   + "give --steps or --epochs beyond it")

@@ -108,6 +108,8 @@ final class TrainerCLITests: ScratchFolderTestCase {
         let cases: [([String], String)] = [
             (["train", "--resume", out, "--hidden", "16"], "--hidden is fixed by the run"),
             (["train", "--resume", out, "--optimizer", "sgd"], "--optimizer is fixed by the run"),
+            (["train", "--resume", out, "--matmul-precision", "bf16"], "--matmul-precision is fixed by the run"),
+            (["train", "--text", text, "--matmul-precision", "fp16", "--out", path("x")], "matmul-precision"),
             (["train", "--text", text, "--epochs", "-1", "--out", path("x")], "invalid epochs '-1'"),
             (["train", "--text", text, "--patience", "-1", "--out", path("x")], "invalid patience '-1'"),
             (["train", "--text", text, "--lr-schedule", "sometimes", "--out", path("x")], "lr-schedule"),

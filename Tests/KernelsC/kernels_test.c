@@ -9,7 +9,8 @@
  * there). Errors are relative: |fast - ref| / max(scale, floor), the scale being |ref| or, for
  * sums of products, the same sum over absolute values (the reference run on |A|, |B|, ...).
  * Tolerances: 1e-5 for float paths; exact bits where the header documents the same bits
- * (Adam, w8a8, the packed SGEMM against rk_sgemm, the bookkeeping loops).
+ * (Adam, w8a8, the packed SGEMM against rk_sgemm, the bf16 SGEMM against the portable path,
+ * the bookkeeping loops).
  *
  * Prints one line per kernel x ISA with the largest error; exits 1 on any failure.
  * KERNELS_TEST_PERTURB=<kernel> perturbs one output of that kernel once (on each ISA), to show
@@ -211,6 +212,69 @@ static void test_sgemm(void) {
                     free(packed), free(Cp), free(Cq);
                     free(A), free(B), free(C0), free(Cf), free(Cr), free(Cm), free(Aa), free(Ba);
                 }
+    }
+}
+
+/* ---- SGEMM with bf16 operands (RK_MATMUL_BF16) ------------------------------------------ */
+
+/* x rounded to bf16 as the products round it, back in a float. */
+static float *bf16_copy(const float *x, long n) {
+    float *p = xmalloc(sizeof(float) * (size_t)n);
+    for (long i = 0; i < n; i++) {
+        const uint32_t u = (uint32_t)rk_bf16_round(x[i]) << 16;
+        memcpy(&p[i], &u, sizeof u);
+    }
+    return p;
+}
+
+/*
+ * On this path, in bf16: the reference on the operands rounded to bf16 (within TOL of the sums of
+ * absolute products); the same bits as the portable path (the definition), plain and with B packed;
+ * a B packed in bf16 keeps its precision when the caller has gone back to float32.
+ */
+static void test_sgemm_bf16(void) {
+    static const shape EXTRA[] = {{20, 40, 800}, {15, 33, 1537}, {50, 96, 769}};
+    const int isa = rk_active_isa();
+    rng_seed(7);
+    char where[160];
+    const size_t ns = sizeof GEMM_SHAPES / sizeof GEMM_SHAPES[0], ne = sizeof EXTRA / sizeof EXTRA[0];
+    for (size_t si = 0; si < ns + ne; si++) {
+        const shape sh = si < ns ? GEMM_SHAPES[si] : EXTRA[si - ns];
+        const int M = sh.M, N = sh.N, K = sh.K;
+        for (int tA = 0; tA < 2; tA++)
+            for (int tB = 0; tB < 2; tB++) {
+                const size_t ab = (si + 2 * (size_t)tA + (size_t)tB) % (sizeof ALPHA_BETA / sizeof ALPHA_BETA[0]);
+                const float alpha = ALPHA_BETA[ab][0], beta = ALPHA_BETA[ab][1];
+                const int lda = (tA ? M : K) + 3, ldb = (tB ? K : N) + 5, ldc = N + 2;
+                const long na = (long)(tA ? K : M) * lda, nb = (long)(tB ? N : K) * ldb, nc = (long)M * ldc;
+                float *A = rbuf(na, 1), *B = rbuf(nb, 1);
+                float *C0 = beta == 0 ? fbuf(nc, NAN) : rbuf(nc, 1);
+                float *Cf = dup(C0, nc), *Cg = dup(C0, nc), *Cp = dup(C0, nc), *Cr = dup(C0, nc), *Cm = absdup(C0, nc);
+                float *Ar = bf16_copy(A, na), *Br = bf16_copy(B, nb), *Aa = absdup(Ar, na), *Ba = absdup(Br, nb);
+                snprintf(where, sizeof where, "bf16 M=%d N=%d K=%d tA=%d tB=%d alpha=%g beta=%g", M, N, K, tA, tB,
+                         alpha, beta);
+                float *packed = xmalloc(sizeof(float) * rk_sgemm_packed_b_size(N, K));
+                rk_set_matmul_precision(RK_MATMUL_BF16);
+                rk_sgemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, Cf, ldc);
+                rk_sgemm_pack_b(tB, N, K, B, ldb, packed);
+                rk_set_isa(RK_ISA_GENERIC);
+                rk_sgemm(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, Cg, ldc);
+                rk_set_isa(isa);
+                rk_set_matmul_precision(RK_MATMUL_FP32);
+                const int status = rk_sgemm_packed(tA, M, N, K, alpha, A, lda, packed, beta, Cp, ldc);
+                rk_sgemm_ref(tA, tB, M, N, K, alpha, Ar, lda, Br, ldb, beta, Cr, ldc);
+                rk_sgemm_ref(tA, tB, M, N, K, fabsf(alpha), Aa, lda, Ba, ldb, fabsf(beta), Cm, ldc);
+                cmp("sgemm_bf16", TOL, where, Cf, Cr, Cm, nc, 1e-30);
+                cmp("sgemm_bf16=generic", -1, where, Cf, Cg, NULL, nc, 0);
+                if (status != 0) {
+                    stat *s = stat_for("sgemm_bf16_packed=sgemm", -1);
+                    if (!s->fails) snprintf(s->first, sizeof s->first, "%s: returned %d", where, status);
+                    s->fails++;
+                }
+                cmp("sgemm_bf16_packed=sgemm", -1, where, Cp, Cf, NULL, nc, 0);
+                free(packed), free(A), free(B), free(C0), free(Cf), free(Cg), free(Cp), free(Cr), free(Cm);
+                free(Ar), free(Br), free(Aa), free(Ba);
+            }
     }
 }
 
@@ -602,6 +666,7 @@ int main(void) {
         }
         nstats = 0, perturbed = 0;
         test_sgemm();
+        test_sgemm_bf16();
         test_lstm();
         test_gru();
         test_lnlstm();

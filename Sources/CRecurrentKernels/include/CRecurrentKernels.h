@@ -30,6 +30,23 @@ int rk_set_isa(int isa);
 /* "generic", "avx2", "avx512", "neon". */
 const char *rk_isa_name(int isa);
 
+/*
+ * Precision of the products (rk_sgemm, rk_sgemm_pack_b) started on the calling thread, and of
+ * those that kernels started there run on the pool's threads: RK_MATMUL_FP32 (the default), or
+ * RK_MATMUL_BF16 — op(A) and op(B) rounded to bfloat16 (nearest, ties to even), products summed in
+ * float32 as AVX-512 BF16's VDPBF16PS sums them (subnormals flushed), in the same K blocks on every
+ * path: the same bits with or without the instruction, for any thread count. PyTorch's
+ * torch.set_float32_matmul_precision("medium") on CPU. A packed B keeps the precision it was
+ * packed in. rk_matmul_bf16_native: 1 when this CPU runs bf16 products with the instruction
+ * (elsewhere they run in portable C, slower than float32).
+ */
+enum { RK_MATMUL_FP32 = 0, RK_MATMUL_BF16 = 1 };
+void rk_set_matmul_precision(int precision);
+int rk_matmul_precision(void);
+int rk_matmul_bf16_native(void);
+/* bf16 of a float, nearest, ties to even (NaN stays a quiet NaN): what the bf16 products use. */
+uint16_t rk_bf16_round(float f);
+
 /* Worker threads used by the kernels; n <= 0 means one per online core. */
 void rk_set_threads(int n);
 int rk_threads(void);
@@ -203,6 +220,9 @@ void rk_map(int fn, long n, const float *x, float *y);
    once (the mean of `sweeps` sweeps after one to warm the caches); -1 when memory runs out. */
 double rk_fma_gflops(long iterations);
 double rk_read_seconds(long bytes, int sweeps);
+/* GFLOP/s of independent AVX-512 BF16 dot-product chains (2 FLOPs a bf16 product), the ceiling of
+   bf16 products; 0 where they do not run with the instruction. */
+double rk_bf16_gflops(long iterations);
 
 /* Naive references: one element at a time, libm expf/tanhf, the scalar formulas. */
 void rk_lstm_forward_ref(long B, long H, const float *a, long lda, const float *bias, const float *c_prev, long ldcp,

@@ -21,6 +21,38 @@ public enum GEMM {
     @discardableResult
     public static func select(_ path: Path) -> Bool { rk_set_isa(path.rawValue) == 0 }
 
+    /// The precision of matrix products: float32, or bfloat16 operands summed in float32.
+    public enum MatmulPrecision: String, CaseIterable, Sendable {
+        /// Float32 operands (the default).
+        case fp32
+        /// Both operands rounded to bfloat16 (nearest, ties to even), the products summed in
+        /// float32 as AVX-512 BF16's `VDPBF16PS` sums them (subnormals flushed): PyTorch's
+        /// `torch.set_float32_matmul_precision("medium")` on a CPU. Twice the products an FMA
+        /// does where the CPU has the instruction (`bf16IsNative`); elsewhere the same bits in
+        /// portable C, slower than float32.
+        case bf16
+
+        var code: Int32 { self == .bf16 ? Int32(RK_MATMUL_BF16) : Int32(RK_MATMUL_FP32) }
+    }
+
+    /// The precision of the products this thread starts (and of the parts the kernels hand to
+    /// their pool from it). Matrices packed with `pack` keep the precision they were packed in.
+    public static var matmulPrecision: MatmulPrecision {
+        get { rk_matmul_precision() == Int32(RK_MATMUL_BF16) ? .bf16 : .fp32 }
+        set { rk_set_matmul_precision(newValue.code) }
+    }
+
+    /// Runs `body` with this thread's products in `precision`, then restores the previous one.
+    public static func withMatmulPrecision<R>(_ precision: MatmulPrecision, _ body: () throws -> R) rethrows -> R {
+        let previous = rk_matmul_precision()
+        rk_set_matmul_precision(precision.code)
+        defer { rk_set_matmul_precision(previous) }
+        return try body()
+    }
+
+    /// Whether this CPU runs bf16 products with AVX-512 BF16 (else in portable C).
+    public static var bf16IsNative: Bool { rk_matmul_bf16_native() != 0 }
+
     /// Worker threads the kernels use (0 or less: one per core).
     public static var threads: Int {
         get { Int(rk_threads()) }

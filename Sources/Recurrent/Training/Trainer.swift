@@ -214,17 +214,19 @@ public final class Trainer<Task: TrainingTask> {
                 optimizer.learningRate = scheduled
             }
             let batch = try task.batch(step: step, rng: &rng)
-            if var dropout = dataParallel?.stepGenerator(rng, step: step) {
-                try task.forward(batch, training: true, rng: &dropout)
-            } else {
-                try task.forward(batch, training: true, rng: &rng)
+            var loss = try GEMM.withMatmulPrecision(options.matmulPrecision) {
+                if var dropout = dataParallel?.stepGenerator(rng, step: step) {
+                    try task.forward(batch, training: true, rng: &dropout)
+                } else {
+                    try task.forward(batch, training: true, rng: &rng)
+                }
+                return try task.loss(batch)
             }
-            var loss = try task.loss(batch)
             func diverged() -> RecurrentError { .divergence(step: step + 1, loss: Float(loss.mean)) }
             // With ranks, one rank's bad loss shows in the global loss: every rank stops together.
             guard loss.sum.isFinite || dataParallel != nil else { throw diverged() }
             arena.zeroGradients()
-            try task.backward(batch)
+            try GEMM.withMatmulPrecision(options.matmulPrecision) { try task.backward(batch) }
             var batchTokens = task.tokens(in: batch)
             if let dataParallel {
                 (loss, batchTokens) = try dataParallel.reduce(arena, terms: task.gradientTerms(batch, loss: loss), loss: loss,

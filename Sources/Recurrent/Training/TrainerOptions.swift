@@ -48,6 +48,10 @@ public struct TrainerOptions: Sendable, Equatable {
     /// checkpoints hold it as the model (a `last` also holds the trained weights, to resume
     /// from), and a run ends with it in the arena; the optimiser steps the trained weights.
     public var averageDecay: Float?
+    /// The precision of the training steps' matrix products, forward and backward (`--matmul-precision`;
+    /// `GEMM.MatmulPrecision`). The weights, their gradients, the optimiser and every element-wise
+    /// operation stay float32, and evaluations run in float32.
+    public var matmulPrecision: GEMM.MatmulPrecision = .fp32
 
     /// A constant rate, no clipping, the loss monitored, no early stop.
     public init(totalSteps: Int, evaluateEvery: Int, learningRate: Float) {

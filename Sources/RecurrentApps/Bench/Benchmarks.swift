@@ -39,8 +39,8 @@ package struct TrainingBenchmarkResult: Sendable {
 /// Times training steps of the one `Trainer` — forward, backward, global-norm clip 5 and Adam —
 /// on random tokens, carrying the state from step to step. Runs one untimed warm-up step, then
 /// steps until `seconds` have passed (at least `minimumSteps`); reports the median step time.
-package func benchmarkTraining(_ c: BenchmarkCase, seconds: Double = 3, minimumSteps: Int = 3,
-                              seed: UInt64 = 1) throws -> TrainingBenchmarkResult {
+package func benchmarkTraining(_ c: BenchmarkCase, seconds: Double = 3, minimumSteps: Int = 3, seed: UInt64 = 1,
+                              matmulPrecision: GEMM.MatmulPrecision = .fp32) throws -> TrainingBenchmarkResult {
     var layout = ParameterLayout()
     let model = try SequenceModel(input: .tokens(vocabulary: c.vocabulary, embedding: c.hiddenSize), kind: c.kind,
                                   hiddenSize: c.hiddenSize, layers: c.layers, outputs: c.vocabulary, layout: &layout)
@@ -49,6 +49,7 @@ package func benchmarkTraining(_ c: BenchmarkCase, seconds: Double = 3, minimumS
     let task = RandomTokenTask(c, model: model, arena: arena, rng: &rng)
     var options = TrainerOptions(totalSteps: .max, evaluateEvery: .max, learningRate: 2e-3)
     options.clip = 5
+    options.matmulPrecision = matmulPrecision
     let trainer = Trainer(task: task, optimizer: Adam(arena: arena, learningRate: 2e-3), options: options, rng: rng)
     var times: [Double] = []
     var total = 0.0

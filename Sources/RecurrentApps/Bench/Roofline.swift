@@ -8,11 +8,16 @@ import Recurrent
 package struct Roofline: Sendable {
     /// GFLOP/s of independent FMA chains on every kernel thread at once (the active ISA path).
     package let fmaGFLOPS: Double
+    /// GFLOP/s of independent AVX-512 BF16 dot-product chains, the ceiling of bf16 products; nil
+    /// where they run without the instruction.
+    package let bf16GFLOPS: Double?
 
-    /// Measures the FMA ceiling (a few tenths of a second).
+    /// Measures the FMA ceiling and the bf16 one (a few tenths of a second each).
     package static func measure() -> Roofline {
         _ = rk_fma_gflops(1_000_000)   // wakes the threads and the clocks
-        return Roofline(fmaGFLOPS: (0..<3).map { _ in rk_fma_gflops(20_000_000) }.max()!)
+        let fma = (0..<3).map { _ in rk_fma_gflops(20_000_000) }.max()!
+        let bf16 = (0..<3).map { _ in rk_bf16_gflops(20_000_000) }.max()!
+        return Roofline(fmaGFLOPS: fma, bf16GFLOPS: bf16 > 0 ? bf16 : nil)
     }
 
     /// Tokens/s a batch-1 step could reach if reading `bytes` of weights per core were all it did.

@@ -29,6 +29,9 @@ public struct CharTrainingOptions: Sendable, Equatable {
     /// Evaluate and keep an exponential moving average of the weights with this decay (`--ema`,
     /// `TrainerOptions.averageDecay`); nil for none.
     public var averageDecay: Float?
+    /// The precision of the training steps' matrix products (`--matmul-precision`,
+    /// `TrainerOptions.matmulPrecision`).
+    public var matmulPrecision: GEMM.MatmulPrecision = .fp32
     public var epochs = 10
     /// Total optimiser steps; when set, it wins over `epochs`.
     public var steps: Int?
@@ -142,6 +145,7 @@ public final class CharTrainer {
         trainerOptions.clip = options.clip
         trainerOptions.patience = options.patience
         trainerOptions.averageDecay = options.averageDecay
+        trainerOptions.matmulPrecision = options.matmulPrecision
         trainer = Trainer(task: task, optimizer: options.optimizer.make(arena: model.arena, learningRate: options.learningRate),
                           options: trainerOptions, rng: rng)
         trainer.dataParallel = parallel
@@ -203,6 +207,12 @@ public final class CharTrainer {
         options.weightDrop = try optionalRate("weight_drop")
         let ema = try optionalRate("ema")
         options.averageDecay = ema > 0 ? ema : nil
+        if let saved = object["matmul_precision"] {
+            guard let name = saved as? String, let precision = GEMM.MatmulPrecision(rawValue: name) else {
+                throw RecurrentError.invalidFile(path: path, reason: "training state: \"matmul_precision\" is not fp32 or bf16")
+            }
+            options.matmulPrecision = precision
+        }
         let model = try CharLanguageModel(checkpoint: file, dropout: Float(try field("dropout", as: Double.self)),
                                           outputDropout: options.outputDropout, weightDrop: options.weightDrop)
         options.cell = model.configuration.cell
@@ -289,6 +299,9 @@ public final class CharTrainer {
         if options.outputDropout > 0 { fields.append(("output_dropout", "\(Double(options.outputDropout))")) }
         if options.weightDrop > 0 { fields.append(("weight_drop", "\(Double(options.weightDrop))")) }
         if let decay = options.averageDecay { fields.append(("ema", "\(Double(decay))")) }
+        if options.matmulPrecision != .fp32 {
+            fields.append(("matmul_precision", SafetensorsFile.jsonString(options.matmulPrecision.rawValue)))
+        }
         fields += [
             ("batch", "\(options.batch)"), ("seq_length", "\(options.sequence)"),
             ("val_fraction", "\(options.validationFraction)"), ("eval_every", "\(evaluateEvery)"),

@@ -44,6 +44,9 @@ public struct TaskTrainingOptions: Sendable {
     /// Evaluate and keep an exponential moving average of the weights with this decay (`--ema`,
     /// `TrainerOptions.averageDecay`); nil for none.
     public var averageDecay: Float?
+    /// The precision of the training steps' matrix products (`--matmul-precision`,
+    /// `TrainerOptions.matmulPrecision`).
+    public var matmulPrecision: GEMM.MatmulPrecision = .fp32
     public var seed: UInt64 = 1
     /// Held out of the training file when no validation file is given.
     public var validationFraction = 0.1
@@ -219,6 +222,7 @@ public final class TaskTrainer {
         trainerOptions.patience = options.patience
         trainerOptions.monitor = options.monitor
         trainerOptions.averageDecay = options.averageDecay
+        trainerOptions.matmulPrecision = options.matmulPrecision
         trainer = Trainer(task: task, optimizer: options.optimizer.make(arena: network.arena, learningRate: options.learningRate),
                           options: trainerOptions, rng: rng)
         trainer.dataParallel = parallel
@@ -315,6 +319,7 @@ extension TaskTrainingOptions {
         if outputDropout > 0 { fields.append(("output_dropout", "\(Double(outputDropout))")) }
         if weightDrop > 0 { fields.append(("weight_drop", "\(Double(weightDrop))")) }
         if let averageDecay { fields.append(("ema", "\(Double(averageDecay))")) }
+        if matmulPrecision != .fp32 { fields.append(("matmul_precision", JSONText.string(matmulPrecision.rawValue))) }
         fields += [("seed", JSONText.string("\(seed)")),
                    ("val_fraction", "\(validationFraction)"), ("on_error", JSONText.string(onError.rawValue))]
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
@@ -356,6 +361,12 @@ extension TaskTrainingOptions {
         if o["ema"] != nil {
             guard let d = o["ema"] as? Double else { throw bad("ema") }
             averageDecay = Float(d)
+        }
+        if o["matmul_precision"] != nil {
+            guard let p = (o["matmul_precision"] as? String).flatMap(GEMM.MatmulPrecision.init(rawValue:)) else {
+                throw bad("matmul_precision")
+            }
+            matmulPrecision = p
         }
         // What the run saved, not today's defaults: a run saved without them had none.
         schedule = nil

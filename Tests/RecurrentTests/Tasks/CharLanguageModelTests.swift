@@ -310,6 +310,44 @@ final class CharTrainerTests: XCTestCase {
         XCTAssertThrowsError(try { var bad = options(steps: 1); bad.averageDecay = 1; try bad.validate() }())
     }
 
+    /// `--matmul-precision bf16`: another run than float32's that still learns; saved with the run
+    /// and kept on resume (a run cut in two ends with the bytes of one run); the same bytes on one
+    /// kernel thread as on two.
+    func testBF16ProductsAreSavedAndResumed() throws {
+        let dir = TemporaryFolder()
+        let text = dir.write("text.txt", generatedText(3000))
+        var o = options(steps: 30)
+        o.hiddenSize = 48
+        o.matmulPrecision = .bf16
+        let (straight, split, plain, single) = (dir.file("straight"), dir.file("split"), dir.file("plain"), dir.file("single"))
+        let resumed = try trainStraightAndHalf(o, text: text, straight: straight, split: split)
+        XCTAssertEqual(resumed.options.matmulPrecision, .bf16)
+        _ = try resumed.run()
+        XCTAssertEqual(try file(straight), try file(split))
+        XCTAssertEqual(try file(straight, "best.safetensors"), try file(split, "best.safetensors"))
+        let threads = GEMM.threads
+        GEMM.threads = 1
+        defer { GEMM.threads = threads }
+        var losses: [Double] = []
+        _ = try CharTrainer(text: text, options: o, output: single).run(report: { event in
+            if case let .evaluation(_, _, v, _) = event { losses.append(v!) }
+        })
+        XCTAssertEqual(try file(straight), try file(single))
+        XCTAssertLessThan(losses.last!, losses.first! - 0.2, "validation loss \(losses)")
+        var fp32 = o
+        fp32.matmulPrecision = .fp32
+        _ = try CharTrainer(text: text, options: fp32, output: plain).run()
+        func weights(_ folder: String) throws -> [Float] {
+            let m = try CharLanguageModel(contentsOf: (folder as NSString).appendingPathComponent("last.safetensors"))
+            return Array(UnsafeBufferPointer(start: m.arena.values, count: m.arena.count))
+        }
+        XCTAssertNotEqual(try weights(straight), try weights(plain))
+        let saved = try SafetensorsFile(contentsOf: (straight as NSString).appendingPathComponent("last.safetensors"))
+        XCTAssertTrue(try XCTUnwrap(saved.metadata["training"]).contains("\"matmul_precision\": \"bf16\""))
+        let plainSaved = try SafetensorsFile(contentsOf: (plain as NSString).appendingPathComponent("last.safetensors"))
+        XCTAssertFalse(try XCTUnwrap(plainSaved.metadata["training"]).contains("matmul_precision"))
+    }
+
     /// `--optimizer adamw`: its decay shrinks the weights (another run than Adam's), and a run cut
     /// in two and resumed ends with the bytes of one run.
     func testAdamWIsSavedAndResumed() throws {

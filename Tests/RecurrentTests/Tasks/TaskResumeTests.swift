@@ -28,10 +28,13 @@ final class TaskResumeTests: XCTestCase {
     }
 
     func testAResumeMidEpochEqualsOneRun() throws {
-        for (kind, outputDropout, weightDrop, ema) in [(SequenceTaskKind.classify, Float(0), Float(0), Float?.none),
-                                                       (.tag, 0, 0, nil), (.seq2seq, 0, 0, nil), (.classify, 0.3, 0, nil),
-                                                       (.tag, 0.3, 0, nil), (.classify, 0, 0.3, nil), (.tag, 0, 0.4, nil),
-                                                       (.seq2seq, 0, 0, 0.8)] {
+        let bf16 = GEMM.MatmulPrecision.bf16
+        for (kind, outputDropout, weightDrop, ema, precision) in [
+            (SequenceTaskKind.classify, Float(0), Float(0), Float?.none, GEMM.MatmulPrecision.fp32), (.tag, 0, 0, nil, .fp32),
+            (.seq2seq, 0, 0, nil, .fp32), (.classify, 0.3, 0, nil, .fp32), (.tag, 0.3, 0, nil, .fp32),
+            (.classify, 0, 0.3, nil, .fp32), (.tag, 0, 0.4, nil, .fp32), (.seq2seq, 0, 0, 0.8, .fp32),
+            (.seq2seq, 0, 0, nil, bf16), (.classify, 0, 0.3, nil, bf16),
+        ] {
             let dir = TemporaryFolder()
             let data = dir.write("data.jsonl", lines(kind, 120).joined(separator: "\n"))
             var o = TaskTrainingOptions(kind: kind)
@@ -39,6 +42,7 @@ final class TaskResumeTests: XCTestCase {
             o.outputDropout = outputDropout
             o.weightDrop = weightDrop
             o.averageDecay = ema
+            o.matmulPrecision = precision
             o.tokenization = kind == .tag ? .word : .char
             o.schedule = .cosine(warmup: 4, minimum: 0.1)
             o.patience = 5
@@ -57,11 +61,12 @@ final class TaskResumeTests: XCTestCase {
             XCTAssertEqual(resumed.options.outputDropout, outputDropout)
             XCTAssertEqual(resumed.options.weightDrop, weightDrop)
             XCTAssertEqual(resumed.options.averageDecay, ema)
+            XCTAssertEqual(resumed.options.matmulPrecision, precision)
             XCTAssertEqual(try resumed.run().steps, straight.totalSteps)
             for name in ["last.safetensors", "best.safetensors"] {
                 let a = try XCTUnwrap(FileManager.default.contents(atPath: dir.file("straight/" + name)))
                 let b = try XCTUnwrap(FileManager.default.contents(atPath: dir.file("split/" + name)))
-                XCTAssertEqual(a, b, "\(kind) output dropout \(outputDropout) weight drop \(weightDrop) ema \(ema ?? 0): \(name)")
+                XCTAssertEqual(a, b, "\(kind) output dropout \(outputDropout) weight drop \(weightDrop) ema \(ema ?? 0) \(precision): \(name)")
             }
         }
     }
