@@ -164,14 +164,22 @@ final class CharTrainerTests: XCTestCase {
     }
 
     /// `o` trained straight through its steps into `straight`, and for half of them into `split`;
-    /// returns the trainer that resumes `split` to the whole (not run yet).
-    func trainStraightAndHalf(_ o: CharTrainingOptions, text: String, straight: String, split: String) throws -> CharTrainer {
+    /// `split` then resumed to the whole, after `check` has looked at the resumed trainer; both
+    /// runs' last and best checkpoints must be the same bytes.
+    func assertResumeEqualsStraight(_ o: CharTrainingOptions, text: String, straight: String, split: String,
+                                    check: (CharTrainer) throws -> Void, file: StaticString = #filePath,
+                                    line: UInt = #line) throws {
         var half = o
         let steps = try XCTUnwrap(o.steps)
         half.steps = steps / 2
         _ = try CharTrainer(text: text, options: o, output: straight).run()
         _ = try CharTrainer(text: text, options: half, output: split).run()
-        return try CharTrainer(resume: split, text: nil, steps: steps, epochs: nil)
+        let resumed = try CharTrainer(resume: split, text: nil, steps: steps, epochs: nil)
+        try check(resumed)
+        _ = try resumed.run()
+        for name in ["last.safetensors", "best.safetensors"] {
+            XCTAssertEqual(try self.file(straight, name), try self.file(split, name), name, file: file, line: line)
+        }
     }
 
     /// The bytes of a run's file (`last.safetensors` unless named).
@@ -266,12 +274,10 @@ final class CharTrainerTests: XCTestCase {
         var o = options(steps: 30)
         o.weightDrop = 0.25
         let (straight, split, plain) = (dir.file("straight"), dir.file("split"), dir.file("plain"))
-        let resumed = try trainStraightAndHalf(o, text: text, straight: straight, split: split)
-        XCTAssertEqual(resumed.options.weightDrop, 0.25)
-        XCTAssertEqual(resumed.model.model.stack.weightDrop, 0.25)
-        _ = try resumed.run()
-        XCTAssertEqual(try file(straight), try file(split))
-        XCTAssertEqual(try file(straight, "best.safetensors"), try file(split, "best.safetensors"))
+        try assertResumeEqualsStraight(o, text: text, straight: straight, split: split) { resumed in
+            XCTAssertEqual(resumed.options.weightDrop, 0.25)
+            XCTAssertEqual(resumed.model.model.stack.weightDrop, 0.25)
+        }
         _ = try CharTrainer(text: text, options: options(steps: 30), output: plain).run()
         XCTAssertNotEqual(try file(straight), try file(plain), "the weight drop did not act")
         let saved = try XCTUnwrap(SafetensorsFile(contentsOf: (plain as NSString).appendingPathComponent("last.safetensors"))
@@ -289,12 +295,10 @@ final class CharTrainerTests: XCTestCase {
         var o = options(steps: 30)
         o.averageDecay = 0.9
         let (straight, split, plain) = (dir.file("straight"), dir.file("split"), dir.file("plain"))
-        let resumed = try trainStraightAndHalf(o, text: text, straight: straight, split: split)
-        XCTAssertEqual(resumed.options.averageDecay, 0.9)
-        _ = try resumed.run()
+        try assertResumeEqualsStraight(o, text: text, straight: straight, split: split) { resumed in
+            XCTAssertEqual(resumed.options.averageDecay, 0.9)
+        }
         func path(_ folder: String, _ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
-        XCTAssertEqual(try file(straight), try file(split))
-        XCTAssertEqual(try file(straight, "best.safetensors"), try file(split, "best.safetensors"))
         _ = try CharTrainer(text: text, options: options(steps: 30), output: plain).run()
         // The trained weights are the run without the average's; the model saved is not.
         let averaged = try SafetensorsFile(contentsOf: path(straight, "last.safetensors"))
@@ -320,11 +324,9 @@ final class CharTrainerTests: XCTestCase {
         o.hiddenSize = 48
         o.matmulPrecision = .bf16
         let (straight, split, plain, single) = (dir.file("straight"), dir.file("split"), dir.file("plain"), dir.file("single"))
-        let resumed = try trainStraightAndHalf(o, text: text, straight: straight, split: split)
-        XCTAssertEqual(resumed.options.matmulPrecision, .bf16)
-        _ = try resumed.run()
-        XCTAssertEqual(try file(straight), try file(split))
-        XCTAssertEqual(try file(straight, "best.safetensors"), try file(split, "best.safetensors"))
+        try assertResumeEqualsStraight(o, text: text, straight: straight, split: split) { resumed in
+            XCTAssertEqual(resumed.options.matmulPrecision, .bf16)
+        }
         let threads = GEMM.threads
         GEMM.threads = 1
         defer { GEMM.threads = threads }
@@ -356,11 +358,10 @@ final class CharTrainerTests: XCTestCase {
         var o = options(steps: 30)
         o.optimizer = .adamw
         let (straight, split, adam) = (dir.file("straight"), dir.file("split"), dir.file("adam"))
-        let resumed = try trainStraightAndHalf(o, text: text, straight: straight, split: split)
-        XCTAssertEqual(resumed.options.optimizer, .adamw)
-        XCTAssertEqual((resumed.optimizer as? Adam)?.decoupledWeightDecay, true)
-        _ = try resumed.run()
-        XCTAssertEqual(try file(straight), try file(split))
+        try assertResumeEqualsStraight(o, text: text, straight: straight, split: split) { resumed in
+            XCTAssertEqual(resumed.options.optimizer, .adamw)
+            XCTAssertEqual((resumed.optimizer as? Adam)?.decoupledWeightDecay, true)
+        }
         _ = try CharTrainer(text: text, options: options(steps: 30), output: adam).run()
         XCTAssertNotEqual(try file(straight), try file(adam), "AdamW trained as Adam")
     }
