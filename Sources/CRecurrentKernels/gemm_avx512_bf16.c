@@ -64,14 +64,15 @@ RK_INLINE B512 void tile_bf16(const int R, const int NV, int kc, const uint32_t 
     }
 }
 
+/* Rows 1..6, then (RK_MORE_CASES) 7..14: the two-panel tile only ever gets <= 6 (pair_max_mr). */
 #define RK_CASES(NV, ...)                                                                             \
-    switch (mr) {                                                                                    \
     case 1: tile_bf16(1, NV, __VA_ARGS__); return;                                                   \
     case 2: tile_bf16(2, NV, __VA_ARGS__); return;                                                   \
     case 3: tile_bf16(3, NV, __VA_ARGS__); return;                                                   \
     case 4: tile_bf16(4, NV, __VA_ARGS__); return;                                                   \
     case 5: tile_bf16(5, NV, __VA_ARGS__); return;                                                   \
-    case 6: tile_bf16(6, NV, __VA_ARGS__); return;                                                   \
+    case 6: tile_bf16(6, NV, __VA_ARGS__); return;
+#define RK_MORE_CASES(NV, ...)                                                                        \
     case 7: tile_bf16(7, NV, __VA_ARGS__); return;                                                   \
     case 8: tile_bf16(8, NV, __VA_ARGS__); return;                                                   \
     case 9: tile_bf16(9, NV, __VA_ARGS__); return;                                                   \
@@ -79,27 +80,32 @@ RK_INLINE B512 void tile_bf16(const int R, const int NV, int kc, const uint32_t 
     case 11: tile_bf16(11, NV, __VA_ARGS__); return;                                                 \
     case 12: tile_bf16(12, NV, __VA_ARGS__); return;                                                 \
     case 13: tile_bf16(13, NV, __VA_ARGS__); return;                                                 \
-    case 14: tile_bf16(14, NV, __VA_ARGS__); return;                                                 \
-    default: return;                                                                                 \
-    }
+    case 14: tile_bf16(14, NV, __VA_ARGS__); return;
 
 static B512 void kernel_avx512_bf16(int kc, const float *RK_RESTRICT a, long ldai, long ldak,
                                     const float *RK_RESTRICT b, long ldbk, float *RK_RESTRICT c, long ldc, int mr,
                                     int nr, float alpha, float beta) {
     (void)ldai;
     const uint32_t *aw = (const uint32_t *)a, *bw = (const uint32_t *)b;
-    RK_CASES(2, kc, aw, ldak, bw, bw + 16, ldbk, c, ldc, nr, alpha, beta)
+    switch (mr) {
+        RK_CASES(2, kc, aw, ldak, bw, bw + 16, ldbk, c, ldc, nr, alpha, beta)
+        RK_MORE_CASES(2, kc, aw, ldak, bw, bw + 16, ldbk, c, ldc, nr, alpha, beta)
+    default: return;
+    }
 }
 
 static B512 void kernel_pair_avx512_bf16(int kc, const float *RK_RESTRICT a, long ldai, long ldak,
                                          const float *RK_RESTRICT b0, const float *RK_RESTRICT b1, long ldbk,
                                          float *RK_RESTRICT c, long ldc, int mr, int nr, float alpha, float beta) {
     (void)ldai;
-    if (mr > 6) return;
-    RK_CASES(4, kc, (const uint32_t *)a, ldak, (const uint32_t *)b0, (const uint32_t *)b1, ldbk, c, ldc, nr, alpha,
-             beta)
+    switch (mr) {
+        RK_CASES(4, kc, (const uint32_t *)a, ldak, (const uint32_t *)b0, (const uint32_t *)b1, ldbk, c, ldc, nr, alpha,
+                 beta)
+    default: return;
+    }
 }
 #undef RK_CASES
+#undef RK_MORE_CASES
 
 /* ---- packers: rounding to bf16 in registers (VCVTNEPS2BF16: nearest, ties to even) --------- */
 
