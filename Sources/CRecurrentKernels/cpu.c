@@ -43,6 +43,17 @@ static int x86_has(int isa) {
 }
 #endif
 
+/* 1 on an AMD CPU (CPUID vendor "AuthenticAMD"), for tuning choices that differ by vendor. */
+int rk_cpu_is_amd(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    return b == 0x68747541u && d == 0x69746E65u && c == 0x444D4163u; /* "Auth" "enti" "cAMD" */
+#else
+    return 0;
+#endif
+}
+
 int rk_cpu_has(int isa) {
     switch (isa) {
     case RK_ISA_GENERIC: return 1;

@@ -138,6 +138,8 @@ void rk_pack_b(int transB, const float *B, long ldb, int p0, int kc, int j0, int
 
 /* CPU feature detection (cpu.c): 1 when the CPU and the OS support the path. */
 int rk_cpu_has(int isa);
+/* 1 on an AMD CPU (cpu.c): the driver reads a large op(B) in place only there. */
+int rk_cpu_is_amd(void);
 
 /*
  * Persistent worker pool (threadpool.c). The calling thread is worker 0.

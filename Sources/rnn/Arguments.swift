@@ -150,11 +150,18 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Precision of the training steps' matrix products: fp32, or bf16 (operands rounded to bfloat16, summed in float32; PyTorch's set_float32_matmul_precision(\"medium\")). Weights, optimiser and evaluations stay float32 (default: fp32).")
     var matmulPrecision: GEMM.MatmulPrecision?
 
-    /// Where bf16 products would run without AVX-512 BF16 (in portable C, slower than float32),
-    /// says so on stderr: a run's precision may come from the flag or from the run it resumes.
+    /// Where bf16 products would run slower than float32 ones — without AVX-512 BF16 (in portable
+    /// C), or on a CPU whose VDPBF16PS runs below its FMAs' rate — says so on stderr: a run's
+    /// precision may come from the flag or from the run it resumes.
     static func noteMatmulPrecision(_ precision: GEMM.MatmulPrecision) {
-        guard precision == .bf16, !GEMM.bf16IsNative else { return }
-        warn("this CPU has no AVX-512 BF16: --matmul-precision bf16 runs its products in portable C, slower than fp32")
+        guard precision == .bf16 else { return }
+        guard GEMM.bf16IsNative else {
+            warn("this CPU has no AVX-512 BF16: --matmul-precision bf16 runs its products in portable C, slower than fp32")
+            return
+        }
+        let ceiling = GEMM.productCeilings()
+        guard ceiling.bf16 < ceiling.fp32 else { return }
+        warn("this CPU's bf16 dot products reach \(Int(ceiling.bf16)) GFLOP/s against \(Int(ceiling.fp32)) for fp32 FMAs: --matmul-precision bf16 is slower than fp32 here")
     }
 
     /// The schedule the flags describe; nil when none is given.
